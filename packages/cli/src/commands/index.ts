@@ -1,0 +1,13 @@
+/** The `segllm` subcommands: each is a path of words (e.g. ['data', 'metrics']) and a lazy loader. */
+export interface Command {
+  /** Words after `segllm`, e.g. ['data', 'metrics']. */
+  path: string[];
+  /** One line for `segllm --help`. */
+  summary: string;
+  /** Runs with the remaining argv; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Command[] = [
+  // Each command module adds one entry here.
+];
