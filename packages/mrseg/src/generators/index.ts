@@ -1,0 +1,13 @@
+export type * from './types.ts';
+export { Rng, hashString, rngFor } from './rng.ts';
+export type { Relation } from './relations.ts';
+export { RELATIONS, RELATION_PHRASES, SAME_IOU, boxIouXywh, pairLocationWords, relation } from './relations.ts';
+export type { GenOptions } from './common.ts';
+export { captionInstances, readableName, refName, withArticle } from './common.ts';
+export type { PositionalOptions } from './positional.ts';
+export { generatePositional, lvisCaptionedObjects } from './positional.ts';
+export type { HierarchicalOptions } from './hierarchical.ts';
+export { generateHierarchical } from './hierarchical.ts';
+export type { InteractionalOptions } from './interactional.ts';
+export { generateInteractional, predicatePhrase } from './interactional.ts';
+export { generateAttribute, generateHard, generateSemantic } from './single.ts';
