@@ -280,10 +280,10 @@ function lengthPrefix(n: number): Uint8Array {
 }
 
 /** The bytes of a safetensors file holding `tensors` (byte-identical to the reference writer's output). */
-export function serializeSafetensors(tensors: RawTensorMap, metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(tensors: RawTensorMap, metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const { header, chunks } = prepare(tensors, metadata);
   const total = 8 + header.byteLength + chunks.reduce((a, c) => a + c.byteLength, 0);
-  let out: Uint8Array;
+  let out: Uint8Array<ArrayBuffer>;
   try {
     out = new Uint8Array(total);
   } catch (cause) {
