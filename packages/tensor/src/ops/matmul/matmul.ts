@@ -1,0 +1,144 @@
+/**
+ * matmul (torch.matmul semantics: 1-D promotion, broadcast batch dims) and linear. Kernel `matmul` takes A [..., M, K]
+ * and B [..., K, N] with equal (already broadcast, possibly stride-0) batch dims and any strides.
+ */
+import { registerKernel } from '../../kernels.ts';
+import { arr } from '../../backends/cpu/backend.ts';
+import { noGrad, record } from '../../autograd/engine.ts';
+import { ShapeError, broadcastShapes, fmtShape, numel } from '../../shape.ts';
+import type { Tensor } from '../../tensor.ts';
+import { run } from '../dispatch.ts';
+import { cast } from '../copy/copy.ts';
+import { expand, reshape, squeeze, transpose, unsqueeze } from '../movement/views.ts';
+import { sumTo } from '../reduce/reduce.ts';
+import { promote } from '../elementwise/elementwise.ts';
+
+type F = Float32Array | Float64Array;
+
+/** The (rows x cols) matrix at `off` with strides (rs, cs) as a dense row-major array (a subarray when already dense). */
+function pack(src: ArrayLike<number>, off: number, rows: number, cols: number, rs: number, cs: number, out: F): F {
+  if ((cs === 1 || cols === 1) && (rs === cols || rows === 1) && src.constructor === out.constructor) {
+    return (src as F).subarray(off, off + rows * cols);
+  }
+  for (let r = 0; r < rows; r++) {
+    const base = off + r * rs;
+    for (let c = 0; c < cols; c++) out[r * cols + c] = src[base + c * cs];
+  }
+  return out;
+}
+
+/** C[M,N] = A[M,K] . B[K,N], all dense row-major; blocked over K, four rows of A at a time. */
+export function gemm(A: F, B: F, C: F, M: number, K: number, N: number): void {
+  C.fill(0);
+  const KB = 256;
+  for (let k0 = 0; k0 < K; k0 += KB) {
+    const k1 = Math.min(K, k0 + KB);
+    let i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const c0 = i * N;
+      const c1 = c0 + N;
+      const c2 = c1 + N;
+      const c3 = c2 + N;
+      for (let k = k0; k < k1; k++) {
+        const a0 = A[i * K + k];
+        const a1 = A[(i + 1) * K + k];
+        const a2 = A[(i + 2) * K + k];
+        const a3 = A[(i + 3) * K + k];
+        const b0 = k * N;
+        for (let j = 0; j < N; j++) {
+          const b = B[b0 + j];
+          C[c0 + j] += a0 * b;
+          C[c1 + j] += a1 * b;
+          C[c2 + j] += a2 * b;
+          C[c3 + j] += a3 * b;
+        }
+      }
+    }
+    for (; i < M; i++) {
+      const c0 = i * N;
+      for (let k = k0; k < k1; k++) {
+        const a0 = A[i * K + k];
+        const b0 = k * N;
+        for (let j = 0; j < N; j++) C[c0 + j] += a0 * B[b0 + j];
+      }
+    }
+  }
+}
+
+registerKernel(
+  'cpu',
+  'matmul',
+  ([a, b], [y]) => {
+    const r = a.shape.length;
+    const M = a.shape[r - 2];
+    const K = a.shape[r - 1];
+    const N = b.shape[r - 1];
+    const batchShape = y.shape.slice(0, r - 2);
+    const nb = numel(batchShape);
+    const as = arr(a);
+    const bs = arr(b);
+    const ys = arr(y) as F;
+    const Ctor = ys instanceof Float64Array ? Float64Array : Float32Array;
+    const pa = new Ctor(M * K);
+    const pb = new Ctor(K * N);
+    const pc = new Ctor(M * N);
+    const idx = new Array<number>(batchShape.length).fill(0);
+    for (let bi = 0; bi < nb; bi++) {
+      let oa = a.offset;
+      let ob = b.offset;
+      for (let d = 0; d < idx.length; d++) {
+        oa += idx[d] * a.strides[d];
+        ob += idx[d] * b.strides[d];
+      }
+      const A = pack(as, oa, M, K, a.strides[r - 2], a.strides[r - 1], pa);
+      const B = pack(bs, ob, K, N, b.strides[r - 2], b.strides[r - 1], pb);
+      gemm(A, B, pc, M, K, N);
+      ys.set(pc, bi * M * N);
+      for (let d = idx.length - 1; d >= 0; d--) {
+        if (++idx[d] < batchShape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  },
+  { dtypes: ['float32', 'float64'] },
+);
+
+/** torch.matmul. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) throw new ShapeError('matmul needs tensors of rank >= 1: use mul for scalars');
+  const K = a.shape[a.rank - 1];
+  const Kb = b.rank === 1 ? b.shape[0] : b.shape[b.rank - 2];
+  if (Kb !== K) throw new ShapeError(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} has mismatched inner dims (${K} vs ${Kb})`);
+  const dtype = promote(a.dtype, b.dtype);
+  const y = noGrad(() => {
+    const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
+    const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
+    const M = a2.shape[a2.rank - 2];
+    const N = b2.shape[b2.rank - 1];
+    const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+    const ea = expand(a2.dtype === dtype ? a2 : cast(a2, dtype), [...batch, M, K]);
+    const eb = expand(b2.dtype === dtype ? b2 : cast(b2, dtype), [...batch, K, N]);
+    let out = run('matmul', [ea, eb], [{ shape: [...batch, M, N], dtype }])[0];
+    if (a.rank === 1) out = squeeze(out, -2);
+    if (b.rank === 1) out = squeeze(out, -1);
+    return out;
+  });
+  const aShape = a.shape;
+  const bShape = b.shape;
+  return record('matmul', [a, b], y, (g, ctx) => {
+    const [x, w] = ctx.inputs;
+    const xa = x.rank === 1 ? unsqueeze(x, 0) : x;
+    const wb = w.rank === 1 ? unsqueeze(w, 1) : w;
+    let gg = a.rank === 1 ? unsqueeze(g, -2) : g;
+    if (b.rank === 1) gg = unsqueeze(gg, -1);
+    const ga = a.requiresGrad ? reshape(sumTo(matmul(gg, transpose(wb)), xa.shape), aShape) : null;
+    const gb = b.requiresGrad ? reshape(sumTo(matmul(transpose(xa), gg), wb.shape), bShape) : null;
+    return [ga, gb];
+  });
+}
+
+/** y = x . W^T + b with PyTorch's Linear layout (W is [out, in]). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const y = matmul(x, transpose(weight));
+  return bias ? y.add(bias) : y;
+}
