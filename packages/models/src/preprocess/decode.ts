@@ -1,0 +1,75 @@
+/**
+ * Image decoding to 8-bit RGB: PNG and JPEG bytes in Node (pngjs, jpeg-js; loaded on first use so that browser
+ * bundles need not include them), and browser image sources through `createImageBitmap` + an OffscreenCanvas.
+ * Alpha is dropped without compositing, as Pillow's `convert('RGB')`.
+ */
+import { ImageDecodeError } from './errors.ts';
+import { imageFromRgba } from './image.ts';
+import type { Image8 } from './image.ts';
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/** The format named by the file's magic bytes, or null. */
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
+  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return null;
+}
+
+/**
+ * Decodes PNG or JPEG bytes to RGB (Node). PNG decoding is lossless, so pixels equal Pillow's for 8-bit files;
+ * JPEG pixels can differ from Pillow/libjpeg-turbo by a few grey levels (different IDCT and chroma upsampling).
+ */
+export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
+  const format = sniffImageFormat(bytes);
+  if (format === null) {
+    throw new ImageDecodeError(`unrecognised image data (${bytes.length} bytes): only PNG and JPEG files can be decoded; convert the image first`);
+  }
+  try {
+    if (format === 'png') {
+      const { PNG } = await import('pngjs');
+      const { Buffer } = await import('node:buffer');
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return imageFromRgba({ data: png.data, width: png.width, height: png.height });
+    }
+    const jpeg = await import('jpeg-js');
+    const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
+    return imageFromRgba(decoded);
+  } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
+    throw new ImageDecodeError(`could not decode the ${format.toUpperCase()} data: ${(e as Error).message ?? String(e)}; the file may be truncated or corrupt`, { cause: e });
+  }
+}
+
+/** Reads and decodes an image file (Node). */
+export async function readImageFile(path: string): Promise<Image8> {
+  const { readFile } = await import('node:fs/promises');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new ImageDecodeError(`cannot read image file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return decodeImage(bytes);
+}
+
+/** RGB pixels of a browser image source (Blob/File, ImageBitmap, HTMLImageElement, canvas, VideoFrame...). */
+export async function decodeImageSource(source: ImageBitmapSource): Promise<Image8> {
+  if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') {
+    throw new ImageDecodeError('decodeImageSource needs createImageBitmap and OffscreenCanvas (a browser or worker); in Node use decodeImage(bytes)');
+  }
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(source, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  } catch (e) {
+    throw new ImageDecodeError(`the browser could not decode this image source: ${(e as Error).message}`, { cause: e });
+  }
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  if (ctx === null) throw new ImageDecodeError('could not get a 2D context from OffscreenCanvas');
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return imageFromRgba(ctx.getImageData(0, 0, canvas.width, canvas.height));
+}

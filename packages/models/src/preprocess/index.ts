@@ -1,0 +1,11 @@
+export { ImageDecodeError, PreprocessError } from './errors.ts';
+export type { Image8, PlainTensor, RgbaPixels } from './image.ts';
+export { crop, imageFromRgba, newImage, paste } from './image.ts';
+export { decodeImage, decodeImageSource, readImageFile, sniffImageFormat } from './decode.ts';
+export type { ImageFormat } from './decode.ts';
+export { resizePillow } from './resample.ts';
+export type { ResampleFilter } from './resample.ts';
+export { CLIP_MEAN, CLIP_STD, LLAVA_PAD_COLOR, clipPreprocess, expandToSquare, llavaPadPreprocess, normalizeToChw, shortestEdgeSize } from './clip.ts';
+export type { ClipOptions } from './clip.ts';
+export { HIPIE_MEAN, HIPIE_SIZE, HIPIE_STD, boxEncodeVector, hipiePreprocess, intBox, longestSideSize, maskEncodeCrop, resizeMask } from './hipie.ts';
+export type { HipieInput, MaskEncodeInput } from './hipie.ts';
