@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, truncate, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,6 +233,21 @@ describe('files on disk', () => {
     await f.close();
     await expect(f.read('f32')).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(openSafetensors(path)).rejects.toMatchObject({ code: 'OFFSETS_OUT_OF_BOUNDS' });
+  });
+
+  it.skipIf(process.platform === 'win32')('reads a tensor past 4 GiB of a 10 GB (sparse) shard at its offset, without buffering the file', async () => {
+    const path = join(dir, 'sparse.safetensors');
+    const big = 10_000_000_000;
+    const file = handMade({ big: { dtype: 'U8', shape: [big], data_offsets: [0, big] }, tail: { dtype: 'F32', shape: [2], data_offsets: [big, big + 8] } });
+    const h = await open(path, 'w');
+    await h.write(file, 0, file.byteLength, 0);
+    await h.write(new Uint8Array(Float32Array.from([1.25, -3]).buffer), 0, 8, file.byteLength + big); // the rest stays a hole
+    await h.close();
+    expect((await stat(path)).size).toBe(file.byteLength + big + 8);
+    await using f = await openSafetensors(path);
+    expect(f.info('big')).toEqual({ dtype: 'uint8', storedDtype: 'U8', shape: [big], byteLength: big });
+    expect(await f.read('tail')).toEqual({ dtype: 'float32', shape: [2], data: Float32Array.from([1.25, -3]) });
+    await rm(path);
   });
 
   it('reports an unknown tensor name', async () => {

@@ -112,6 +112,10 @@ export class SafetensorsFile implements TensorStore {
     this.closed = true;
     if (this.ownsSource) await this.source.close?.();
   }
+  /** `await using file = await openSafetensors(path)` closes it at scope exit. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 
   private entry(name: string): TensorEntry {
     const e = this.header.byName.get(name);

@@ -84,6 +84,9 @@ export class ShardedSafetensors implements TensorStore {
     this.open.clear();
     for (const f of files) if (f.status === 'fulfilled') await f.value.close();
   }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 
   private async fileFor(name: string): Promise<SafetensorsFile> {
     const shard = this.shardOf(name);
