@@ -93,9 +93,7 @@ export class SafetensorsFile implements TensorStore {
     const e = this.entry(name);
     this.checkOpen();
     const offset = this.header.dataOffset + e.begin;
-    if (e.dtype === null) {
-      throw new SafetensorsError('UNSUPPORTED_DTYPE', `tensor "${name}" is ${e.stDtype}, which this library cannot represent: convert it (e.g. to F16/F32) before export, or use readBytes()`, { file: this.label, tensor: name });
-    }
+    if (e.dtype === null) unsupported(e, this.label);
     const n = e.shape.reduce((a, b) => a * b, 1);
     if (e.dtype === 'int32' && e.stDtype !== 'I32') {
       const bytes = await this.source.read(offset, e.end - e.begin);
@@ -148,9 +146,7 @@ export function deserializeSafetensors(input: Uint8Array | ArrayBuffer, label = 
   const out: [string, RawTensor][] = [];
   for (const e of header.entries) {
     const span = bytes.subarray(header.dataOffset + e.begin, header.dataOffset + e.end);
-    if (e.dtype === null) {
-      throw new SafetensorsError('UNSUPPORTED_DTYPE', `tensor "${e.name}" is ${e.stDtype}, which this library cannot represent: convert it before export, or use openSafetensors(...).readBytes()`, { file: label, tensor: e.name });
-    }
+    if (e.dtype === null) unsupported(e, label);
     if (e.dtype === 'int32' && e.stDtype !== 'I32') {
       out.push([e.name, { dtype: 'int32', shape: [...e.shape], data: toInt32(e, span, label) }]);
       continue;
@@ -164,6 +160,14 @@ export function deserializeSafetensors(input: Uint8Array | ArrayBuffer, label = 
 }
 
 // ---- reading helpers ----
+
+function unsupported(e: TensorEntry, file: string): never {
+  throw new SafetensorsError(
+    'UNSUPPORTED_DTYPE',
+    `tensor "${e.name}" is ${e.stDtype}, which this library cannot represent: convert it (e.g. to F16/F32) before export, or read its raw bytes with SafetensorsFile.readBytes()`,
+    { file, tensor: e.name },
+  );
+}
 
 function allocate(n: number, dtype: DType, tensor: string, file: string): StorageArray {
   try {
