@@ -62,7 +62,7 @@ export class Tensor {
   }
 
   /** The kernel-facing view of this tensor. */
-  view(): View {
+  kernelView(): View {
     this.assertAlive();
     return { storage: this.storage, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
   }

@@ -33,8 +33,8 @@ export function run(op: string, inputs: readonly Tensor[], outs: readonly { shap
   if (outputs.length > 0 && outputs.every((o) => o.numel === 0)) return outputs;
   b.run(
     op,
-    inputs.map((t) => t.view()),
-    outputs.map((t) => t.view()),
+    inputs.map((t) => t.kernelView()),
+    outputs.map((t) => t.kernelView()),
     attrs,
   );
   return outputs;
@@ -48,8 +48,8 @@ export function runInto(op: string, inputs: readonly Tensor[], outputs: readonly
   if (outputs.every((o) => o.numel === 0)) return;
   b.run(
     op,
-    inputs.map((t) => t.view()),
-    outputs.map((t) => t.view()),
+    inputs.map((t) => t.kernelView()),
+    outputs.map((t) => t.kernelView()),
     attrs,
   );
 }

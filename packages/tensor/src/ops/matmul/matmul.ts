@@ -12,6 +12,7 @@ import { cast } from '../copy/copy.ts';
 import { expand, reshape, squeeze, transpose, unsqueeze } from '../movement/views.ts';
 import { sumTo } from '../reduce/reduce.ts';
 import { promote } from '../elementwise/elementwise.ts';
+import { tidy } from '../../memory.ts';
 
 type F = Float32Array | Float64Array;
 
@@ -110,7 +111,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const Kb = b.rank === 1 ? b.shape[0] : b.shape[b.rank - 2];
   if (Kb !== K) throw new ShapeError(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} has mismatched inner dims (${K} vs ${Kb})`);
   const dtype = promote(a.dtype, b.dtype);
-  const y = noGrad(() => {
+  const y = noGrad(() =>
+    tidy(() => {
     const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
     const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
     const M = a2.shape[a2.rank - 2];
@@ -122,7 +124,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     if (a.rank === 1) out = squeeze(out, -2);
     if (b.rank === 1) out = squeeze(out, -1);
     return out;
-  });
+  }),
+  );
   const aShape = a.shape;
   const bShape = b.shape;
   return record('matmul', [a, b], y, (g, ctx) => {
@@ -139,6 +142,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** y = x . W^T + b with PyTorch's Linear layout (W is [out, in]). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  const y = matmul(x, transpose(weight));
-  return bias ? y.add(bias) : y;
+  return tidy(() => {
+    const y = matmul(x, transpose(weight));
+    return bias ? y.add(bias) : y;
+  });
 }

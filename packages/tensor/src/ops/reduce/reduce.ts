@@ -13,6 +13,7 @@ import type { Tensor } from '../../tensor.ts';
 import { run } from '../dispatch.ts';
 import { cast } from '../copy/copy.ts';
 import { expand, reshape } from '../movement/views.ts';
+import { tidy } from '../../memory.ts';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -145,31 +146,31 @@ export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argR
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const dims = normDims(dim, x.rank);
   const n = dims.reduce((a, d) => a * x.shape[d], 1);
-  const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
-  return sum(xf, dims, keepdim).div(n);
+  return tidy(() => sum(isFloat(x.dtype) ? x : cast(x, 'float32'), dims, keepdim).div(n));
 }
 
 /** Variance with Bessel's correction by default (torch's `correction=1`). */
 export function variance(x: Tensor, dim?: number | readonly number[], keepdim = false, correction = 1): Tensor {
   const dims = normDims(dim, x.rank);
   const n = dims.reduce((a, d) => a * x.shape[d], 1);
-  const d = x.sub(mean(x, dims, true));
-  return sum(d.square(), dims, keepdim).div(Math.max(n - correction, 0));
+  return tidy(() => sum(x.sub(mean(x, dims, true)).square(), dims, keepdim).div(Math.max(n - correction, 0)));
 }
 
 export function std(x: Tensor, dim?: number | readonly number[], keepdim = false, correction = 1): Tensor {
-  return variance(x, dim, keepdim, correction).sqrt();
+  return tidy(() => variance(x, dim, keepdim, correction).sqrt());
 }
 
 /** log(sum(exp(x))) over dims, computed stably. */
 export function logsumexp(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const dims = normDims(dim, x.rank);
-  const m = noGrad(() => {
-    const mx = max(x, dims, true);
-    return mx.where(mx.isinf().logicalNot(), 0);
+  return tidy(() => {
+    const m = noGrad(() => {
+      const mx = max(x, dims, true);
+      return mx.where(mx.isinf().logicalNot(), 0);
+    });
+    const s = sum(x.sub(m).exp(), dims, true).log().add(m);
+    return keepdim ? s : reshape(s, x.shape.filter((_, i) => !dims.includes(i)));
   });
-  const s = sum(x.sub(m).exp(), dims, true).log().add(m);
-  return keepdim ? s : reshape(s, x.shape.filter((_, i) => !dims.includes(i)));
 }
 
 /** Sums `g` down to `shape` (undoing broadcasting): the gradient of an expand. */
@@ -178,5 +179,5 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.rank - shape.length;
   const dims: number[] = [];
   for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  return reshape(sum(g, dims, true), shape);
+  return tidy(() => reshape(sum(g, dims, true), shape));
 }

@@ -1,0 +1,21 @@
+/** Loads every op (registering its kernels and Tensor methods) and exports the functional API. */
+import './methods.ts';
+import { bindAutogradHelpers } from '../autograd/engine.ts';
+import { binary } from './elementwise/elementwise.ts';
+import { alias } from './copy/copy.ts';
+import { onesLike } from '../tensor.ts';
+
+bindAutogradHelpers({ add: (a, b) => binary('add', a, b), view: alias, onesLike: (t) => onesLike(t) });
+
+export { binary, unary, where, promote, type Operand } from './elementwise/elementwise.ts';
+export { UNARY, BINARY, type UnaryName, type BinaryName, type UnaryRow, type BinaryRow } from './elementwise/table.ts';
+export { erf } from './elementwise/erf.ts';
+export { alias, cast, clone, contiguous, copyInto } from './copy/copy.ts';
+export {
+  reshape, view, permute, transpose, expand, broadcastTensors, slice, narrow, select, squeeze, unsqueeze, flatten, unflatten,
+} from './movement/views.ts';
+export { sum, prod, max, min, argmax, argmin, mean, variance, std, logsumexp, sumTo, type ReduceOp } from './reduce/reduce.ts';
+export { matmul, linear, gemm } from './matmul/matmul.ts';
+export { softmax, logSoftmax } from './softmax/softmax.ts';
+export { cat, stack, split, chunk, pad, type PadMode } from './join/join.ts';
+export { run, runInto, empty, backendOf, DeviceMismatchError } from './dispatch.ts';
