@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  HIPIE_MEAN,
+  HIPIE_STD,
+  ImageDecodeError,
+  LLAVA_PAD_COLOR,
+  PreprocessError,
+  boxEncodeVector,
+  clipPreprocess,
+  decodeImage,
+  expandToSquare,
+  hipiePreprocess,
+  imageFromRgba,
+  intBox,
+  llavaPadPreprocess,
+  longestSideSize,
+  maskEncodeCrop,
+  resizeMask,
+  resizePillow,
+  shortestEdgeSize,
+} from '../src/preprocess/index.ts';
+import type { Image8 } from '../src/preprocess/index.ts';
+import { readMiniSafetensors } from './mini-safetensors.ts';
+import type { MiniTensor } from './mini-safetensors.ts';
+
+const dir = new URL('./fixtures/preprocess/', import.meta.url);
+const pngBytes = readFileSync(new URL('000000039769.png', dir));
+let golden: Map<string, MiniTensor>;
+let img: Image8;
+
+beforeAll(async () => {
+  golden = readMiniSafetensors(gunzipSync(readFileSync(new URL('preprocess_000000039769.safetensors.gz', dir)))).tensors;
+  img = await decodeImage(pngBytes);
+});
+
+function g<T>(name: string): T {
+  const t = golden.get(name);
+  if (t === undefined) throw new Error(`golden tensor ${name} missing`);
+  return t.data as T;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; count: number } {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  let count = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > 0) count++;
+    if (d > max) max = d;
+  }
+  return { max, count };
+}
+
+describe('SegLLM preprocessing vs Pillow/HF goldens (COCO 39769)', () => {
+  it('decodes the PNG', () => {
+    expect([img.width, img.height, img.channels]).toEqual([640, 480, 3]);
+  });
+
+  it('CLIP-224: shortest edge 224 bicubic, centre crop, CLIP mean/std', () => {
+    const out = clipPreprocess(img, { size: 224 });
+    expect(out.shape).toEqual([3, 224, 224]);
+    expect(maxAbsDiff(out.data, g<Float32Array>('clip224.pixel_values')).max).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('LLaVA pad-to-square + CLIP-336', () => {
+    expect(LLAVA_PAD_COLOR).toEqual([122, 116, 104]);
+    const out = llavaPadPreprocess(img, 336);
+    expect(out.shape).toEqual([3, 336, 336]);
+    expect(maxAbsDiff(out.data, g<Float32Array>('llava_pad336.pixel_values')).max).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('HIPIE: longest side 1024 bilinear on uint8 (within 1 grey level), pad, normalise', () => {
+    const h = hipiePreprocess(img);
+    const ref = g<Uint8Array>('hipie.resized_uint8');
+    expect(h.inputSizeHw).toEqual(Array.from(g<BigInt64Array>('hipie.input_size_hw'), Number));
+    expect([h.resized.height, h.resized.width, h.resized.channels]).toEqual(golden.get('hipie.resized_uint8')!.shape);
+    const d = maxAbsDiff(h.resized.data, ref);
+    expect(d.max).toBeLessThanOrEqual(1);
+    expect(d.count).toBe(0); // observed: bit-exact with Pillow
+    // normalised = (zero-padded golden uint8 - mean) / std, NCHW
+    const [H, W] = h.inputSizeHw;
+    expect(h.normalized.shape).toEqual([3, 1024, 1024]);
+    let worst = 0;
+    for (let c = 0; c < 3; c++) {
+      for (const [y, x] of [[0, 0], [H - 1, W - 1], [H, 0], [1023, 1023], [H >> 1, W >> 1]]) {
+        const v = y < H && x < W ? ref[(y * W + x) * 3 + c] : 0;
+        const expected = Math.fround((v - HIPIE_MEAN[c]) / HIPIE_STD[c]);
+        worst = Math.max(worst, Math.abs(h.normalized.data[c * 1024 * 1024 + y * 1024 + x] - expected));
+      }
+    }
+    expect(worst).toBe(0);
+    expect(h.normalized.data[2 * 1024 * 1024 + 1023 * 1024 + 1023]).toBeCloseTo(-103.53 / 57.375, 6);
+  });
+
+  it('mask resize (bilinear on the 0/1 L image) and zero padding', () => {
+    const mo = golden.get('mask.original')!;
+    const m = resizeMask({ data: mo.data as Uint8Array, width: mo.shape[1], height: mo.shape[0], channels: 1 });
+    expect(m.shape).toEqual([1024, 1024]);
+    expect(maxAbsDiff(m.data, g<Uint8Array>('mask.resized_padded')).count).toBe(0);
+  });
+
+  it('mask-encode crop and box-encode vector', () => {
+    const h = hipiePreprocess(img);
+    const mask = { data: g<Uint8Array>('mask.resized_padded'), shape: [1024, 1024] };
+    const box = Array.from(g<Float32Array>('maskenc.pred_box_xyxy'));
+    const me = maskEncodeCrop(h.padded, mask, box);
+    expect(me.pixelValues.shape).toEqual([3, 224, 224]);
+    expect(maxAbsDiff(me.pixelValues.data, g<Float32Array>('maskenc.pixel_values')).max).toBeLessThanOrEqual(1e-5);
+    expect(Array.from(boxEncodeVector(me.box))).toEqual(Array.from(g<Float32Array>('boxenc.input_yxyx_over_1024')));
+  });
+});
+
+describe('Pillow resampling (hand-derived values)', () => {
+  const row = (values: number[]): Image8 => ({ data: Uint8Array.from(values), width: values.length, height: 1, channels: 1 });
+  it('bilinear upscale 2 -> 4', () => {
+    expect(Array.from(resizePillow(row([0, 255]), 4, 1, 'bilinear').data)).toEqual([0, 64, 191, 255]);
+  });
+  it('bilinear downscale 4 -> 2 widens the support (antialiasing)', () => {
+    expect(Array.from(resizePillow(row([0, 0, 255, 255]), 2, 1, 'bilinear').data)).toEqual([36, 219]);
+  });
+  it('bicubic keeps a constant image constant and clips overshoot to 0..255', () => {
+    const flat = { data: new Uint8Array(7 * 5 * 3).fill(200), width: 7, height: 5, channels: 3 };
+    expect(resizePillow(flat, 3, 11, 'bicubic').data.every((v) => v === 200)).toBe(true);
+    const step = resizePillow(row([0, 0, 0, 255, 255, 255]), 17, 1, 'bicubic').data;
+    expect(Math.min(...step)).toBe(0);
+    expect(Math.max(...step)).toBe(255);
+  });
+  it('same size is a copy', () => {
+    const r = row([1, 2, 3]);
+    const out = resizePillow(r, 3, 1, 'bicubic');
+    expect(Array.from(out.data)).toEqual([1, 2, 3]);
+    expect(out.data).not.toBe(r.data);
+  });
+});
+
+describe('geometry helpers', () => {
+  it('computes HF/SAM output sizes', () => {
+    expect(shortestEdgeSize(640, 480, 224)).toEqual({ width: 298, height: 224 });
+    expect(shortestEdgeSize(300, 1000, 224)).toEqual({ width: 224, height: 746 });
+    expect(longestSideSize(640, 480)).toEqual({ width: 1024, height: 768 });
+    expect(longestSideSize(333, 500)).toEqual({ width: 682, height: 1024 });
+  });
+  it('casts boxes like the SegLLM CLI', () => {
+    expect(intBox([-3.7, 10.9, 100.2, 11.5])).toEqual([0, 10, 100, 12]);
+    expect(intBox([1023.5, 5, 1100, 8])).toEqual([1023, 5, 1024, 8]);
+    expect(Array.from(boxEncodeVector([10, 20, 30, 40]))).toEqual([20 / 1024, 10 / 1024, 40 / 1024, 30 / 1024].map(Math.fround));
+    expect(() => intBox([0, 0, 1])).toThrow(PreprocessError);
+  });
+  it('pads to square centred with the LLaVA background', () => {
+    const tall = { data: new Uint8Array(2 * 4 * 3).fill(9), width: 2, height: 4, channels: 3 };
+    const sq = expandToSquare(tall);
+    expect([sq.width, sq.height]).toEqual([4, 4]);
+    expect(Array.from(sq.data.subarray(0, 3))).toEqual([122, 116, 104]);
+    expect(Array.from(sq.data.subarray(3, 6))).toEqual([9, 9, 9]);
+    expect(Array.from(sq.data.subarray(9, 12))).toEqual([122, 116, 104]);
+  });
+});
+
+describe('decoding and errors', () => {
+  it('drops alpha from browser RGBA pixels', () => {
+    const px = { data: Uint8ClampedArray.from([1, 2, 3, 0, 4, 5, 6, 255]), width: 2, height: 1 };
+    expect(Array.from(imageFromRgba(px).data)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => imageFromRgba({ ...px, width: 3 })).toThrow(PreprocessError);
+  });
+  it('decodes a JPEG (within JPEG loss of the source)', async () => {
+    const w = 16;
+    const h = 8;
+    const rgba = new Uint8Array(w * h * 4);
+    for (let i = 0; i < w * h; i++) rgba.set([i % w * 10, 100, 200 - (i >> 4) * 10, 255], i * 4);
+    const jpg = encodeJpeg({ data: rgba, width: w, height: h }, 100).data;
+    const dec = await decodeImage(new Uint8Array(jpg));
+    expect([dec.width, dec.height, dec.channels]).toEqual([w, h, 3]);
+    let worst = 0;
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(dec.data[i * 3 + c] - rgba[i * 4 + c]));
+    expect(worst).toBeLessThanOrEqual(8);
+  });
+  it('throws ImageDecodeError on unreadable input', async () => {
+    await expect(decodeImage(new TextEncoder().encode('not an image'))).rejects.toThrow(ImageDecodeError);
+    await expect(decodeImage(pngBytes.subarray(0, 5000))).rejects.toThrow(ImageDecodeError);
+    await expect(decodeImage(Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]))).rejects.toThrow(ImageDecodeError);
+  });
+  it('rejects bad preprocessing arguments', () => {
+    const rgb = { data: new Uint8Array(12), width: 2, height: 2, channels: 3 };
+    expect(() => clipPreprocess(rgb, { size: 0 })).toThrow(PreprocessError);
+    expect(() => clipPreprocess({ ...rgb, channels: 1, data: new Uint8Array(4) }, { size: 4 })).toThrow(PreprocessError);
+    expect(() => resizePillow({ ...rgb, data: new Uint8Array(5) }, 4, 4, 'bilinear')).toThrow(PreprocessError);
+    expect(() => resizeMask(rgb)).toThrow(PreprocessError);
+    const pad = { data: new Uint8Array(8 * 8 * 3), width: 8, height: 8, channels: 3 };
+    expect(() => maskEncodeCrop(pad, { data: new Uint8Array(16), shape: [4, 4] }, [0, 0, 4, 4])).toThrow(PreprocessError);
+  });
+});
