@@ -30,15 +30,24 @@ export function refName(rng: Rng, round: number, caption: string): string {
   return rng.chance(0.5) ? `instance ${round}` : `the output of round ${round}`;
 }
 
+/**
+ * A caption as it reads inside a question: markup characters replaced, trailing punctuation dropped, and a
+ * capitalised first word lower-cased ("A smiling woman." -> "a smiling woman"; acronyms such as "TV" stay).
+ */
+export function captionText(caption: string): string {
+  const c = cleanText(caption).replace(/[\s.!?;,]+$/, '');
+  return /^[A-Z][a-z\s]/.test(c) ? c.charAt(0).toLowerCase() + c.slice(1) : c;
+}
+
 /** "the <name>" unless the phrase already starts with an article or determiner. */
 export function withArticle(name: string): string {
-  const n = cleanText(name);
+  const n = captionText(name);
   return /^(the|a|an|this|that|his|her|its|their)\s/i.test(n) ? n : `the ${n}`;
 }
 
-/** Readable class name: LVIS/PACO names use underscores ("baseball_bat" -> "baseball bat"). */
+/** Readable class name: LVIS/PACO names use underscores ("baseball_bat" -> "baseball bat", "bow_(weapon)" -> "bow (weapon)"). */
 export function readableName(name: string): string {
-  return cleanText(name.replace(/_/g, ' ').replace(/\(.*?\)/g, ''));
+  return cleanText(name.replace(/_/g, ' '));
 }
 
 export interface Instance {

@@ -1,9 +1,9 @@
 export type * from './types.ts';
 export { Rng, hashString, rngFor } from './rng.ts';
 export type { Relation } from './relations.ts';
-export { RELATIONS, RELATION_PHRASES, SAME_IOU, boxIouXywh, pairLocationWords, relation } from './relations.ts';
+export { RELATIONS, RELATION_PHRASES, SAME_IOU, pairLocationWords, relation } from './relations.ts';
 export type { GenOptions } from './common.ts';
-export { captionInstances, readableName, refName, withArticle } from './common.ts';
+export { captionInstances, captionText, readableName, refName, withArticle } from './common.ts';
 export type { PositionalOptions } from './positional.ts';
 export { generatePositional, lvisCaptionedObjects } from './positional.ts';
 export type { HierarchicalOptions } from './hierarchical.ts';

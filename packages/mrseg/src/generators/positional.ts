@@ -3,9 +3,9 @@
  * caption; each later round asks by caption alone with probability 1/3, otherwise by caption plus its position
  * relative to a uniformly chosen earlier round's output (see relations.ts).
  */
-import { cleanText, formatConversation } from '../conversation/format.ts';
+import { formatConversation } from '../conversation/format.ts';
 import type { ConversationJson, RoundSpec } from '../conversation/types.ts';
-import { ask, captionInstances, keyOf, refName, type GenOptions } from './common.ts';
+import { ask, captionInstances, captionText, keyOf, refName, type GenOptions } from './common.ts';
 import { RELATION_PHRASES, relation } from './relations.ts';
 import { rngFor } from './rng.ts';
 import type { CaptionedObject, InstanceInput, PositionalInput } from './types.ts';
@@ -24,7 +24,7 @@ export function generatePositional(input: PositionalInput, opts: PositionalOptio
   const pairs: { o: CaptionedObject; caption: string }[] = [];
   for (const o of input.objects) {
     for (const c of o.captions) {
-      const caption = cleanText(c);
+      const caption = captionText(c);
       if (caption.length > 0) pairs.push({ o, caption });
     }
   }

@@ -4,7 +4,7 @@
  */
 import { cleanText, formatConversation } from '../conversation/format.ts';
 import type { ConversationJson } from '../conversation/types.ts';
-import { ask, keyOf, readableName, type GenOptions } from './common.ts';
+import { ask, captionText, keyOf, readableName, type GenOptions } from './common.ts';
 import { rngFor } from './rng.ts';
 import type { AttributeInput, HardInput, InstanceInput, SemanticInput } from './types.ts';
 
@@ -53,7 +53,7 @@ export function generateAttribute(input: AttributeInput, opts: GenOptions = {}):
         dataset: input.dataset,
         rounds: [
           {
-            text: ask(rng, 'attribute', split, { description: cleanText(o.description).replace(/\.$/, '') }),
+            text: ask(rng, 'attribute', split, { description: captionText(o.description) }),
             task: 'attribute',
             target: o.id,
             refs: [],
