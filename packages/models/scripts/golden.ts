@@ -1,0 +1,41 @@
+/**
+ * Golden-parity runner: `npm run golden -w @segllm/models -- <kind> <args...>`. Prints one JSON line per compared
+ * tensor or prompt and a final summary line; exits 1 when a comparison fails, 2 on bad usage.
+ * Add a kind by adding an entry to HANDLERS.
+ */
+import { runPreprocessGolden } from './golden-preprocess.ts';
+import { runTokenizeGolden } from './golden-tokenize.ts';
+
+interface Handler {
+  usage: string;
+  run: (args: string[]) => Promise<boolean>;
+}
+
+const notYet = (kind: string): Handler['run'] => () => Promise.reject(new Error(`golden kind "${kind}" is not implemented yet`));
+
+const HANDLERS: Record<string, Handler> = {
+  preprocess: { usage: 'preprocess <preprocess.safetensors[.gz]> <image file>', run: runPreprocessGolden },
+  tokenize: { usage: 'tokenize <tokenizer.json[.gz]> <tokenize.json>', run: runTokenizeGolden },
+  clip: { usage: 'clip <weights.safetensors> <io.safetensors>', run: notYet('clip') },
+  llama: { usage: 'llama <weights.safetensors> <io.safetensors>', run: notYet('llama') },
+  resnet: { usage: 'resnet <weights.safetensors> <io.safetensors>', run: notYet('resnet') },
+  hipie: { usage: 'hipie <weights.safetensors> <io.safetensors>', run: notYet('hipie') },
+};
+
+function usage(): string {
+  return 'usage: npm run golden -w @segllm/models -- <kind> <args...>\n' + Object.values(HANDLERS).map((h) => `  ${h.usage}`).join('\n');
+}
+
+const [kind, ...args] = process.argv.slice(2);
+const handler = kind === undefined ? undefined : HANDLERS[kind];
+if (handler === undefined) {
+  process.stderr.write(`${kind === undefined ? 'no kind given' : `unknown kind "${kind}"`}\n${usage()}\n`);
+  process.exit(2);
+}
+handler
+  .run(args)
+  .then((ok) => process.exit(ok ? 0 : 1))
+  .catch((e: unknown) => {
+    process.stderr.write(`golden ${kind}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n${usage()}\n`);
+    process.exit(2);
+  });
