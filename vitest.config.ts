@@ -1,11 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: { conditions: ['@segllm/source'] },
+  resolve: { conditions: ['@segllm/source', 'module', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['@segllm/source', 'node', 'import', 'default'], externalConditions: ['@segllm/source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    server: { deps: { inline: [/@segllm\//] } },
   },
 });

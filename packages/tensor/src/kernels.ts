@@ -19,7 +19,7 @@ const registry = new Map<string, Map<string, KernelEntry>>();
 
 export function registerKernel(backend: string, op: string, fn: KernelFn, opts: Omit<KernelEntry, 'fn'> = {}): void {
   let m = registry.get(backend);
-  if (!m) registry.set(backend, (m = new Map()));
+  if (!m) registry.set(backend, (m = new Map<string, KernelEntry>()));
   m.set(op, { fn, ...opts });
 }
 

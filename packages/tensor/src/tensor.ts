@@ -81,7 +81,8 @@ export class Tensor {
       this.grad.dispose();
       this.grad = null;
     }
-    this.node = null;
+    // The autograd record stays: later records may reach the graph through this tensor. Its private views are
+    // released by backward(), or when the graph becomes unreachable (see GradNode).
   }
 
   [Symbol.dispose](): void {
@@ -158,7 +159,7 @@ function decode(dtype: DType, a: StorageArray): Float32Array | Float64Array | In
   // Copy (into a plain ArrayBuffer) so callers never alias backend memory.
   const Ctor = a.constructor as new (n: number) => Float32Array | Float64Array | Int32Array | Uint8Array;
   const out = new Ctor(a.length);
-  out.set(a as Float32Array);
+  out.set(a);
   return out;
 }
 
@@ -215,7 +216,7 @@ export function tensor(data: Nested | ArrayLike<number>, opts: CreateOptions & {
   if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
     const flat: number[] = [];
     shape = [];
-    flattenNested(data as Nested, shape, flat);
+    flattenNested(data, shape, flat);
     values = flat;
   } else {
     values = data;

@@ -20,6 +20,9 @@ function shadow(t: Tensor): Tensor {
   return untracked(() => new Tensor(t.storage, t.shape, t.strides, t.offset, t.dtype));
 }
 
+/** Frees the private views of records that were garbage-collected without backward() having run through them. */
+const orphans = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<Tensor[]>((views) => views.forEach((t) => t.dispose())) : undefined;
+
 export class GradNode {
   released = false;
   readonly ctx: BackwardContext;
@@ -37,11 +40,14 @@ export class GradNode {
       saved: saved.map(shadow),
       output: output ? shadow(output) : null,
     };
+    const views = [...this.ctx.inputs, ...this.ctx.saved, ...(this.ctx.output ? [this.ctx.output] : [])];
+    if (views.length) orphans?.register(this, views, this);
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
+    orphans?.unregister(this);
     for (const t of this.ctx.inputs) t.dispose();
     for (const t of this.ctx.saved) t.dispose();
     this.ctx.output?.dispose();

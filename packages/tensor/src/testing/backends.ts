@@ -1,0 +1,22 @@
+/**
+ * The backends a test suite should run on: the CPU always, plus every provider that can initialise here
+ * (WebGPU registers itself below). Tests use `describe.each(await availableBackends())`.
+ */
+export interface BackendProvider {
+  name: string;
+  /** Initialises the backend; resolves false (with a reason logged) when it cannot run here. */
+  init(): Promise<boolean>;
+}
+
+export const backendProviders: BackendProvider[] = [];
+
+let cached: Promise<string[]> | null = null;
+
+export function availableBackends(): Promise<string[]> {
+  cached ??= (async () => {
+    const names = ['cpu'];
+    for (const p of backendProviders) if (await p.init()) names.push(p.name);
+    return names;
+  })();
+  return cached;
+}
