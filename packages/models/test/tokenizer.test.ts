@@ -141,3 +141,21 @@ describe('malformed tokenizer.json', () => {
     expect(() => tok.decode([1, 40000])).toThrow(TokenizerDecodeError);
   });
 });
+
+describe('decoder variants', () => {
+  it('Metaspace decoder drops the replacement characters of the first token only', () => {
+    const j: LooseJson = JSON.parse(jsonText);
+    j.decoder = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
+    const t = Tokenizer.fromJSON(j);
+    const hello = t.tokenToId('▁hello')!;
+    expect(t.decode([hello, hello])).toBe('hello hello');
+    expect(t.decode([259, hello])).toBe(' hello'); // '▁▁' first: both dropped, as HF
+    j.decoder.prepend_scheme = 'never';
+    expect(Tokenizer.fromJSON(j).decode([hello, hello])).toBe(' hello hello');
+  });
+  it('joins tokens with spaces when there is no decoder', () => {
+    const j: LooseJson = JSON.parse(jsonText);
+    j.decoder = null;
+    expect(Tokenizer.fromJSON(j).decode([1, 15043])).toBe('<s> ▁Hello');
+  });
+});

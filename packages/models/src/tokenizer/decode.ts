@@ -54,10 +54,8 @@ export function runDecoders(tokens: string[], steps: readonly DecoderStep[]): st
         toks = toks.map((t) => strip(t, d.content, d.start, d.stop));
         break;
       case 'Metaspace':
-        toks = toks.map((t, i) => {
-          const s = t.replaceAll(d.replacement, ' ');
-          return i === 0 && d.prependScheme !== 'never' && s.startsWith(' ') ? s.slice(1) : s;
-        });
+        // As HF: in the first token every replacement character is dropped (unless the scheme is `never`).
+        toks = toks.map((t, i) => t.replaceAll(d.replacement, i === 0 && d.prependScheme !== 'never' ? '' : ' '));
         break;
     }
   }
