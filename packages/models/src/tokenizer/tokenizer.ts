@@ -70,7 +70,10 @@ export class Tokenizer {
       this.addedByContent.set(t.content, t);
     }
     this.rawMatcher = new AddedTokenMatcher(spec.added.filter((t) => !t.normalized));
-    this.normalizedMatcher = new AddedTokenMatcher(spec.added.filter((t) => t.normalized));
+    // As HF, `normalized` tokens are matched in normalized text by their normalized content.
+    this.normalizedMatcher = new AddedTokenMatcher(
+      spec.added.filter((t) => t.normalized).map((t) => ({ ...t, content: normalize(t.content, spec.normalizers) })),
+    );
     const ids = new Set<number>(spec.model.vocab.values());
     for (const t of spec.added) ids.add(t.id);
     this.vocabSize = ids.size;
