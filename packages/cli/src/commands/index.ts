@@ -1,3 +1,5 @@
+import { demoCommand } from './demo.ts';
+
 /** The `segllm` subcommands: each is a path of words (e.g. ['data', 'metrics']) and a lazy loader. */
 export interface Command {
   /** Words after `segllm`, e.g. ['data', 'metrics']. */
@@ -10,4 +12,5 @@ export interface Command {
 
 export const commands: Command[] = [
   // Each command module adds one entry here.
+  demoCommand,
 ];
