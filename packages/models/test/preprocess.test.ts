@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { deflateSync, gunzipSync } from 'node:zlib';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -190,5 +190,51 @@ describe('decoding and errors', () => {
     expect(() => resizeMask(rgb)).toThrow(PreprocessError);
     const pad = { data: new Uint8Array(8 * 8 * 3), width: 8, height: 8, channels: 3 };
     expect(() => maskEncodeCrop(pad, { data: new Uint8Array(16), shape: [4, 4] }, [0, 0, 4, 4])).toThrow(PreprocessError);
+  });
+});
+
+describe('PNG decoding follows Pillow convert("RGB")', () => {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (b: Uint8Array): number => {
+    let c = 0xffffffff;
+    for (const v of b) c = crcTable[(c ^ v) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Uint8Array): Uint8Array => {
+    const body = new Uint8Array(4 + data.length);
+    body.set(new TextEncoder().encode(type));
+    body.set(data, 4);
+    const out = new Uint8Array(12 + data.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, data.length);
+    out.set(body, 4);
+    dv.setUint32(8 + data.length, crc32(body));
+    return out;
+  };
+  /** A one-row PNG with filter type 0; `samples` are big-endian sample values of `depth` bits (8 or 16). */
+  const makePng = (width: number, colorType: number, depth: number, samples: number[], extra: Uint8Array[] = []): Uint8Array => {
+    const ihdr = new Uint8Array(13);
+    const dv = new DataView(ihdr.buffer);
+    dv.setUint32(0, width);
+    dv.setUint32(4, 1);
+    ihdr.set([depth, colorType, 0, 0, 0], 8);
+    const raw = new Uint8Array(1 + samples.length * (depth / 8));
+    samples.forEach((v, i) => (depth === 16 ? new DataView(raw.buffer).setUint16(1 + 2 * i, v) : (raw[1 + i] = v)));
+    const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...extra, chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
+    return Uint8Array.from(parts.flatMap((p) => Array.from(p)));
+  };
+  it('keeps the high byte of 16-bit RGB and clips 16-bit grey', async () => {
+    expect(Array.from((await decodeImage(makePng(2, 2, 16, [0x1234, 0xff00, 0x00ff, 300, 65535, 0]))).data)).toEqual([0x12, 0xff, 0x00, 1, 255, 0]);
+    expect(Array.from((await decodeImage(makePng(3, 0, 16, [7, 255, 4000]))).data)).toEqual([7, 7, 7, 255, 255, 255, 255, 255, 255]);
+  });
+  it('ignores a tRNS colour key and maps palettes', async () => {
+    const trns = chunk('tRNS', Uint8Array.from([0, 10, 0, 20, 0, 30]));
+    expect(Array.from((await decodeImage(makePng(2, 2, 8, [10, 20, 30, 1, 2, 3], [trns]))).data)).toEqual([10, 20, 30, 1, 2, 3]);
+    const plte = chunk('PLTE', Uint8Array.from([9, 8, 7, 200, 100, 50]));
+    expect(Array.from((await decodeImage(makePng(2, 3, 8, [1, 0], [plte]))).data)).toEqual([200, 100, 50, 9, 8, 7]);
   });
 });

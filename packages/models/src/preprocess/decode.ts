@@ -18,6 +18,45 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
+/** Byte offsets of the PNG chunks: [start, end) of each whole chunk, with its type. */
+function pngChunks(bytes: Uint8Array): { type: string; start: number; end: number }[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: { type: string; start: number; end: number }[] = [];
+  let pos = 8;
+  while (pos + 12 <= bytes.length) {
+    const len = dv.getUint32(pos);
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    const end = pos + 12 + len;
+    if (end > bytes.length) break;
+    out.push({ type, start: pos, end });
+    pos = end;
+    if (type === 'IEND') break;
+  }
+  return out;
+}
+
+/**
+ * PNG -> RGB with Pillow's `Image.open(...).convert('RGB')` semantics: a tRNS colour key is ignored (pngjs would
+ * zero those pixels), 16-bit RGB(A)/LA keep the high byte, 16-bit grey is clipped to 255 (Pillow's I;16 -> L).
+ */
+async function decodePng(bytes: Uint8Array): Promise<Image8> {
+  const { PNG } = await import('pngjs');
+  const { Buffer } = await import('node:buffer');
+  const chunks = pngChunks(bytes);
+  const ihdr = chunks[0];
+  if (ihdr === undefined || ihdr.type !== 'IHDR') throw new ImageDecodeError('PNG without an IHDR chunk; the file is corrupt');
+  const depth = bytes[ihdr.start + 8 + 8];
+  const colorType = bytes[ihdr.start + 8 + 9];
+  const parts = [bytes.subarray(0, 8), ...chunks.filter((c) => c.type !== 'tRNS').map((c) => bytes.subarray(c.start, c.end))];
+  const png = PNG.sync.read(Buffer.concat(parts), { skipRescale: depth === 16 });
+  const n = png.width * png.height;
+  if (depth !== 16) return imageFromRgba({ data: png.data, width: png.width, height: png.height });
+  const src = png.data as unknown as ArrayLike<number>; // Uint16Array RGBA when skipRescale is set
+  const rgba = new Uint8Array(n * 4);
+  for (let i = 0; i < n * 4; i++) rgba[i] = colorType === 0 ? Math.min(src[i], 255) : src[i] >> 8;
+  return imageFromRgba({ data: rgba, width: png.width, height: png.height });
+}
+
 /**
  * Decodes PNG or JPEG bytes to RGB (Node). PNG decoding is lossless, so pixels equal Pillow's for 8-bit files;
  * JPEG pixels can differ from Pillow/libjpeg-turbo by a few grey levels (different IDCT and chroma upsampling).
@@ -28,12 +67,7 @@ export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
     throw new ImageDecodeError(`unrecognised image data (${bytes.length} bytes): only PNG and JPEG files can be decoded; convert the image first`);
   }
   try {
-    if (format === 'png') {
-      const { PNG } = await import('pngjs');
-      const { Buffer } = await import('node:buffer');
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return imageFromRgba({ data: png.data, width: png.width, height: png.height });
-    }
+    if (format === 'png') return await decodePng(bytes);
     const jpeg = await import('jpeg-js');
     const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
     return imageFromRgba(decoded);
