@@ -83,3 +83,8 @@ export function crop(img: Image8, x0: number, y0: number, x1: number, y1: number
   }
   return out;
 }
+
+/** The image as a plain uint8 tensor of shape [height, width, channels] (no copy). */
+export function imageToTensor(img: Image8): PlainTensor<Uint8Array> {
+  return { data: img.data, shape: [img.height, img.width, img.channels] };
+}

@@ -1,6 +1,6 @@
 export { ImageDecodeError, PreprocessError } from './errors.ts';
 export type { Image8, PlainTensor, RgbaPixels } from './image.ts';
-export { crop, imageFromRgba, newImage, paste } from './image.ts';
+export { crop, imageFromRgba, imageToTensor, newImage, paste } from './image.ts';
 export { decodeImage, decodeImageSource, readImageFile, sniffImageFormat } from './decode.ts';
 export type { ImageFormat } from './decode.ts';
 export { resizePillow } from './resample.ts';
