@@ -25,7 +25,8 @@ export class SlotMismatchError extends Error {
  * contain (0 when they start with the system prompt).
  */
 export function layoutSlots(ids: readonly number[], rounds: readonly RoundInput[], slotId: number, segId: number, imageSlots = 256, first = 0, offset = 0): SlotLayout {
-  const expected: Omit<Slot, 'position'>[] = [];
+  type Pending = { kind: 'image'; patch: number } | { kind: 'mask' | 'box'; ref: number };
+  const expected: Pending[] = [];
   for (let i = first; i < rounds.length; i++) {
     if (i === 0) for (let p = 0; p < imageSlots; p++) expected.push({ kind: 'image', patch: p });
     else for (const ref of rounds[i].refs) expected.push({ kind: 'mask', ref }, { kind: 'box', ref });
