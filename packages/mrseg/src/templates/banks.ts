@@ -66,7 +66,7 @@ const BODIES: Record<QueryType, readonly string[]> = {
   interaction: ['the {object} that {ref} {relation}', 'the {object} which {ref} {relation}'],
   hard: ['the other {category}', 'the remaining {category}', 'the {category} that is not the marked one'],
   attribute: ['the object that {description}', 'the thing that {description}', 'whatever {description}'],
-  semantic: ['the {category}', 'all of the {category}', 'every {category} region'],
+  semantic: ['the {category}', 'all of the {category}', 'every part of the image showing {category}'],
 };
 
 function capitalise(s: string): string {
