@@ -19,3 +19,14 @@ export { matmul, linear, gemm } from './matmul/matmul.ts';
 export { softmax, logSoftmax } from './softmax/softmax.ts';
 export { cat, stack, split, chunk, pad, type PadMode } from './join/join.ts';
 export { run, runInto, empty, backendOf, DeviceMismatchError } from './dispatch.ts';
+import './indexing/methods.ts';
+export { layerNorm, groupNorm, rmsNorm, batchNorm, NormError } from './norm/norm.ts';
+export { gather, scatterAdd } from './indexing/gather.ts';
+export { indexSelect, embedding } from './indexing/index-select.ts';
+export { maskedFill } from './indexing/masked-fill.ts';
+export { IndexOutOfRangeError, IndexDtypeError } from './indexing/errors.ts';
+export { sort, argsort, topk, type SortResult } from './sort/sort.ts';
+export { cumsum } from './cumsum/cumsum.ts';
+export { rotateHalf, applyRotaryEmb, rotaryCosSin, type RotaryOptions } from './rotary/rotary.ts';
+export { scaledDotProductAttention, AttentionShapeError, type SdpaOptions } from './attention/attention.ts';
+

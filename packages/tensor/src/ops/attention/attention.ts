@@ -1,0 +1,185 @@
+/**
+ * scaledDotProductAttention with grouped KV heads, causal masking and boolean or additive masks.
+ *
+ * Causal alignment: query i of Tq may see key j of Tk when j <= i + (Tk - Tq), i.e. the causal triangle is aligned
+ * to the bottom-right corner. With Tq == Tk this is torch's is_causal; with Tq < Tk (a decode step over a KV cache)
+ * every query sees all cached keys plus those up to its own position. torch's is_causal aligns top-left instead
+ * (query i sees keys j <= i), which differs only when Tq != Tk. Rows that see no key at all (every key masked)
+ * come out NaN, as in torch's math path.
+ *
+ * Kernel `sdpa`: inputs [q [B, Hq, Tq, D], k [B, Hk, Tk, D], v [B, Hk, Tk, Dv], (mask [Bm, Hm, Tq, Tk])], all
+ * contiguous, same float dtype; the optional mask is additive (0 keeps, -Infinity drops) with Bm in {1, B} and Hm in
+ * {1, Hq} (broadcast). attrs {scale: number, causal: boolean}. outputs [out [B, Hq, Tq, Dv]]. Query head h reads kv
+ * head floor(h / (Hq / Hk)). The CPU computes each query row with an online softmax in float64.
+ * Backward is a materialised composite (scores, softmax, matmuls), so it needs no kernel of its own.
+ */
+import { registerKernel } from '../../kernels.ts';
+import { arr } from '../../backends/cpu/backend.ts';
+import { record } from '../../autograd/engine.ts';
+import { tidy } from '../../memory.ts';
+import { isFloat } from '../../dtype.ts';
+import { ShapeError, broadcastShapes, fmtShape } from '../../shape.ts';
+import type { Tensor } from '../../tensor.ts';
+import { fromStorageArray } from '../../tensor.ts';
+import { run } from '../dispatch.ts';
+import { cast } from '../copy/copy.ts';
+import { where } from '../elementwise/elementwise.ts';
+import { expand, reshape } from '../movement/views.ts';
+import { sumTo, sum } from '../reduce/reduce.ts';
+import { softmax } from '../softmax/softmax.ts';
+
+registerKernel(
+  'cpu',
+  'sdpa',
+  ([q, k, v, mask], [out], attrs) => {
+    const scale = attrs.scale as number;
+    const causal = attrs.causal as boolean;
+    const [B, Hq, Tq, D] = q.shape;
+    const [, Hk, Tk] = k.shape;
+    const Dv = v.shape[3];
+    const G = Hq / Hk;
+    const qa = arr(q);
+    const ka = arr(k);
+    const va = arr(v);
+    const oa = arr(out);
+    const ma = mask ? arr(mask) : null;
+    const mB = mask ? mask.shape[0] : 0;
+    const mH = mask ? mask.shape[1] : 0;
+    const acc = new Float64Array(Dv);
+    const shift = Tk - Tq;
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < Hq; h++) {
+        const kh = Math.floor(h / G);
+        const kBase = k.offset + (b * Hk + kh) * Tk * D;
+        const vBase = v.offset + (b * Hk + kh) * Tk * Dv;
+        const mBase = mask ? mask.offset + ((mB === 1 ? 0 : b) * mH + (mH === 1 ? 0 : h)) * Tq * Tk : 0;
+        for (let i = 0; i < Tq; i++) {
+          const qBase = q.offset + ((b * Hq + h) * Tq + i) * D;
+          const jEnd = causal ? Math.min(Tk, i + shift + 1) : Tk;
+          let m = -Infinity;
+          let l = 0;
+          acc.fill(0);
+          for (let j = 0; j < jEnd; j++) {
+            let s = 0;
+            const kr = kBase + j * D;
+            for (let d = 0; d < D; d++) s += qa[qBase + d] * ka[kr + d];
+            s *= scale;
+            if (ma) s += ma[mBase + i * Tk + j];
+            if (s === -Infinity) continue;
+            if (s > m) {
+              const c = Math.exp(m - s);
+              l *= c;
+              for (let d = 0; d < Dv; d++) acc[d] *= c;
+              m = s;
+            }
+            const p = Math.exp(s - m);
+            l += p;
+            const vr = vBase + j * Dv;
+            for (let d = 0; d < Dv; d++) acc[d] += p * va[vr + d];
+          }
+          const oBase = out.offset + ((b * Hq + h) * Tq + i) * Dv;
+          for (let d = 0; d < Dv; d++) oa[oBase + d] = l > 0 ? acc[d] / l : NaN;
+        }
+      }
+    }
+  },
+  { dtypes: ['float32', 'float64'] },
+);
+
+export interface SdpaOptions {
+  /** bool (true = attend) or additive float, broadcastable to [B, Hq, Tq, Tk]. */
+  mask?: Tensor | null;
+  /** Causal masking aligned to the bottom-right (see the file comment). */
+  isCausal?: boolean;
+  /** Defaults to 1 / sqrt(D). */
+  scale?: number;
+}
+
+/** [B, Hk, T, D] -> [B, Hk * G, T, D], repeating each kv head G times (repeat_kv). */
+function repeatKv(x: Tensor, G: number): Tensor {
+  if (G === 1) return x;
+  const [B, Hk, T, D] = x.shape;
+  return reshape(expand(reshape(x, [B, Hk, 1, T, D]), [B, Hk, G, T, D]), [B, Hk * G, T, D]);
+}
+
+/** An additive [Tq, Tk] bias: 0 where query i may see key j (bottom-right aligned), -Infinity elsewhere. */
+function causalBias(Tq: number, Tk: number, like: Tensor): Tensor {
+  const a = like.dtype === 'float64' ? new Float64Array(Tq * Tk) : new Float32Array(Tq * Tk);
+  for (let i = 0; i < Tq; i++) for (let j = i + Tk - Tq + 1; j < Tk; j++) if (j >= 0) a[i * Tk + j] = -Infinity;
+  return fromStorageArray(a, [Tq, Tk], like.dtype === 'float64' ? 'float64' : 'float32', { backend: like.backend });
+}
+
+export class AttentionShapeError extends ShapeError {
+  override name = 'AttentionShapeError';
+}
+
+/**
+ * F.scaled_dot_product_attention(q, k, v) with grouped KV heads: softmax(q k^T * scale + mask) v. Differentiable in
+ * q, k, v (and an additive float mask). See the file comment for the causal alignment and fully masked rows.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: SdpaOptions = {}): Tensor {
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
+    throw new AttentionShapeError(`scaledDotProductAttention: q, k, v must be [B, H, T, D], got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
+  }
+  const [B, Hq, Tq, D] = q.shape;
+  const [Bk, Hk, Tk, Dk] = k.shape;
+  const Dv = v.shape[3];
+  if (Bk !== B || v.shape[0] !== B || Dk !== D || v.shape[1] !== Hk || v.shape[2] !== Tk || Hk === 0 || Hq % Hk !== 0) {
+    throw new AttentionShapeError(
+      `scaledDotProductAttention: incompatible q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}: need k [B, Hk, Tk, D], v [B, Hk, Tk, Dv] with Hq a multiple of Hk`,
+    );
+  }
+  if (!isFloat(q.dtype) || k.dtype !== q.dtype || v.dtype !== q.dtype) {
+    throw new AttentionShapeError(`scaledDotProductAttention: q, k, v must share one float dtype, got ${q.dtype}, ${k.dtype}, ${v.dtype}`);
+  }
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const causal = opts.isCausal ?? false;
+  const G = Hq / Hk;
+  const userMask = opts.mask ?? null;
+  if (userMask) {
+    const b = broadcastShapes(userMask.shape, [B, Hq, Tq, Tk]);
+    if (userMask.rank > 4 || b.some((s, i) => s !== [B, Hq, Tq, Tk][i])) {
+      throw new AttentionShapeError(`scaledDotProductAttention: mask ${fmtShape(userMask.shape)} does not broadcast to [B, Hq, Tq, Tk] = ${fmtShape([B, Hq, Tq, Tk])}`);
+    }
+  }
+  return tidy(() => {
+    // The additive mask as [Bm, Hm, Tq, Tk], contiguous.
+    let mask4: Tensor | null = null;
+    if (userMask) {
+      const add = userMask.dtype === 'bool' ? where(userMask, 0, -Infinity) : userMask;
+      const addF = cast(add, q.dtype);
+      const r4 = reshape(addF, [...new Array<number>(4 - addF.rank).fill(1), ...addF.shape]);
+      mask4 = expand(r4, [r4.shape[0], r4.shape[1], Tq, Tk]).contiguous();
+    }
+    const ins = [q.contiguous(), k.contiguous(), v.contiguous()];
+    if (mask4) ins.push(mask4);
+    const [out] = run('sdpa', ins, [{ shape: [B, Hq, Tq, Dv], dtype: q.dtype }], { scale, causal });
+    const floatMask = userMask && userMask.dtype !== 'bool' ? userMask : null;
+    const inputs = floatMask ? [q, k, v, floatMask] : [q, k, v];
+    const maskShape = floatMask?.shape;
+    return record(
+      'sdpa',
+      inputs,
+      out,
+      (g, ctx) => {
+        const [qs, ks, vs] = ctx.inputs;
+        const ke = repeatKv(ks, G); // [B, Hq, Tk, D]
+        const ve = repeatKv(vs, G); // [B, Hq, Tk, Dv]
+        let s = qs.matmul(ke.transpose(-2, -1)).mul(scale); // [B, Hq, Tq, Tk]
+        if (ctx.saved.length) s = s.add(ctx.saved[0]);
+        if (causal) s = s.add(causalBias(Tq, Tk, s));
+        const p = softmax(s, -1); // [B, Hq, Tq, Tk]
+        const dve = p.transpose(-2, -1).matmul(g); // [B, Hq, Tk, Dv]
+        const dp = g.matmul(ve.transpose(-2, -1)); // [B, Hq, Tq, Tk]
+        const ds = p.mul(dp.sub(sum(dp.mul(p), -1, true))); // [B, Hq, Tq, Tk]
+        const dq = ds.matmul(ke).mul(scale);
+        const dke = ds.transpose(-2, -1).matmul(qs).mul(scale); // [B, Hq, Tk, D]
+        const fold = (t: Tensor) => (G === 1 ? t : sum(reshape(t, [B, Hk, G, Tk, t.shape[3]]), 2));
+        const grads: (Tensor | null)[] = [dq, fold(dke), fold(dve)];
+        if (maskShape) grads.push(sumTo(ds, maskShape));
+        return grads;
+      },
+      { saved: mask4 ? [mask4] : [] },
+    );
+  });
+}
