@@ -31,6 +31,11 @@ const copy = (from: string, to: string): void => {
 copy('coco-panopticapi-sample/panoptic_coco_detection_format.json', 'masks/panoptic/panoptic_coco_detection_format.json');
 copy('coco-panopticapi-sample/UPSTREAM-license.txt', 'masks/panoptic/UPSTREAM-license.txt');
 copy('coco-panopticapi-sample/LICENSE-NOTES.md', 'masks/panoptic/LICENSE-NOTES.upstream.md');
+copy('coco-panopticapi-sample/panoptic_examples.json', 'masks/panoptic/panoptic_examples.json');
+for (const id of ['000000142238', '000000439180']) {
+  copy(`coco-panopticapi-sample/panoptic_examples/${id}.png`, `masks/panoptic/panoptic_examples/${id}.png`);
+  copy(`coco-panopticapi-sample/panoptic_examples_2ch_format/${id}.png`, `masks/panoptic/panoptic_examples_2ch_format/${id}.png`);
+}
 
 // --- Two cats (COCO 39769): 6 polygon annotations, byte copy.
 copy('coco-transformers-39769/coco_annotations.txt', 'masks/cats/coco_annotations.json');
