@@ -1,0 +1,33 @@
+/** Parameter creation options and PyTorch's default initialisations (seeded through a Generator). */
+import type { Backend } from '../backend.ts';
+import type { DType } from '../dtype.ts';
+import type { Generator } from '../random.ts';
+import { rand, randn } from '../random.ts';
+import type { Shape } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { full } from '../tensor.ts';
+import { buffer, parameter } from './module.ts';
+
+export interface InitOptions {
+  dtype?: DType;
+  backend?: string | Backend;
+  /** Random source for the initial weights (default: the global generator). */
+  generator?: Generator;
+}
+
+/** U(-bound, bound) parameter: nn.Linear / nn.Conv2d defaults use bound = 1 / sqrt(fan_in). */
+export function uniformParam(shape: Shape, bound: number, o: InitOptions = {}): Tensor {
+  return parameter(rand(shape, { low: -bound, high: bound, dtype: o.dtype, backend: o.backend, generator: o.generator }));
+}
+
+export function normalParam(shape: Shape, std: number, o: InitOptions = {}): Tensor {
+  return parameter(randn(shape, { std, dtype: o.dtype, backend: o.backend, generator: o.generator }));
+}
+
+export function constParam(shape: Shape, value: number, o: InitOptions = {}): Tensor {
+  return parameter(full(shape, value, { dtype: o.dtype, backend: o.backend }));
+}
+
+export function constBuffer(shape: Shape, value: number, o: InitOptions & { persistent?: boolean } = {}): Tensor {
+  return buffer(full(shape, value, { dtype: o.dtype, backend: o.backend }), { persistent: o.persistent });
+}
