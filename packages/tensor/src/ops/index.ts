@@ -30,3 +30,9 @@ export { cumsum } from './cumsum/cumsum.ts';
 export { rotateHalf, applyRotaryEmb, rotaryCosSin, type RotaryOptions } from './rotary/rotary.ts';
 export { scaledDotProductAttention, AttentionShapeError, type SdpaOptions } from './attention/attention.ts';
 
+export { conv2d, convOutSize, type Conv2dOptions } from './conv2d/conv2d.ts';
+export { maxPool2d, avgPool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './pool2d/pool2d.ts';
+export { interpolate, type InterpolateOptions } from './interpolate/interpolate.ts';
+export { gridSample, type GridSampleOptions } from './grid-sample/grid-sample.ts';
+export { msDeformAttn } from './ms-deform-attn/ms-deform-attn.ts';
+export { SpatialOptionError } from './spatial/args.ts';

@@ -11,6 +11,10 @@ import * as r from './reduce/reduce.ts';
 import { matmul } from './matmul/matmul.ts';
 import { logSoftmax, softmax } from './softmax/softmax.ts';
 import { chunk, split } from './join/join.ts';
+import { conv2d, type Conv2dOptions } from './conv2d/conv2d.ts';
+import { avgPool2d, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from './pool2d/pool2d.ts';
+import { interpolate, type InterpolateOptions } from './interpolate/interpolate.ts';
+import { gridSample, type GridSampleOptions } from './grid-sample/grid-sample.ts';
 
 type Dims = number | readonly number[];
 
@@ -98,6 +102,12 @@ declare module '../tensor.ts' {
     /** Same storage, cut from the autograd graph. */
     detach(): Tensor;
     backward(grad?: Tensor, opts?: BackwardOptions): void;
+    /** torch.nn.functional.conv2d with this tensor as the NCHW input. */
+    conv2d(weight: Tensor, bias?: Tensor | null, opts?: Conv2dOptions): Tensor;
+    maxPool2d(opts: MaxPool2dOptions): Tensor;
+    avgPool2d(opts: AvgPool2dOptions): Tensor;
+    interpolate(opts: InterpolateOptions): Tensor;
+    gridSample(grid: Tensor, opts?: GridSampleOptions): Tensor;
   }
 }
 
@@ -264,4 +274,19 @@ P.detach = function (this: Tensor) {
 };
 P.backward = function (this: Tensor, grad?: Tensor, opts?: BackwardOptions) {
   runBackward(this, grad, opts);
+};
+P.conv2d = function (this: Tensor, weight: Tensor, bias?: Tensor | null, opts?: Conv2dOptions) {
+  return conv2d(this, weight, bias, opts);
+};
+P.maxPool2d = function (this: Tensor, opts: MaxPool2dOptions) {
+  return maxPool2d(this, opts);
+};
+P.avgPool2d = function (this: Tensor, opts: AvgPool2dOptions) {
+  return avgPool2d(this, opts);
+};
+P.interpolate = function (this: Tensor, opts: InterpolateOptions) {
+  return interpolate(this, opts);
+};
+P.gridSample = function (this: Tensor, grid: Tensor, opts?: GridSampleOptions) {
+  return gridSample(this, grid, opts);
 };

@@ -2,8 +2,10 @@
 import type { GoldenRow } from '@segllm/tensor/testing';
 import { activationRows } from './activations.spec.ts';
 import { normsAttentionRows } from './norms-attention.spec.ts';
+import { spatialRows } from './spatial.spec.ts';
 
 export const GOLDEN_ROWS: GoldenRow[] = [
   ...activationRows,
   ...normsAttentionRows,
+  ...spatialRows,
 ];
