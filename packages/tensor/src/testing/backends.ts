@@ -8,7 +8,25 @@ export interface BackendProvider {
   init(): Promise<boolean>;
 }
 
-export const backendProviders: BackendProvider[] = [];
+export const backendProviders: BackendProvider[] = [
+  {
+    name: 'webgpu',
+    async init() {
+      try {
+        const { initWebGPU } = await import('../backends/webgpu/index.ts');
+        await initWebGPU();
+        return true;
+      } catch (e) {
+        const msg = `WebGPU tests SKIPPED: ${(e as Error).message}`;
+        if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SEGLLM_EXPECT_WEBGPU === '1') {
+          throw new Error(`SEGLLM_EXPECT_WEBGPU=1 but ${msg}`);
+        }
+        console.warn(`\n!!!!!!!! ${msg}\n`);
+        return false;
+      }
+    },
+  },
+];
 
 let cached: Promise<string[]> | null = null;
 

@@ -1,0 +1,182 @@
+/**
+ * The WebGPU backend: storages are pooled GPU buffers (see ./codegen.ts for the per-dtype storage formats), kernels
+ * are WGSL registered under the backend name 'webgpu' (./kernels/*), work is batched by ./runtime.ts.
+ * `initWebGPU()` creates the one device of the process lazily and registers the backend; `shutdownWebGPU()` (and
+ * process exit) destroys it.
+ */
+import type { Attrs, Backend, MemoryStats, Storage, View } from '../../backend.ts';
+import { BackendError, UnsupportedError, registerBackend, unregisterBackend } from '../../backend.ts';
+import type { DType, StorageArray } from '../../dtype.ts';
+import { allocArray, itemSize } from '../../dtype.ts';
+import { getKernel, kernelNames } from '../../kernels.ts';
+import type { GpuBuf, GpuRuntime, InitOptions } from './runtime.ts';
+import { createRuntime } from './runtime.ts';
+import { storageType } from './codegen.ts';
+
+export interface WebGPUStorage extends Storage {
+  handle: GpuBuf;
+}
+
+/** Bytes per element on the GPU (bool/uint8 widen to u32, bfloat16 to f32). */
+export function gpuItemSize(d: DType): number {
+  return storageType(d) === 'f16' ? 2 : 4;
+}
+
+let runtime: GpuRuntime | null = null;
+
+/** The live runtime (kernels call this); throws when the backend is not initialised. */
+export function rt(): GpuRuntime {
+  if (!runtime || runtime.destroyed) throw new BackendError('the WebGPU backend is not initialised: call initWebGPU() first');
+  return runtime;
+}
+
+export const bufOf = (v: View): GpuBuf => (v.storage as WebGPUStorage).handle;
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly runtime: GpuRuntime;
+
+  constructor(r: GpuRuntime) {
+    this.runtime = r;
+  }
+
+  allocate(dtype: DType, numel: number): Storage {
+    if (!this.#dtypeOk(dtype)) throw new UnsupportedError(`the webgpu backend cannot store ${dtype}${dtype === 'float16' ? " (the adapter lacks 'shader-f16')" : ''}: cast to float32 first`);
+    const handle = this.runtime.acquire(Math.max(4, numel * gpuItemSize(dtype)));
+    return { backend: this, dtype, numel, handle, refs: 0 } satisfies WebGPUStorage;
+  }
+
+  #dtypeOk(d: DType): boolean {
+    return d !== 'float64' && (d !== 'float16' || this.runtime.hasF16);
+  }
+
+  upload(storage: Storage, data: StorageArray): void {
+    const b = (storage as WebGPUStorage).handle;
+    let words: ArrayBufferView = data;
+    if (storage.dtype === 'bool' || storage.dtype === 'uint8') words = Uint32Array.from(data as Uint8Array);
+    else if (storage.dtype === 'bfloat16') {
+      const u = new Uint32Array(data.length);
+      for (let i = 0; i < data.length; i++) u[i] = (data[i] & 0xffff) << 16;
+      words = u;
+    }
+    this.runtime.write(b, words);
+  }
+
+  async download(storage: Storage): Promise<StorageArray> {
+    const n = storage.numel;
+    const out = allocArray(storage.dtype, n);
+    if (n === 0) return out;
+    const bytes = await this.runtime.read((storage as WebGPUStorage).handle, n * gpuItemSize(storage.dtype));
+    switch (storage.dtype) {
+      case 'bool':
+      case 'uint8':
+        out.set(new Uint32Array(bytes));
+        break;
+      case 'bfloat16': {
+        const u = new Uint32Array(bytes);
+        for (let i = 0; i < n; i++) out[i] = u[i] >>> 16;
+        break;
+      }
+      default:
+        new Uint8Array(out.buffer, out.byteOffset, n * itemSize(storage.dtype)).set(new Uint8Array(bytes));
+    }
+    return out;
+  }
+
+  free(storage: Storage): void {
+    this.runtime.release((storage as WebGPUStorage).handle);
+  }
+
+  supports(op: string, dtype: DType): boolean {
+    const k = getKernel('webgpu', op);
+    return !!k && this.#dtypeOk(dtype) && (!k.dtypes || k.dtypes.includes(dtype));
+  }
+
+  run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
+    const k = getKernel('webgpu', op);
+    if (!k) throw new UnsupportedError(`the webgpu backend has no kernel '${op}'`);
+    // A storage bound for writing may not also be bound for reading: read aliased inputs from a copy.
+    const written = new Set(outputs.map((v) => v.storage));
+    const temps: GpuBuf[] = [];
+    const ins = inputs.map((v) => {
+      if (!written.has(v.storage)) return v;
+      const src = bufOf(v);
+      const tmp = this.runtime.acquire(src.size);
+      this.runtime.copy(src, 0, tmp, 0, src.size);
+      temps.push(tmp);
+      return { ...v, storage: { ...v.storage, handle: tmp } };
+    });
+    k.fn(ins, outputs, attrs);
+    for (const t of temps) this.runtime.release(t);
+  }
+
+  sync(): Promise<void> {
+    return this.runtime.sync();
+  }
+
+  memoryStats(): MemoryStats {
+    return this.runtime.memoryStats();
+  }
+
+  info(): Record<string, unknown> {
+    return backendInfo();
+  }
+}
+
+let backend: WebGPUBackend | null = null;
+let initializing: Promise<WebGPUBackend> | null = null;
+let exitHooked = false;
+
+/**
+ * Creates the process's WebGPU device (once) and registers the backend as 'webgpu'. Rejects with a
+ * WebGPUUnavailableError that says how to get an adapter when there is none.
+ */
+export function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend> {
+  if (backend && !backend.runtime.destroyed) return Promise.resolve(backend);
+  initializing ??= (async () => {
+    try {
+      runtime = await createRuntime(opts);
+      backend = new WebGPUBackend(runtime);
+      registerBackend(backend);
+      const proc = (globalThis as { process?: { once?(ev: string, f: () => void): void } }).process;
+      if (!exitHooked && proc?.once) {
+        exitHooked = true;
+        proc.once('exit', () => shutdownWebGPU());
+      }
+      return backend;
+    } finally {
+      initializing = null;
+    }
+  })();
+  return initializing;
+}
+
+/** Destroys the device and unregisters the backend (tensors on it become unusable). */
+export function shutdownWebGPU(): void {
+  if (!runtime) return;
+  runtime.destroy();
+  runtime = null;
+  backend = null;
+  unregisterBackend('webgpu');
+}
+
+/** What the adapter offers: its info, the enabled features and the device limits. */
+export function backendInfo(): Record<string, unknown> {
+  const r = rt();
+  const limits: Record<string, number> = {};
+  const l = r.limits as unknown as Record<string, unknown>;
+  for (const k in l) if (typeof l[k] === 'number') limits[k] = l[k];
+  return {
+    backend: 'webgpu',
+    adapter: r.adapterInfo,
+    features: [...r.features].sort(),
+    limits,
+    kernels: kernelNames('webgpu').length,
+    pipelines: r.pipelineCount,
+  };
+}
+
+/** Bytes held by live tensors, by the pool, and allocated from the device in total. */
+export function memoryStats(): MemoryStats {
+  return rt().memoryStats();
+}

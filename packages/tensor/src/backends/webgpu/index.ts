@@ -1,0 +1,6 @@
+/** The WebGPU backend: `await initWebGPU()` registers it as 'webgpu'. Importing this module registers its kernels. */
+import './kernels/elementwise.ts';
+import './kernels/reduce.ts';
+import './kernels/matmul.ts';
+export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats } from './backend.ts';
+export { WebGPUUnavailableError, type InitOptions } from './runtime.ts';

@@ -1,0 +1,176 @@
+/**
+ * WebGPU kernel `matmul`: A [..., M, K] . B [..., K, N] -> Y [..., M, N] (contiguous), batch dims already broadcast
+ * (stride 0 allowed), any strides, float32/bfloat16/float16 with f32 accumulation. Tiers by shape and layout:
+ *  - M <= 4: GEMV, one thread per output column (per 4 columns when B is N-contiguous), A rows in registers.
+ *  - otherwise a register-tiled GEMM reading straight from global memory (no workgroup tiles, which are slow on
+ *    lavapipe): each thread computes 4 rows x 8 columns; vec4 loads along K for A, and along N ("NN") or K ("NT",
+ *    transposed weights as in linear) for B when the layout allows; a scalar strided fallback otherwise.
+ */
+import type { View } from '../../../backend.ts';
+import { registerKernel } from '../../../kernels.ts';
+import { bufOf, rt } from '../backend.ts';
+import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
+
+const TM = 4;
+const TN = 8;
+const WGX = 8;
+const WGY = 8;
+
+/** Whether a view can be read as vec4 along dim `d` (unit stride, every other stride and the offset divisible by 4). */
+function vec4Along(v: View, d: number, extent: number): boolean {
+  if (extent % 4 !== 0 || v.strides[d] !== 1 || v.offset % 4 !== 0) return false;
+  return v.strides.every((s, i) => i === d || s % 4 === 0 || v.shape[i] === 1);
+}
+
+registerKernel(
+  'webgpu',
+  'matmul',
+  ([a, b], [y]) => {
+    const r = a.shape.length;
+    const M = a.shape[r - 2];
+    const K = a.shape[r - 1];
+    const N = b.shape[r - 1];
+    const batch = y.shape.slice(0, r - 2);
+    const nb = batch.reduce((p, d) => p * d, 1);
+    if (M === 0 || N === 0 || nb === 0) return;
+    const vA = vec4Along(a, r - 1, K);
+    const bNN = vec4Along(b, r - 1, N);
+    const bNT = !bNN && vec4Along(b, r - 2, K);
+    const gemv = M <= 4;
+    const mode = vA && bNN ? 'nn' : vA && bNT ? 'nt' : 'scalar';
+    const ea = storageType(a.dtype);
+    const eb = storageType(b.dtype);
+    const A4 = mode !== 'scalar';
+    const B4 = mode !== 'scalar';
+    const div = (x: number, v: boolean) => (v ? x / 4 : x);
+    // uniforms: M K N, a (off, sm, sk), b (off, sk, sn), batch meta
+    const u = new Uniforms().i(M, K, N);
+    u.i(div(a.offset, A4), div(a.strides[r - 2], A4), a.strides[r - 1]);
+    u.i(div(b.offset, B4), mode === 'nt' ? b.strides[r - 2] : div(b.strides[r - 2], B4), mode === 'nt' ? b.strides[r - 1] / 4 : b.strides[r - 1]);
+    const cb = coalesce(batch, [
+      { strides: a.strides.slice(0, r - 2).map((s) => div(s, A4)), offset: 0 },
+      { strides: b.strides.slice(0, r - 2).map((s) => div(s, B4)), offset: 0 },
+    ]);
+    const bBase = u.index;
+    u.i(...cb.shape);
+    for (const s of cb.strides) u.i(...s);
+    const R = cb.shape.length;
+    const batchCode: string[] = ['var oa = U_AOFF; var ob = U_BOFF;'];
+    if (R > 0) {
+      batchCode.push('var rem = i32(bz);');
+      for (let d = R - 1; d >= 0; d--) {
+        batchCode.push(
+          `{ let c = ${d > 0 ? `rem % ${uw(bBase + d)}` : 'rem'}; ${d > 0 ? `rem = rem / ${uw(bBase + d)};` : ''} oa += c * ${uw(bBase + R + d)}; ob += c * ${uw(bBase + 2 * R + d)}; }`,
+        );
+      }
+    }
+    const head = `${enables([a.dtype, b.dtype, y.dtype])}
+@group(0) @binding(0) var<storage, read> A: array<${A4 ? `vec4<${ea}>` : ea}>;
+@group(0) @binding(1) var<storage, read> B: array<${B4 ? `vec4<${eb}>` : eb}>;
+@group(0) @binding(2) var<storage, read_write> Y: array<${storageType(y.dtype)}>;
+${uniformDecl(u, 3)}`;
+    const prologue = `let M = ${uw(0)}; let K = ${uw(1)}; let N = ${uw(2)};
+  let sam = ${uw(4)}; let sak = ${uw(5)}; let sbk = ${uw(7)}; let sbn = ${uw(8)};
+  let bz = wid.z;
+  ${batchCode.join('\n  ').replace('U_AOFF', uw(3)).replace('U_BOFF', uw(6))}
+  let oy = i32(bz) * M * N;`;
+    const st = (v: string) => storeFrom(v, 'f32', y.dtype);
+    const fa = (e: string) => (A4 ? `vec4<f32>(${e})` : `f32(${e})`);
+    const fb = (e: string) => (B4 ? `vec4<f32>(${e})` : `f32(${e})`);
+    let code: string;
+    let groups: [number, number, number];
+    if (gemv) {
+      const cols = mode === 'nn' ? 4 : 1;
+      const rows = Array.from({ length: M }, (_, i) => i);
+      const accT = mode === 'nn' ? 'vec4<f32>' : 'f32';
+      let body: string;
+      if (mode === 'nn') {
+        body = `for (var k = 0; k < K; k++) {
+      let bv = ${fb('B[ob + k * sbk + n4]')};
+      ${rows.map((i) => `c${i} += f32(A[oa + ${i} * sam + k / 4][k % 4]) * bv;`).join('\n      ')}
+    }`;
+      } else if (mode === 'nt') {
+        body = `for (var k = 0; k < K / 4; k++) {
+      let bv = ${fb('B[ob + n * sbn + k]')};
+      ${rows.map((i) => `c${i} += dot(${fa(`A[oa + ${i} * sam + k]`)}, bv);`).join('\n      ')}
+    }`;
+      } else {
+        body = `for (var k = 0; k < K; k++) {
+      let bv = ${fb('B[ob + k * sbk + n * sbn]')};
+      ${rows.map((i) => `c${i} += ${fa(`A[oa + ${i} * sam + k * sak]`)} * bv;`).join('\n      ')}
+    }`;
+      }
+      const stores =
+        mode === 'nn'
+          ? rows.map((i) => [0, 1, 2, 3].map((j) => `Y[oy + ${i} * N + n + ${j}] = ${st(`c${i}[${j}]`)};`).join(' ')).join('\n  ')
+          : rows.map((i) => `Y[oy + ${i} * N + n] = ${st(`c${i}`)};`).join('\n  ');
+      code = `${head}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${prologue}
+  let n = i32(wid.x * 64u + li) * ${cols};
+  if (n >= N) { return; }
+  let n4 = n / 4;
+  ${rows.map((i) => `var c${i}: ${accT} = ${accT}(0.0);`).join(' ')}
+  ${body}
+  ${stores}
+}`;
+      groups = [Math.ceil(N / cols / 64), 1, nb];
+    } else {
+      const I = Array.from({ length: TM }, (_, i) => i);
+      const J = Array.from({ length: TN }, (_, j) => j);
+      const rowIdx = I.map((i) => `let r${i} = min(m0 + ${i}, M - 1);`).join(' ');
+      let decl: string;
+      let body: string;
+      let stores: string;
+      if (mode === 'nn') {
+        // acc c{i}_{h}: vec4 over columns n0 + 4h .. n0 + 4h + 3
+        decl = I.map((i) => `var c${i}_0 = vec4<f32>(0.0); var c${i}_1 = vec4<f32>(0.0);`).join(' ');
+        body = `let nb0 = min(n0 / 4, N / 4 - 1); let nb1 = min(n0 / 4 + 1, N / 4 - 1);
+  for (var k = 0; k < K / 4; k++) {
+    ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
+    for (var kk = 0; kk < 4; kk++) {
+      let br = ob + (k * 4 + kk) * sbk;
+      let b0 = ${fb('B[br + nb0]')}; let b1 = ${fb('B[br + nb1]')};
+      ${I.map((i) => `c${i}_0 += a${i}[kk] * b0; c${i}_1 += a${i}[kk] * b1;`).join('\n      ')}
+    }
+  }`;
+        stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)}; }`).join('\n  ')).join('\n  ');
+      } else if (mode === 'nt') {
+        decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
+        body = `${J.map((j) => `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`).join(' ')}
+  for (var k = 0; k < K / 4; k++) {
+    ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
+    ${J.map((j) => `{ let b = ${fb(`B[ob + nn${j} + k]`)}; ${I.map((i) => `c${i}_${j} += dot(a${i}, b);`).join(' ')} }`).join('\n    ')}
+  }`;
+        stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)}; }`).join('\n  ')).join('\n  ');
+      } else {
+        decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
+        body = `${J.map((j) => `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`).join(' ')}
+  for (var k = 0; k < K; k++) {
+    ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k * sak]`)};`).join(' ')}
+    let bk = ob + k * sbk;
+    ${J.map((j) => `{ let b = ${fb(`B[bk + nn${j}]`)}; ${I.map((i) => `c${i}_${j} += a${i} * b;`).join(' ')} }`).join('\n    ')}
+  }`;
+        stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)}; }`).join('\n  ')).join('\n  ');
+      }
+      code = `${head}
+@compute @workgroup_size(${WGX}, ${WGY})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  ${prologue}
+  let m0 = i32(wid.y * ${WGY}u + lid.y) * ${TM};
+  let n0 = i32(wid.x * ${WGX}u + lid.x) * ${TN};
+  if (m0 >= M || n0 >= N) { return; }
+  ${rowIdx}
+  ${decl}
+  ${body}
+  ${stores}
+}`;
+      groups = [Math.ceil(N / (TN * WGX)), Math.ceil(M / (TM * WGY)), nb];
+    }
+    if (groups[2] > 65535) throw new RangeError(`matmul: ${nb} batches exceed the 65535 workgroups of one dispatch; reshape into fewer batches`);
+    const rtm = rt();
+    rtm.dispatch(rtm.pipeline(code, () => code), [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);
+  },
+  { dtypes: ['float32', 'float16', 'bfloat16'] },
+);

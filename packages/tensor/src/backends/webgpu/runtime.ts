@@ -1,0 +1,373 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU runtime: one device per process, buffers from a pool in size classes (a freed buffer is reusable only
+ * after the submission that last used it completed), dispatches recorded into one command encoder and submitted on
+ * readback or every MAX_BATCH dispatches, pipelines cached by shader key, uniforms from a per-submission arena,
+ * readback through a staging-buffer pool. Kernels call `dispatch()`; the backend (./backend.ts) owns storages.
+ */
+import { BackendError } from '../../backend.ts';
+
+export class WebGPUUnavailableError extends Error {
+  override name = 'WebGPUUnavailableError';
+}
+
+/** One pooled GPU buffer. `lastUse` is the serial of the last submission that referenced it. */
+export interface GpuBuf {
+  readonly buffer: GPUBuffer;
+  readonly size: number;
+  lastUse: number;
+}
+
+/** Submit after this many recorded dispatches even without a readback. */
+const MAX_BATCH = 64;
+/** Uniform bytes per submission (one 256-byte slot per dispatch at least). */
+const ARENA_BYTES = 64 * 1024;
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
+const STAGING_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
+
+/** Size classes: powers of two below 4 KiB, then 2^k * {1, 1.25, 1.5, 1.75} (at most 25% slack). */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 4) * 4);
+  if (b <= 4096) return 2 ** Math.ceil(Math.log2(b));
+  const p = 2 ** Math.floor(Math.log2(b));
+  const q = p / 4;
+  return Math.ceil(b / q) * q;
+}
+
+export const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
+
+function listFeatures(a: GPUAdapter): string[] {
+  try {
+    return [...(a.features as unknown as Iterable<string>)];
+  } catch {
+    return WANTED_FEATURES.filter((f) => a.features.has(f));
+  }
+}
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly features: ReadonlySet<string>;
+  readonly adapterInfo: Record<string, unknown>;
+  /** Serial of the submission now being recorded; submissions <= completed have finished on the GPU. */
+  serial = 1;
+  completed = 0;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #dispatches = 0;
+  #free = new Map<number, GpuBuf[]>();
+  #pending: GpuBuf[] = [];
+  #staging = new Map<number, GPUBuffer[]>();
+  #arenaFree: GpuBuf[] = [];
+  #arenaPending: GpuBuf[] = [];
+  #arena: GpuBuf | null = null;
+  #arenaCpu = new Uint8Array(ARENA_BYTES);
+  #arenaUsed = 0;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #liveBytes = 0;
+  #pooledBytes = 0;
+  #allocatedBytes = 0;
+  #error: string | null = null;
+  #destroyed = false;
+  /** Keeps Dawn's GPU object alive (node: the process stays up while it is referenced; see shutdown). */
+  readonly gpuRef: unknown;
+
+  constructor(gpuRef: unknown, adapter: GPUAdapter, device: GPUDevice) {
+    this.gpuRef = gpuRef;
+    this.adapter = adapter;
+    this.device = device;
+    // Dawn's GPUSupportedFeatures is not always iterable: probe the adapter's list instead.
+    this.features = new Set(listFeatures(adapter).filter((f) => device.features.has(f)));
+    const info = adapter.info as unknown as Record<string, unknown>;
+    this.adapterInfo = {};
+    for (const k of ['vendor', 'architecture', 'device', 'description', 'subgroupMinSize', 'subgroupMaxSize', 'isFallbackAdapter']) {
+      if (info[k] !== undefined) this.adapterInfo[k] = info[k];
+    }
+    device.addEventListener('uncapturederror', (e) => {
+      const msg = (e).error.message;
+      console.error(`[webgpu] ${msg}`);
+      this.#error ??= msg;
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+  get hasF16(): boolean {
+    return this.features.has('shader-f16');
+  }
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Throws the first validation error Dawn reported since the last check (they arrive asynchronously). */
+  checkError(): void {
+    if (this.#error) {
+      const m = this.#error;
+      this.#error = null;
+      throw new BackendError(`WebGPU reported an error: ${m}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ buffers
+
+  /** A storage buffer of at least `bytes` bytes from the pool (or a new one). */
+  acquire(bytes: number): GpuBuf {
+    const size = sizeClass(bytes);
+    if (size > this.limits.maxStorageBufferBindingSize) {
+      throw new BackendError(
+        `a ${bytes}-byte tensor exceeds this adapter's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); ` +
+          'split it into smaller tensors (tensors split across buffers are not implemented yet)',
+      );
+    }
+    this.#reclaim();
+    const list = this.#free.get(size);
+    let b = list?.pop();
+    if (b) this.#pooledBytes -= size;
+    else {
+      b = { buffer: this.device.createBuffer({ size, usage: STORAGE_USAGE }), size, lastUse: 0 };
+      this.#allocatedBytes += size;
+    }
+    this.#liveBytes += size;
+    return b;
+  }
+
+  /** Returns a buffer to the pool; it becomes reusable once its last submission has completed. */
+  release(b: GpuBuf): void {
+    this.#liveBytes -= b.size;
+    this.#pooledBytes += b.size;
+    if (this.#destroyed) return;
+    if (b.lastUse <= this.completed) this.#pushFree(b);
+    else this.#pending.push(b);
+  }
+
+  #pushFree(b: GpuBuf): void {
+    let l = this.#free.get(b.size);
+    if (!l) this.#free.set(b.size, (l = []));
+    l.push(b);
+  }
+
+  #reclaim(): void {
+    if (this.#pending.length) {
+      const still: GpuBuf[] = [];
+      for (const b of this.#pending) {
+        if (b.lastUse <= this.completed) this.#pushFree(b);
+        else still.push(b);
+      }
+      this.#pending = still;
+    }
+    if (this.#arenaPending.length) {
+      const still: GpuBuf[] = [];
+      for (const b of this.#arenaPending) {
+        if (b.lastUse <= this.completed) this.#arenaFree.push(b);
+        else still.push(b);
+      }
+      this.#arenaPending = still;
+    }
+  }
+
+  /** Writes bytes into a buffer (flushing first when the current batch still uses it). */
+  write(b: GpuBuf, data: ArrayBufferView, byteOffset = 0): void {
+    if (b.lastUse === this.serial) this.flush();
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const n = bytes.byteLength & ~3;
+    if (n > 0) this.device.queue.writeBuffer(b.buffer, byteOffset, bytes, 0, n);
+    if (n < bytes.byteLength) {
+      const tail = new Uint8Array(4);
+      tail.set(bytes.subarray(n));
+      this.device.queue.writeBuffer(b.buffer, byteOffset + n, tail);
+    }
+  }
+
+  memoryStats(): { live: number; pooled: number; allocated: number } {
+    return { live: this.#liveBytes, pooled: this.#pooledBytes, allocated: this.#allocatedBytes };
+  }
+
+  /** Frees every pooled buffer the GPU no longer needs (after a sync). */
+  trim(): void {
+    this.#reclaim();
+    for (const [size, l] of this.#free) {
+      for (const b of l) {
+        b.buffer.destroy();
+        this.#allocatedBytes -= size;
+        this.#pooledBytes -= size;
+      }
+    }
+    this.#free.clear();
+  }
+
+  // ------------------------------------------------------------------ pipelines and dispatch
+
+  pipeline(key: string, code: () => string): GPUComputePipeline {
+    let p = this.#pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: code(), label: key });
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      this.#pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
+  #encoderNow(): GPUCommandEncoder {
+    if (!this.#encoder) {
+      this.#encoder = this.device.createCommandEncoder();
+      this.#reclaim();
+      this.#arena = this.#arenaFree.pop() ?? { buffer: this.device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE }), size: ARENA_BYTES, lastUse: 0 };
+      this.#arenaUsed = 0;
+    }
+    return this.#encoder;
+  }
+
+  /**
+   * Records one compute dispatch: `buffers` bind at 0..n-1 (in the order the shader declares them), the uniform
+   * words (if any) at binding n. `groups` is the workgroup grid.
+   */
+  dispatch(pipeline: GPUComputePipeline, buffers: GpuBuf[], uniforms: ArrayBufferView | null, groups: [number, number?, number?]): void {
+    if (this.#destroyed) throw new BackendError('the WebGPU backend was shut down: call initWebGPU() again');
+    const ulen = uniforms ? Math.ceil(uniforms.byteLength / 16) * 16 : 0;
+    if (ulen > ARENA_BYTES) throw new BackendError(`uniform block of ${ulen} bytes is too large`);
+    if (this.#encoder && this.#arenaUsed + ulen > ARENA_BYTES) this.flush();
+    const enc = this.#encoderNow();
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer, size: b.size } }));
+    if (uniforms) {
+      const off = this.#arenaUsed;
+      this.#arenaCpu.set(new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength), off);
+      entries.push({ binding: buffers.length, resource: { buffer: this.#arena!.buffer, offset: off, size: ulen } });
+      const align = this.limits.minUniformBufferOffsetAlignment;
+      this.#arenaUsed = Math.ceil((off + ulen) / align) * align;
+    }
+    for (const b of buffers) b.lastUse = this.serial;
+    const bg = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.#pass ??= enc.beginComputePass();
+    this.#pass.setPipeline(pipeline);
+    this.#pass.setBindGroup(0, bg);
+    this.#pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
+    if (++this.#dispatches >= MAX_BATCH) this.flush();
+  }
+
+  /** Buffer-to-buffer copy recorded in order with the dispatches. */
+  copy(src: GpuBuf, srcOff: number, dst: GpuBuf | GPUBuffer, dstOff: number, bytes: number): void {
+    const enc = this.#encoderNow();
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    src.lastUse = this.serial;
+    if ('lastUse' in dst) dst.lastUse = this.serial;
+    enc.copyBufferToBuffer(src.buffer, srcOff, 'lastUse' in dst ? dst.buffer : dst, dstOff, bytes);
+  }
+
+  /** Submits the recorded work. */
+  flush(): void {
+    if (!this.#encoder) return;
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    const arena = this.#arena!;
+    if (this.#arenaUsed > 0) this.device.queue.writeBuffer(arena.buffer, 0, this.#arenaCpu, 0, this.#arenaUsed);
+    arena.lastUse = this.serial;
+    this.#arenaPending.push(arena);
+    this.#arena = null;
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#dispatches = 0;
+    const s = this.serial++;
+    void this.device.queue.onSubmittedWorkDone().then(() => {
+      if (s > this.completed) this.completed = s;
+    });
+  }
+
+  /** Waits for everything submitted so far. */
+  async sync(): Promise<void> {
+    this.flush();
+    const s = this.serial - 1;
+    await this.device.queue.onSubmittedWorkDone();
+    if (s > this.completed) this.completed = s;
+    this.checkError();
+  }
+
+  /** Copies `bytes` bytes of `src` back to the CPU through a pooled staging buffer. */
+  async read(src: GpuBuf, bytes: number): Promise<ArrayBuffer> {
+    const size = sizeClass(bytes);
+    const staging = this.#staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: STAGING_USAGE });
+    this.copy(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    const s = this.serial - 1;
+    await staging.mapAsync(1 /* READ */);
+    if (s > this.completed) this.completed = s;
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    let l = this.#staging.get(size);
+    if (!l) this.#staging.set(size, (l = []));
+    l.push(staging);
+    this.checkError();
+    return out;
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#pipelines.clear();
+    this.#free.clear();
+    this.#pending = [];
+    this.device.destroy();
+  }
+}
+
+export interface InitOptions {
+  /** Extra Dawn flags for node (`create([...])`), e.g. 'backend=vulkan' or 'adapter=<name>'. */
+  dawnFlags?: string[];
+  powerPreference?: 'low-power' | 'high-performance';
+}
+
+const HOWTO =
+  'no WebGPU adapter found. In Node, install the `webgpu` npm package and a Vulkan driver (on Debian: Mesa lavapipe, ' +
+  'see scripts/setup-webgpu.sh); in Chromium, start it with --enable-unsafe-webgpu (headless) or use a browser with WebGPU.';
+
+/** Creates the adapter and device (browser `navigator.gpu`, else Dawn from the `webgpu` package). */
+export async function createRuntime(opts: InitOptions = {}): Promise<GpuRuntime> {
+  let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  let dawn = false;
+  if (!gpu) {
+    let mod: { create(flags: string[]): GPU; globals: Record<string, unknown> };
+    try {
+      const name = 'webgpu';
+      mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+    } catch (e) {
+      throw new WebGPUUnavailableError(`${HOWTO} (loading the 'webgpu' package failed: ${(e as Error).message})`);
+    }
+    Object.assign(globalThis, mod.globals);
+    gpu = mod.create(['enable-dawn-features=allow_unsafe_apis', ...(opts.dawnFlags ?? [])]);
+    dawn = true;
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new WebGPUUnavailableError(`${HOWTO} (requestAdapter failed: ${(e as Error).message})`);
+  }
+  if (!adapter) throw new WebGPUUnavailableError(HOWTO);
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  const lim = adapter.limits as unknown as Record<string, number>;
+  for (const k in lim) if (typeof lim[k] === 'number') requiredLimits[k] = lim[k];
+  const vendor = String((adapter.info as unknown as { vendor?: string }).vendor ?? '');
+  const toggles = ['allow_unsafe_apis'];
+  if (/nvidia/i.test(vendor)) toggles.push('vulkan_enable_f16_on_nvidia');
+  const desc: GPUDeviceDescriptor & { dawnTogglesDescriptor?: { enabledToggles: string[] } } = { requiredFeatures, requiredLimits };
+  if (dawn) desc.dawnTogglesDescriptor = { enabledToggles: toggles };
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice(desc);
+  } catch {
+    // Some limits the adapter lists cannot be requested on every platform: retry with the defaults.
+    device = await adapter.requestDevice({ requiredFeatures, ...(dawn ? { dawnTogglesDescriptor: { enabledToggles: toggles } } : {}) });
+  }
+  return new GpuRuntime(gpu, adapter, device);
+}
