@@ -18,7 +18,7 @@ import { arr } from '../../backends/cpu/backend.ts';
 import { record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
 import { isFloat } from '../../dtype.ts';
-import { ShapeError, broadcastShapes, fmtShape } from '../../shape.ts';
+import { ShapeError, fmtShape } from '../../shape.ts';
 import type { Tensor } from '../../tensor.ts';
 import { fromStorageArray } from '../../tensor.ts';
 import { run } from '../dispatch.ts';
@@ -137,8 +137,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const G = Hq / Hk;
   const userMask = opts.mask ?? null;
   if (userMask) {
-    const b = broadcastShapes(userMask.shape, [B, Hq, Tq, Tk]);
-    if (userMask.rank > 4 || b.some((s, i) => s !== [B, Hq, Tq, Tk][i])) {
+    const full = [B, Hq, Tq, Tk];
+    const fits = userMask.rank <= 4 && userMask.shape.every((s, i) => s === 1 || s === full[4 - userMask.rank + i]);
+    if (!fits) {
       throw new AttentionShapeError(`scaledDotProductAttention: mask ${fmtShape(userMask.shape)} does not broadcast to [B, Hq, Tq, Tk] = ${fmtShape([B, Hq, Tq, Tk])}`);
     }
   }

@@ -24,6 +24,10 @@ export function applyRotaryEmb(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   return tidy(() => x.mul(cos).add(rotateHalf(x).mul(sin)));
 }
 
+function isTensor(p: Tensor | readonly number[]): p is Tensor {
+  return !Array.isArray(p);
+}
+
 export interface RotaryOptions {
   /** Backend for number[] positions (a tensor's own backend otherwise). */
   backend?: string | Backend;
@@ -44,9 +48,7 @@ export function rotaryCosSin(positions: Tensor | readonly number[], headDim: num
     inv[i] = Math.fround(1 / Math.fround(Math.pow(theta, e)));
   }
   return tidy(() => {
-    const pos = Array.isArray(positions) || !('shape' in positions)
-      ? tensor(Float32Array.from(positions as readonly number[]), { backend: opts.backend })
-      : cast(positions as Tensor, 'float32');
+    const pos = isTensor(positions) ? cast(positions, 'float32') : tensor(Float32Array.from(positions), { backend: opts.backend });
     if (pos.rank !== 1) throw new ShapeError(`rotaryCosSin: positions must be 1-d, got ${fmtShape(pos.shape)}`);
     const invT = fromStorageArray(inv, [1, half], 'float32', { backend: pos.backend });
     const freqs = reshape(pos, [-1, 1]).mul(invT); // [T, headDim/2]
