@@ -1,4 +1,6 @@
 import { demoCommand } from './demo.ts';
+import { dataBuildCommand } from './data-build.ts';
+import { dataShapesCommand } from './data-shapes.ts';
 
 /** The `segllm` subcommands: each is a path of words (e.g. ['data', 'metrics']) and a lazy loader. */
 export interface Command {
@@ -13,4 +15,6 @@ export interface Command {
 export const commands: Command[] = [
   // Each command module adds one entry here.
   demoCommand,
+  dataBuildCommand,
+  dataShapesCommand,
 ];

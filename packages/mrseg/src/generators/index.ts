@@ -11,3 +11,12 @@ export { generateHierarchical } from './hierarchical.ts';
 export type { InteractionalOptions } from './interactional.ts';
 export { generateInteractional, predicatePhrase } from './interactional.ts';
 export { generateAttribute, generateHard, generateSemantic } from './single.ts';
+export type { AdapterOptions, RefcocoRef, VgSceneGraph as VgSceneGraphInput } from './adapters.ts';
+export {
+  AdapterInputError,
+  cocoHardInputs,
+  lvisPositionalInputs,
+  pacoHierarchicalInputs,
+  refcocoPositionalInputs,
+  vgInteractionalInputs,
+} from './adapters.ts';

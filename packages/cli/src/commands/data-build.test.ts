@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConversation, type ConversationJson } from '@segllm/mrseg';
+import { CliUsageError, parseShard, runDataBuild } from './data-build.ts';
+import { runDataShapes } from './data-shapes.ts';
+
+const FIX = fileURLToPath(new URL('../../../mrseg/test/fixtures/gen/', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'segllm-data-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function build(args: string[]): Promise<{ convs: ConversationJson[]; log: string }> {
+  const out = join(tmp, `${Math.random().toString(36).slice(2)}.json`);
+  let log = '';
+  expect(await runDataBuild([...args, '--out', out], (s) => (log += s))).toBe(0);
+  expect(readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  return { convs: JSON.parse(readFileSync(out, 'utf8')) as ConversationJson[], log };
+}
+
+const refcocog = ['--source', 'refcocog', '--annotations', join(FIX, 'refcocog_refs_umd.json'), '--instances', join(FIX, 'refcocog_instances.json')];
+
+describe('segllm data build', () => {
+  it('builds RefCOCOg conversations; the pickle and JSON refs give identical output', async () => {
+    const a = await build([...refcocog, '--seed', '7']);
+    const b = await build([...refcocog.slice(0, 3), join(FIX, 'refcocog_refs_umd.p'), ...refcocog.slice(4), '--seed', '7']);
+    expect(a.convs).toEqual(b.convs);
+    expect(a.convs).toHaveLength(15);
+    for (const c of a.convs) expect(parseConversation(c).image).toMatch(/^coco\/train2014\/COCO_train2014_\d{12}\.jpg$/);
+    expect(a.log).toMatch(/15\/15 images, 15 conversations/);
+    const c = await build([...refcocog, '--seed', '8']);
+    expect(c.convs).not.toEqual(a.convs);
+  });
+
+  it('shards are disjoint and together equal the full output', async () => {
+    const full = await build([...refcocog, '--seed', '1']);
+    const s0 = await build([...refcocog, '--seed', '1', '--shard', '0/2']);
+    const s1 = await build([...refcocog, '--seed', '1', '--shard', '1/2']);
+    expect(s0.convs.length + s1.convs.length).toBe(full.convs.length);
+    const byId = (xs: ConversationJson[]): ConversationJson[] => [...xs].sort((p, q) => p.conv_id.localeCompare(q.conv_id));
+    expect(byId([...s0.convs, ...s1.convs])).toEqual(byId(full.convs));
+  });
+
+  it('builds LVIS, PACO, VG and hard conversations that parse', async () => {
+    const cases: [string[], number, string][] = [
+      [['--source', 'lvis', '--annotations', join(FIX, 'lvis_val_12.json')], 11, 'lvis'],
+      [['--source', 'paco', '--annotations', join(FIX, 'paco_tiny.json')], 2, 'paco_lvis'],
+      [['--source', 'vg', '--annotations', join(FIX, 'vg3_scene_graphs.json')], 12, 'visual_genome'],
+      [['--source', 'coco-hard', '--annotations', join(FIX, 'refcocog_instances.json'), '--split', 'val'], 32, 'refcoco'],
+    ];
+    for (const [args, n, dataset] of cases) {
+      const { convs } = await build(args);
+      expect(convs).toHaveLength(n);
+      for (const c of convs) expect(parseConversation(c).dataset).toBe(dataset);
+    }
+  });
+
+  it('rejects bad usage with CliUsageError and leaves no output', async () => {
+    const out = join(tmp, 'never.json');
+    await expect(runDataBuild(['--source', 'nope', '--annotations', 'x', '--out', out])).rejects.toThrow(CliUsageError);
+    await expect(runDataBuild([...refcocog.slice(0, 4), '--out', out])).rejects.toThrow(/needs --instances/);
+    await expect(runDataBuild([...refcocog, '--out', out, '--bogus', '1'])).rejects.toThrow(/unknown option --bogus/);
+    await expect(runDataBuild([...refcocog, '--out', out, '--seed', 'x'])).rejects.toThrow(/integer/);
+    await expect(runDataBuild(['--source', 'lvis', '--annotations', join(tmp, 'missing.json'), '--out', out])).rejects.toThrow(/cannot read JSON/);
+    expect(existsSync(out)).toBe(false);
+    expect(() => parseShard('2/2')).toThrow(CliUsageError);
+    expect(parseShard('1/3')).toEqual([1, 3]);
+  });
+});
+
+describe('segllm data shapes', () => {
+  it('writes images, annotations and conversations for both splits', async () => {
+    const out = join(tmp, 'shapes');
+    let log = '';
+    expect(await runDataShapes(['--n', '3', '--seed', '2', '--out', out, '--val-n', '2'], (s) => (log += s))).toBe(0);
+    expect(readdirSync(join(out, 'images/train'))).toHaveLength(3);
+    expect(readdirSync(join(out, 'images/val'))).toHaveLength(2);
+    const coco = JSON.parse(readFileSync(join(out, 'annotations/shapes_train.json'), 'utf8'));
+    expect(coco.images).toHaveLength(3);
+    const pos = JSON.parse(readFileSync(join(out, 'conversations/train/positional.json'), 'utf8')) as ConversationJson[];
+    expect(pos).toHaveLength(3);
+    expect(log).toMatch(/train: 3 images, \d+ annotations/);
+    await expect(runDataShapes(['--seed', '2', '--out', out])).rejects.toThrow(/--n and --out are required/);
+  });
+});
