@@ -1,4 +1,5 @@
 import { demoCommand } from './demo.ts';
+import { dataMetricsCommand } from './data-metrics.ts';
 import { dataBuildCommand } from './data-build.ts';
 import { dataShapesCommand } from './data-shapes.ts';
 
@@ -15,6 +16,7 @@ export interface Command {
 export const commands: Command[] = [
   // Each command module adds one entry here.
   demoCommand,
+  dataMetricsCommand,
   dataBuildCommand,
   dataShapesCommand,
 ];
