@@ -36,3 +36,8 @@ export { interpolate, type InterpolateOptions } from './interpolate/interpolate.
 export { gridSample, type GridSampleOptions } from './grid-sample/grid-sample.ts';
 export { msDeformAttn } from './ms-deform-attn/ms-deform-attn.ts';
 export { SpatialOptionError } from './spatial/args.ts';
+export {
+  crossEntropy, binaryCrossEntropyWithLogits, sigmoidFocalLoss, diceLoss, l1Loss, smoothL1Loss, LossError,
+  type Reduction, type CrossEntropyOptions, type BceOptions,
+} from './losses/losses.ts';
+export { boxCxcywhToXyxy, boxXyxyToCxcywh, boxArea, boxIou, generalizedBoxIou, nms, batchedNms } from './boxes/boxes.ts';
