@@ -10,7 +10,8 @@
  * Kernel `sdpa`: inputs [q [B, Hq, Tq, D], k [B, Hk, Tk, D], v [B, Hk, Tk, Dv], (mask [Bm, Hm, Tq, Tk])], all
  * contiguous, same float dtype; the optional mask is additive (0 keeps, -Infinity drops) with Bm in {1, B} and Hm in
  * {1, Hq} (broadcast). attrs {scale: number, causal: boolean}. outputs [out [B, Hq, Tq, Dv]]. Query head h reads kv
- * head floor(h / (Hq / Hk)). The CPU computes each query row with an online softmax in float64.
+ * head floor(h / (Hq / Hk)). The CPU works on blocks of 128 query rows: scores by GEMM, an exact softmax per row (max, exp,
+ * sum), then probabilities x values by GEMM; a GPU kernel may use an online softmax per row instead.
  * Backward is a materialised composite (scores, softmax, matmuls), so it needs no kernel of its own.
  */
 import { registerKernel } from '../../kernels.ts';
@@ -22,11 +23,16 @@ import { ShapeError, fmtShape } from '../../shape.ts';
 import type { Tensor } from '../../tensor.ts';
 import { fromStorageArray } from '../../tensor.ts';
 import { run } from '../dispatch.ts';
+import { gemmStrided } from '../matmul/gemm.ts';
+import type { F } from '../matmul/gemm-kernel.ts';
 import { cast } from '../copy/copy.ts';
 import { where } from '../elementwise/elementwise.ts';
 import { expand, reshape } from '../movement/views.ts';
 import { sumTo, sum } from '../reduce/reduce.ts';
 import { softmax } from '../softmax/softmax.ts';
+
+/** Query rows per block: scores for a block are one GEMM [QB, D] x [D, Tk], then one [QB, Tk] x [Tk, Dv]. */
+const QB = 128;
 
 registerKernel(
   'cpu',
@@ -38,47 +44,63 @@ registerKernel(
     const [, Hk, Tk] = k.shape;
     const Dv = v.shape[3];
     const G = Hq / Hk;
-    const qa = arr(q);
-    const ka = arr(k);
-    const va = arr(v);
-    const oa = arr(out);
-    const ma = mask ? arr(mask) : null;
+    const qa = arr(q) as F;
+    const ka = arr(k) as F;
+    const va = arr(v) as F;
+    const oa = arr(out) as F;
+    const ma = mask ? (arr(mask) as F) : null;
     const mB = mask ? mask.shape[0] : 0;
     const mH = mask ? mask.shape[1] : 0;
-    const acc = new Float64Array(Dv);
     const shift = Tk - Tq;
+    const P = qa instanceof Float64Array ? new Float64Array(QB * Tk) : new Float32Array(QB * Tk); // [QB, Tk]
+    const rowSum = new Float64Array(QB);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < Hq; h++) {
         const kh = Math.floor(h / G);
         const kBase = k.offset + (b * Hk + kh) * Tk * D;
         const vBase = v.offset + (b * Hk + kh) * Tk * Dv;
         const mBase = mask ? mask.offset + ((mB === 1 ? 0 : b) * mH + (mH === 1 ? 0 : h)) * Tq * Tk : 0;
-        for (let i = 0; i < Tq; i++) {
-          const qBase = q.offset + ((b * Hq + h) * Tq + i) * D;
-          const jEnd = causal ? Math.min(Tk, i + shift + 1) : Tk;
-          let m = -Infinity;
-          let l = 0;
-          acc.fill(0);
-          for (let j = 0; j < jEnd; j++) {
-            let s = 0;
-            const kr = kBase + j * D;
-            for (let d = 0; d < D; d++) s += qa[qBase + d] * ka[kr + d];
-            s *= scale;
-            if (ma) s += ma[mBase + i * Tk + j];
-            if (s === -Infinity) continue;
-            if (s > m) {
-              const c = Math.exp(m - s);
-              l *= c;
-              for (let d = 0; d < Dv; d++) acc[d] *= c;
-              m = s;
-            }
-            const p = Math.exp(s - m);
-            l += p;
-            const vr = vBase + j * Dv;
-            for (let d = 0; d < Dv; d++) acc[d] += p * va[vr + d];
+        for (let i0 = 0; i0 < Tq; i0 += QB) {
+          const rows = Math.min(QB, Tq - i0);
+          // Keys any row of this block may see: [0, jMax).
+          const jMax = causal ? Math.max(0, Math.min(Tk, i0 + rows + shift)) : Tk;
+          const qBase = q.offset + ((b * Hq + h) * Tq + i0) * D;
+          const oBase = out.offset + ((b * Hq + h) * Tq + i0) * Dv;
+          if (jMax === 0) {
+            oa.fill(NaN, oBase, oBase + rows * Dv);
+            continue;
           }
-          const oBase = out.offset + ((b * Hq + h) * Tq + i) * Dv;
-          for (let d = 0; d < Dv; d++) oa[oBase + d] = l > 0 ? acc[d] / l : NaN;
+          // S = Q_block . K^T  ([rows, jMax], leading dim Tk)
+          gemmStrided({ data: qa, offset: qBase, rowStride: D, colStride: 1 }, { data: ka, offset: kBase, rowStride: 1, colStride: D }, P, 0, Tk, rows, D, jMax);
+          for (let r = 0; r < rows; r++) {
+            const i = i0 + r;
+            const jEnd = causal ? Math.max(0, Math.min(Tk, i + shift + 1)) : Tk;
+            const pr = r * Tk;
+            let m = -Infinity;
+            for (let j = 0; j < jEnd; j++) {
+              let sc = P[pr + j] * scale;
+              if (ma) sc += ma[mBase + i * Tk + j];
+              P[pr + j] = sc;
+              if (sc > m) m = sc;
+            }
+            let l = 0;
+            if (m === -Infinity) P.fill(0, pr, pr + jMax);
+            else {
+              for (let j = 0; j < jEnd; j++) {
+                const p = Math.exp(P[pr + j] - m);
+                P[pr + j] = p;
+                l += p;
+              }
+              P.fill(0, pr + jEnd, pr + jMax);
+            }
+            rowSum[r] = l;
+          }
+          // O_block = P . V  ([rows, Dv]), then each row divided by its sum (no visible key: NaN, as torch).
+          gemmStrided({ data: P, offset: 0, rowStride: Tk, colStride: 1 }, { data: va, offset: vBase, rowStride: Dv, colStride: 1 }, oa, oBase, Dv, rows, jMax, Dv);
+          for (let r = 0; r < rows; r++) {
+            const inv = rowSum[r] > 0 ? 1 / rowSum[r] : NaN;
+            for (let d = 0; d < Dv; d++) oa[oBase + r * Dv + d] *= inv;
+          }
         }
       }
     }
