@@ -51,6 +51,17 @@ describe.each(backends)('scaledDotProductAttention on %s', (backend) => {
     await assertClose(y, reference(q, k, v, maskVals, true, 0.3), { rtol: 1e-5, atol: 1e-6 });
   });
 
+  it('more than one block of query rows (Tq = 130 > 128), causal, GQA, broadcast bool mask per batch', async () => {
+    const q = rnd([2, 2, 130, 4], 11, backend);
+    const k = rnd([2, 1, 140, 4], 12, backend);
+    const v = rnd([2, 1, 140, 3], 13, backend);
+    const keep = Array.from({ length: 140 }, (_, j) => j % 5 !== 2);
+    const mask = tensor(keep, { dtype: 'bool', shape: [1, 1, 1, 140], backend });
+    const y = scaledDotProductAttention(q, k, v, { isCausal: true, mask });
+    const additive = Array.from({ length: 130 * 140 }, (_, i) => (keep[i % 140] ? 0 : -Infinity));
+    await assertClose(y, reference(q, k, v, additive, true), { rtol: 1e-5, atol: 1e-6 });
+  });
+
   it('a decode step (Tq = 1) with isCausal sees every cached key', async () => {
     const q = rnd([1, 2, 1, 4], 4, backend);
     const k = rnd([1, 2, 5, 4], 5, backend);

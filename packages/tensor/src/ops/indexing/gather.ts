@@ -7,7 +7,8 @@
  * - `scatter_add`: inputs [x, index, src]; attrs {dim}; outputs [out (x.shape, x.dtype)]: out = x, then for every
  *   element of index, out[i0.., index[i] at dim, ..] += src[i] (src is read with its own shape's strides; only the
  *   index's extent of src is used). Duplicated indices accumulate.
- * Out-of-range indices throw IndexOutOfRangeError on the CPU.
+ * Out-of-range indices throw IndexOutOfRangeError on the CPU (which validates every index). A GPU kernel cannot throw
+ * synchronously: it should read 0 for such an index (gather, index_select) and skip it (scatter_add, index_add).
  */
 import { registerKernel } from '../../kernels.ts';
 import { arr } from '../../backends/cpu/backend.ts';

@@ -5,7 +5,8 @@
  * - `index_select`: inputs [x, index]; attrs {dim}; outputs [out [pre, K, post] (x.dtype)]: out[p, k, q] = x[p, index[k], q].
  * - `index_add`: inputs [x, index, src [pre, K, post]]; attrs {dim}; outputs [out (x.shape)]: out = x, then
  *   out[p, index[k], q] += src[p, k, q] (duplicates accumulate).
- * Out-of-range indices throw IndexOutOfRangeError on the CPU.
+ * Out-of-range indices throw IndexOutOfRangeError on the CPU (which validates every index). A GPU kernel cannot throw
+ * synchronously: it should read 0 for such an index (gather, index_select) and skip it (scatter_add, index_add).
  */
 import { registerKernel } from '../../kernels.ts';
 import { arr } from '../../backends/cpu/backend.ts';
