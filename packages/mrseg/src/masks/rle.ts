@@ -49,11 +49,13 @@ export function rleFromString(s: string, h: number, w: number): RleMask {
       if (p >= n) throw new MaskFormatError(`RLE string ends inside a count at char ${p}`);
       const c = s.charCodeAt(p) - 48;
       if (c < 0 || c > 63) throw new MaskFormatError(`RLE string has invalid char ${JSON.stringify(s[p])} at ${p}`);
-      x += (c & 0x1f) * 2 ** (5 * k);
+      // Up to 6 chars (30 bits) fit 32-bit integer ops; longer codes use exact float arithmetic.
+      if (k < 6) x |= (c & 0x1f) << (5 * k);
+      else x += (c & 0x1f) * 2 ** (5 * k);
       more = (c & 0x20) !== 0;
       p++;
       k++;
-      if (!more && c & 0x10) x -= 2 ** (5 * k);
+      if (!more && c & 0x10) x = k < 6 ? x | (-1 << (5 * k)) : x - 2 ** (5 * k);
     }
     if (m > 2) x += out[m - 2];
     if (x < 0 || x > 0xffffffff) throw new MaskFormatError(`RLE string decodes to an invalid count ${x} at run ${m}`);
