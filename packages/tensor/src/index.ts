@@ -17,3 +17,5 @@ export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type Ran
 export { cpu, CpuBackend } from './backends/cpu/backend.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, WebGPUUnavailableError, type InitOptions } from './backends/webgpu/index.ts';
 export * from './io/index.ts';
+export * from './nn/index.ts';
+export * from './optim/index.ts';

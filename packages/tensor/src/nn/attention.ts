@@ -11,11 +11,11 @@ import { where } from '../ops/elementwise/elementwise.ts';
 import { tidy } from '../memory.ts';
 import type { Generator } from '../random.ts';
 import { Module, ModuleError } from './module.ts';
-import type { InitOptions } from './init.ts';
+import type { ParamInitOptions } from './init.ts';
 import { constParam, uniformParam } from './init.ts';
 import { Dropout, Linear } from './layers.ts';
 
-export interface MultiheadAttentionOptions extends InitOptions {
+export interface MultiheadAttentionOptions extends ParamInitOptions {
   bias?: boolean;
   batchFirst?: boolean;
   /** Dropout on the attention weights in training mode. */

@@ -3,13 +3,13 @@ import type { Tensor } from '../tensor.ts';
 import { conv2d } from '../ops/index.ts';
 import type { Layer } from './module.ts';
 import { Module, ModuleError } from './module.ts';
-import type { InitOptions } from './init.ts';
+import type { ParamInitOptions } from './init.ts';
 import { uniformParam } from './init.ts';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
-export interface Conv2dOptions extends InitOptions {
+export interface Conv2dLayerOptions extends ParamInitOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
@@ -29,7 +29,7 @@ export class Conv2d extends Module implements Layer {
     readonly in_channels: number,
     readonly out_channels: number,
     kernelSize: Pair,
-    opts: Conv2dOptions = {},
+    opts: Conv2dLayerOptions = {},
   ) {
     super();
     this.kernel_size = pair(kernelSize);

@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.ts';
 import { full } from '../tensor.ts';
 import { buffer, parameter } from './module.ts';
 
-export interface InitOptions {
+export interface ParamInitOptions {
   dtype?: DType;
   backend?: string | Backend;
   /** Random source for the initial weights (default: the global generator). */
@@ -16,18 +16,18 @@ export interface InitOptions {
 }
 
 /** U(-bound, bound) parameter: nn.Linear / nn.Conv2d defaults use bound = 1 / sqrt(fan_in). */
-export function uniformParam(shape: Shape, bound: number, o: InitOptions = {}): Tensor {
+export function uniformParam(shape: Shape, bound: number, o: ParamInitOptions = {}): Tensor {
   return parameter(rand(shape, { low: -bound, high: bound, dtype: o.dtype, backend: o.backend, generator: o.generator }));
 }
 
-export function normalParam(shape: Shape, std: number, o: InitOptions = {}): Tensor {
+export function normalParam(shape: Shape, std: number, o: ParamInitOptions = {}): Tensor {
   return parameter(randn(shape, { std, dtype: o.dtype, backend: o.backend, generator: o.generator }));
 }
 
-export function constParam(shape: Shape, value: number, o: InitOptions = {}): Tensor {
+export function constParam(shape: Shape, value: number, o: ParamInitOptions = {}): Tensor {
   return parameter(full(shape, value, { dtype: o.dtype, backend: o.backend }));
 }
 
-export function constBuffer(shape: Shape, value: number, o: InitOptions & { persistent?: boolean } = {}): Tensor {
+export function constBuffer(shape: Shape, value: number, o: ParamInitOptions & { persistent?: boolean } = {}): Tensor {
   return buffer(full(shape, value, { dtype: o.dtype, backend: o.backend }), { persistent: o.persistent });
 }

@@ -11,7 +11,7 @@ import { noGrad } from '../autograd/engine.ts';
 import { tidy } from '../memory.ts';
 import type { Layer } from './module.ts';
 import { Module, ModuleError } from './module.ts';
-import type { InitOptions } from './init.ts';
+import type { ParamInitOptions } from './init.ts';
 import { normalParam, uniformParam } from './init.ts';
 
 /** y = x W^T + b with weight [out, in] (PyTorch's layout and default initialisation). */
@@ -21,7 +21,7 @@ export class Linear extends Module implements Layer {
   constructor(
     readonly in_features: number,
     readonly out_features: number,
-    opts: InitOptions & { bias?: boolean } = {},
+    opts: ParamInitOptions & { bias?: boolean } = {},
   ) {
     super();
     const bound = 1 / Math.sqrt(in_features);
@@ -105,7 +105,7 @@ export class Embedding extends Module {
   constructor(
     readonly num_embeddings: number,
     readonly embedding_dim: number,
-    opts: InitOptions & { paddingIdx?: number } = {},
+    opts: ParamInitOptions & { paddingIdx?: number } = {},
   ) {
     super();
     this.weight = normalParam([num_embeddings, embedding_dim], 1, opts);
@@ -156,7 +156,7 @@ export class Sequential extends Module implements Layer {
 /** The DETR/SAM MLP: `layers.i` Linear layers with ReLU between them (none after the last). */
 export class MLP extends Module implements Layer {
   layers: Linear[];
-  constructor(inputDim: number, hiddenDim: number, outputDim: number, numLayers: number, opts: InitOptions & { sigmoidOutput?: boolean } = {}) {
+  constructor(inputDim: number, hiddenDim: number, outputDim: number, numLayers: number, opts: ParamInitOptions & { sigmoidOutput?: boolean } = {}) {
     super();
     const dims = [inputDim, ...new Array<number>(numLayers - 1).fill(hiddenDim), outputDim];
     this.layers = Array.from({ length: numLayers }, (_, i) => new Linear(dims[i], dims[i + 1], opts));

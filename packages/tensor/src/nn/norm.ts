@@ -6,7 +6,7 @@ import { noGrad } from '../autograd/engine.ts';
 import { tidy } from '../memory.ts';
 import type { Layer } from './module.ts';
 import { Module, ModuleError } from './module.ts';
-import type { InitOptions } from './init.ts';
+import type { ParamInitOptions } from './init.ts';
 import { constBuffer, constParam } from './init.ts';
 
 export class LayerNorm extends Module implements Layer {
@@ -16,7 +16,7 @@ export class LayerNorm extends Module implements Layer {
   constructor(
     normalizedShape: number | readonly number[],
     readonly eps = 1e-5,
-    opts: InitOptions & { elementwiseAffine?: boolean; bias?: boolean } = {},
+    opts: ParamInitOptions & { elementwiseAffine?: boolean; bias?: boolean } = {},
   ) {
     super();
     this.normalized_shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
@@ -36,7 +36,7 @@ export class GroupNorm extends Module implements Layer {
     readonly num_groups: number,
     readonly num_channels: number,
     readonly eps = 1e-5,
-    opts: InitOptions & { affine?: boolean } = {},
+    opts: ParamInitOptions & { affine?: boolean } = {},
   ) {
     super();
     if (num_channels % num_groups !== 0) throw new ModuleError(`GroupNorm: ${num_channels} channels do not split into ${num_groups} groups`);
@@ -55,7 +55,7 @@ export class RMSNorm extends Module implements Layer {
   constructor(
     readonly dim: number,
     readonly eps = 1e-6,
-    opts: InitOptions = {},
+    opts: ParamInitOptions = {},
   ) {
     super();
     this.weight = constParam([dim], 1, opts);
@@ -79,7 +79,7 @@ export class BatchNorm2d extends Module implements Layer {
     readonly num_features: number,
     readonly eps = 1e-5,
     readonly momentum = 0.1,
-    opts: InitOptions & { affine?: boolean } = {},
+    opts: ParamInitOptions & { affine?: boolean } = {},
   ) {
     super();
     const affine = opts.affine ?? true;
@@ -124,7 +124,7 @@ export class FrozenBatchNorm2d extends Module implements Layer {
   constructor(
     readonly num_features: number,
     readonly eps = 1e-5,
-    opts: InitOptions = {},
+    opts: ParamInitOptions = {},
   ) {
     super();
     this.weight = constBuffer([num_features], 1, opts);
