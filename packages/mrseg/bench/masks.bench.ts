@@ -226,7 +226,7 @@ rows.push({
 });
 
 const fmt = (v: number): string => (Number.isNaN(v) ? '-' : v >= 1e5 ? v.toExponential(2) : v.toFixed(0));
-console.log(`\nmasks (${polyObjs.length} polygon objects, ${rleStrs.length} RLE masks of ~640x480, Node ${process.version})`);
+console.log(`\n# masks (packages/mrseg/bench/masks.bench.ts): ${polyObjs.length} polygon objects, ${rleStrs.length} RLE masks of ~640x480, Node ${process.version}`);
 console.log(`${'operation'.padEnd(66)} ${'unit'.padEnd(8)} ${'ours'.padStart(10)} ${'byte-mask'.padStart(10)} ${'speedup'.padStart(8)}`);
 for (const r of rows) {
   const sp = Number.isNaN(r.naive) ? '-' : `${(r.ours / r.naive).toFixed(1)}x`;
