@@ -13,58 +13,11 @@ import { expand, reshape, squeeze, transpose, unsqueeze } from '../movement/view
 import { sumTo } from '../reduce/reduce.ts';
 import { promote } from '../elementwise/elementwise.ts';
 import { tidy } from '../../memory.ts';
+import { gemmStrided, type MatView } from './gemm.ts';
+import type { F } from './gemm-kernel.ts';
 
-type F = Float32Array | Float64Array;
-
-/** The (rows x cols) matrix at `off` with strides (rs, cs) as a dense row-major array (a subarray when already dense). */
-function pack(src: ArrayLike<number>, off: number, rows: number, cols: number, rs: number, cs: number, out: F): F {
-  if ((cs === 1 || cols === 1) && (rs === cols || rows === 1) && src.constructor === out.constructor) {
-    return (src as F).subarray(off, off + rows * cols);
-  }
-  for (let r = 0; r < rows; r++) {
-    const base = off + r * rs;
-    for (let c = 0; c < cols; c++) out[r * cols + c] = src[base + c * cs];
-  }
-  return out;
-}
-
-/** C[M,N] = A[M,K] . B[K,N], all dense row-major; blocked over K, four rows of A at a time. */
-export function gemm(A: F, B: F, C: F, M: number, K: number, N: number): void {
-  C.fill(0);
-  const KB = 256;
-  for (let k0 = 0; k0 < K; k0 += KB) {
-    const k1 = Math.min(K, k0 + KB);
-    let i = 0;
-    for (; i + 4 <= M; i += 4) {
-      const c0 = i * N;
-      const c1 = c0 + N;
-      const c2 = c1 + N;
-      const c3 = c2 + N;
-      for (let k = k0; k < k1; k++) {
-        const a0 = A[i * K + k];
-        const a1 = A[(i + 1) * K + k];
-        const a2 = A[(i + 2) * K + k];
-        const a3 = A[(i + 3) * K + k];
-        const b0 = k * N;
-        for (let j = 0; j < N; j++) {
-          const b = B[b0 + j];
-          C[c0 + j] += a0 * b;
-          C[c1 + j] += a1 * b;
-          C[c2 + j] += a2 * b;
-          C[c3 + j] += a3 * b;
-        }
-      }
-    }
-    for (; i < M; i++) {
-      const c0 = i * N;
-      for (let k = k0; k < k1; k++) {
-        const a0 = A[i * K + k];
-        const b0 = k * N;
-        for (let j = 0; j < N; j++) C[c0 + j] += a0 * B[b0 + j];
-      }
-    }
-  }
-}
+export { gemm, gemmStrided, setGemmGrain, type MatView } from './gemm.ts';
+export { cpuThreads, setCpuThreads, poolWorkers, CpuWorkerError } from './pool.ts';
 
 registerKernel(
   'cpu',
@@ -76,13 +29,9 @@ registerKernel(
     const N = b.shape[r - 1];
     const batchShape = y.shape.slice(0, r - 2);
     const nb = numel(batchShape);
-    const as = arr(a);
-    const bs = arr(b);
+    const as = arr(a) as F;
+    const bs = arr(b) as F;
     const ys = arr(y) as F;
-    const Ctor = ys instanceof Float64Array ? Float64Array : Float32Array;
-    const pa = new Ctor(M * K);
-    const pb = new Ctor(K * N);
-    const pc = new Ctor(M * N);
     const idx = new Array<number>(batchShape.length).fill(0);
     for (let bi = 0; bi < nb; bi++) {
       let oa = a.offset;
@@ -91,10 +40,9 @@ registerKernel(
         oa += idx[d] * a.strides[d];
         ob += idx[d] * b.strides[d];
       }
-      const A = pack(as, oa, M, K, a.strides[r - 2], a.strides[r - 1], pa);
-      const B = pack(bs, ob, K, N, b.strides[r - 2], b.strides[r - 1], pb);
-      gemm(A, B, pc, M, K, N);
-      ys.set(pc, bi * M * N);
+      const A: MatView = { data: as, offset: oa, rowStride: a.strides[r - 2], colStride: a.strides[r - 1] };
+      const B: MatView = { data: bs, offset: ob, rowStride: b.strides[r - 2], colStride: b.strides[r - 1] };
+      gemmStrided(A, B, ys, y.offset + bi * M * N, N, M, K, N);
       for (let d = idx.length - 1; d >= 0; d--) {
         if (++idx[d] < batchShape[d]) break;
         idx[d] = 0;
