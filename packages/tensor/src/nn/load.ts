@@ -42,6 +42,7 @@ export async function loadSafetensorsInto(module: Module, source: string | Tenso
     const report: LoadSafetensorsReport = { loaded: [], missing: [], unexpected: [], skipped: [] };
     const plan: [string, string][] = []; // [checkpoint key, module key]
     const mismatched: { key: string; expected: number[]; got: number[] }[] = [];
+    const badShape = new Set<string>(); // module keys with a wrong-shaped checkpoint tensor
     for (const ck of store.keys()) {
       const p = prefixes.find((x) => ck.startsWith(x));
       let mk: string | null = p === undefined ? null : ck.slice(p.length);
@@ -56,11 +57,13 @@ export async function loadSafetensorsInto(module: Module, source: string | Tenso
         continue;
       }
       const info = await store.info(ck);
-      if (!shapesEqual(info.shape, t.shape)) mismatched.push({ key: ck, expected: [...t.shape], got: info.shape });
-      else plan.push([ck, mk]);
+      if (!shapesEqual(info.shape, t.shape)) {
+        mismatched.push({ key: ck, expected: [...t.shape], got: info.shape });
+        badShape.add(mk);
+      } else plan.push([ck, mk]);
     }
     const planned = new Set(plan.map(([, mk]) => mk));
-    report.missing = [...target.keys()].filter((k) => !planned.has(k) && !mismatched.some((m) => m.key === k));
+    report.missing = [...target.keys()].filter((k) => !planned.has(k) && !badShape.has(k));
     if (mismatched.length || (strict && (report.missing.length || report.unexpected.length))) {
       throw new StateDictError(strict ? report.missing : [], strict ? report.unexpected : [], mismatched, 'loading safetensors');
     }
