@@ -2,5 +2,6 @@
 import './kernels/elementwise.ts';
 import './kernels/reduce.ts';
 import './kernels/matmul.ts';
+import './kernels/adamw.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats } from './backend.ts';
 export { WebGPUUnavailableError, type InitOptions } from './runtime.ts';

@@ -129,11 +129,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         body = `let nb0 = min(n0 / 4, N / 4 - 1); let nb1 = min(n0 / 4 + 1, N / 4 - 1);
   for (var k = 0; k < K / 4; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
-    for (var kk = 0; kk < 4; kk++) {
-      let br = ob + (k * 4 + kk) * sbk;
+    ${['x', 'y', 'z', 'w'].map((kc, kk) => `{ let br = ob + (k * 4 + ${kk}) * sbk;
       let b0 = ${fb('B[br + nb0]')}; let b1 = ${fb('B[br + nb1]')};
-      ${I.map((i) => `c${i}_0 += a${i}[kk] * b0; c${i}_1 += a${i}[kk] * b1;`).join('\n      ')}
-    }
+      ${I.map((i) => `c${i}_0 += a${i}.${kc} * b0; c${i}_1 += a${i}.${kc} * b1;`).join(' ')} }`).join('\n    ')}
   }`;
         stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)}; }`).join('\n  ')).join('\n  ');
       } else if (mode === 'nt') {

@@ -1,0 +1,177 @@
+/**
+ * WebGPU vs CPU on random inputs, one case (or more) per registered WebGPU kernel, gradients included; plus the
+ * runtime checks (buffer pool, memory stats, leak test). Skipped loudly when no adapter is found (see testing/backends).
+ */
+import { describe, expect, it } from 'vitest';
+import { availableBackends } from '../../testing/backends.ts';
+import { kernelNames } from '../../kernels.ts';
+import { getBackend } from '../../backend.ts';
+import type { Tensor } from '../../tensor.ts';
+import { tensor } from '../../tensor.ts';
+import { tidy } from '../../memory.ts';
+import { noGrad } from '../../autograd/engine.ts';
+import * as ops from '../../ops/index.ts';
+import { UNARY, BINARY, type UnaryName, type BinaryName } from '../../ops/elementwise/table.ts';
+import { AdamW } from '../../optim/index.ts';
+import { consistent, type InputSpec } from './consistency.ts';
+import { backendInfo, memoryStats } from './backend.ts';
+import { sizeClass } from './runtime.ts';
+
+const hasGpu = (await availableBackends()).includes('webgpu');
+const covered = new Set<string>();
+
+type Case = [name: string, specs: InputSpec[], f: (xs: Tensor[]) => Tensor | Tensor[], tol?: { rtol?: number; atol?: number }];
+
+const POSITIVE = new Set<string>(['log', 'sqrt', 'rsqrt', 'pow_scalar', 'log1p', 'reciprocal']);
+const PARAMS: Partial<Record<UnaryName, [number, number]>> = { clamp: [-0.5, 0.7], pow_scalar: [2.5, 0], rpow_scalar: [1.7, 0], nan_to_num: [3, 0] };
+
+function unaryCases(): Case[] {
+  const cases: Case[] = [];
+  for (const name of Object.keys(UNARY) as UnaryName[]) {
+    const [p, q] = PARAMS[name] ?? [0, 0];
+    const kind = POSITIVE.has(name) ? 'positive' : 'normal';
+    const grad = !!(UNARY[name] as { vjp?: unknown }).vjp && !['sign', 'floor', 'ceil', 'round', 'relu', 'abs', 'clamp'].includes(name);
+    // a transposed (non-contiguous) input
+    cases.push([`unary:${name}`, [{ shape: [5, 6], kind, grad }], ([x]) => ops.unary(name, x.transpose(0, 1), p, q)]);
+    if ('keepsInt' in UNARY[name]) cases.push([`unary:${name} int32`, [{ shape: [4, 5], dtype: 'int32', kind: 'int' }], ([x]) => ops.unary(name, x.sub(4), p, q)]);
+  }
+  return cases;
+}
+
+function binaryCases(): Case[] {
+  const cases: Case[] = [];
+  for (const name of Object.keys(BINARY) as BinaryName[]) {
+    const pos = name === 'pow' || name === 'div' || name === 'remainder' || name === 'floor_divide';
+    const grad = !!(BINARY[name] as { vjp?: unknown }).vjp && !['maximum', 'minimum', 'remainder'].includes(name);
+    const spec: InputSpec[] = [
+      { shape: [4, 6], kind: pos ? 'positive' : 'normal', grad },
+      { shape: [6], kind: pos ? 'positive' : 'normal', grad },
+    ];
+    // broadcasting and a transposed operand
+    cases.push([`binary:${name}`, spec, ([a, b]) => ops.binary(name, a.transpose(0, 1).transpose(0, 1), b)]);
+    cases.push([`binary:${name} int32`, [{ shape: [3, 4], dtype: 'int32', kind: 'int' }, { shape: [3, 4], dtype: 'int32', kind: 'int' }], ([a, b]) => ops.binary(name, a.sub(3), b.add(1))]);
+  }
+  return cases;
+}
+
+const CASES: Case[] = [
+  ['copy', [{ shape: [3, 4, 5] }], ([x]) => x.permute([2, 0, 1]).contiguous()],
+  ['copy f32->f16->f32', [{ shape: [4, 6], grad: true }], ([x]) => x.to('float16').transpose(0, 1).to('float32')],
+  ['copy f32->bf16->f32', [{ shape: [4, 6], grad: true }], ([x]) => x.to('bfloat16').to('float32')],
+  ['copy f32->i32/u8/bool', [{ shape: [5, 5], kind: 'normal' }], ([x]) => [x.mul(200).to('int32'), x.mul(200).to('uint8'), x.gt(0.3).to('bool'), x.to('bool')]],
+  ['copy i32->f32/u8/bool', [{ shape: [6], dtype: 'int32', kind: [-300, -1, 0, 1, 255, 70000] }], ([x]) => [x.to('float32'), x.to('uint8'), x.to('bool')]],
+  ['copy into a strided view', [{ shape: [4, 6] }, { shape: [3, 4] }], ([a, b]) => {
+    const c = a.clone();
+    ops.copyInto(c.narrow(1, 1, 3).transpose(0, 1), b);
+    return c;
+  }],
+  ...unaryCases(),
+  ...binaryCases(),
+  ['where', [{ shape: [4, 5], kind: 'bool', dtype: 'bool' }, { shape: [4, 5], grad: true }, { shape: [5], grad: true }], ([c, a, b]) => ops.where(c, a, b)],
+  ['reduce sum', [{ shape: [3, 70, 5], grad: true }], ([x]) => [x.sum(1), x.sum([0, 2], true), x.sum()]],
+  ['reduce prod', [{ shape: [4, 6], kind: 'positive', grad: true }], ([x]) => x.prod(1)],
+  ['reduce max/min', [{ shape: [5, 130], grad: true }], ([x]) => [x.max(1), x.min(0), x.transpose(0, 1).max(0)]],
+  ['reduce argmax/argmin', [{ shape: [6, 40], kind: 'int' }], ([x]) => [x.argmax(1), x.argmin(0), x.argmax()]],
+  ['reduce int32 sum/max', [{ shape: [4, 9], dtype: 'int32', kind: 'int' }], ([x]) => [x.sum(1), x.max(0), x.prod(1)]],
+  ['matmul', [{ shape: [37, 19], grad: true }, { shape: [19, 70], grad: true }], ([a, b]) => a.matmul(b), { rtol: 1e-4, atol: 1e-4 }],
+  ['matmul vec4 NN', [{ shape: [2, 9, 16], grad: true }, { shape: [16, 20], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['matmul vec4 NT (linear)', [{ shape: [9, 16], grad: true }, { shape: [12, 16], grad: true }], ([a, w]) => ops.linear(a, w), { atol: 1e-4 }],
+  ['matmul GEMV', [{ shape: [3, 16] }, { shape: [16, 24] }, { shape: [24, 16] }], ([a, b, w]) => [a.matmul(b), ops.linear(a, w), a.narrow(1, 1, 8).matmul(b.narrow(0, 2, 8))], { atol: 1e-4 }],
+  ['matmul batched broadcast', [{ shape: [2, 1, 5, 7], grad: true }, { shape: [3, 7, 6], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['matmul f16', [{ shape: [12, 16] }, { shape: [16, 8] }], ([a, b]) => a.to('float16').matmul(b.to('float16')).to('float32'), { rtol: 2e-3, atol: 2e-3 }],
+];
+
+describe.skipIf(!hasGpu)('webgpu vs cpu', () => {
+  it.each(CASES.map((c) => [c[0], c] as const))('%s', async (_n, [name, specs, f, tol]) => {
+    const r = await consistent(specs, f, tol);
+    expect(r.ok, r.detail).toBe(true);
+    covered.add(name.split(' ')[0]);
+  });
+
+  it('adamw_step matches the CPU kernel', async () => {
+    const r = await consistent([{ shape: [37], grad: true }], ([p0]) => {
+      const p = noGrad(() => p0.clone());
+      p.requiresGrad = true;
+      const opt = new AdamW([p], { lr: 0.1, weightDecay: 0.05, amsgrad: true });
+      for (let i = 0; i < 3; i++) {
+        const l = tidy(() => p.mul(p).mul(p0.detach()).sum());
+        l.backward();
+        l.dispose();
+        opt.step();
+        opt.zeroGrad();
+      }
+      opt.dispose();
+      const out = p.detach();
+      p.dispose();
+      return out;
+    });
+    expect(r.ok, r.detail).toBe(true);
+    covered.add('adamw_step');
+  });
+
+  it('reports the adapter, features and limits', () => {
+    const info = backendInfo();
+    expect(info.backend).toBe('webgpu');
+    expect((info.limits as Record<string, number>).maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(Array.isArray(info.features)).toBe(true);
+  });
+
+  it('rejects float64 with a typed error', () => {
+    expect(() => tensor([1, 2], { dtype: 'float64', backend: 'webgpu' })).toThrow(/cannot store float64/);
+    expect(getBackend('webgpu').supports('matmul', 'float64')).toBe(false);
+  });
+
+  it('size classes waste at most 25%', () => {
+    for (const b of [1, 5, 4097, 100_000, 3_000_000]) {
+      expect(sizeClass(b)).toBeGreaterThanOrEqual(b);
+      expect(sizeClass(b)).toBeLessThanOrEqual(Math.max(16, b * 2, b * 1.25 + 4));
+    }
+    expect(sizeClass(5000)).toBe(5120);
+  });
+
+  it('1000 training steps keep live memory flat and reuse pooled buffers', async () => {
+    const be = getBackend('webgpu');
+    const w = tensor(Array.from({ length: 32 }, (_, i) => Math.sin(i)), { shape: [8, 4], backend: 'webgpu', requiresGrad: true });
+    const x = tensor(Array.from({ length: 48 }, (_, i) => Math.cos(i)), { shape: [6, 8], backend: 'webgpu' });
+    const opt = new AdamW([w], { lr: 0.01 });
+    const live: number[] = [];
+    const allocated: number[] = [];
+    let first = 0;
+    let last = 0;
+    for (let step = 0; step < 1000; step++) {
+      const loss = tidy(() => x.matmul(w).relu().sub(0.3).square().mean());
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      if (step % 100 === 0 || step === 999) {
+        const v = await loss.item();
+        if (step === 0) first = v;
+        last = v;
+        await be.sync!();
+        live.push(memoryStats().live);
+        allocated.push(memoryStats().allocated);
+      }
+      loss.dispose();
+    }
+    expect(last).toBeLessThan(first);
+    // after warm-up (the optimizer state appears at step 0) live bytes do not move, and the pool stops growing
+    expect(new Set(live.slice(1)).size).toBe(1);
+    expect(allocated[allocated.length - 1]).toBe(allocated[2]);
+    opt.dispose();
+    w.dispose();
+    x.dispose();
+  });
+});
+
+describe.skipIf(!hasGpu)('webgpu kernel coverage', () => {
+  it('every kernel the WebGPU backend registers has a passing consistency case', () => {
+    const missing = kernelNames('webgpu').filter((k) => !covered.has(k));
+    expect(missing, `kernels without a consistency case: ${missing.join(', ')}`).toEqual([]);
+  });
+});
+
+describe.skipIf(hasGpu)('webgpu unavailable', () => {
+  it('is reported (see the warning above)', () => {
+    console.warn('WebGPU consistency tests skipped: no adapter (set SEGLLM_EXPECT_WEBGPU=1 to make this fail)');
+  });
+});
