@@ -82,6 +82,15 @@ describe.each(backends)('scaledDotProductAttention on %s', (backend) => {
     expect(Number.isNaN(y[2]) && Number.isNaN(y[3])).toBe(true);
   });
 
+  it('bfloat16 inputs are computed in float32 and rounded back', async () => {
+    const [q, k, v] = [rnd([1, 2, 3, 4], 21, backend), rnd([1, 2, 5, 4], 22, backend), rnd([1, 2, 5, 4], 23, backend)];
+    const [qb, kb, vb] = [q, k, v].map((t) => t.to('bfloat16'));
+    const y = scaledDotProductAttention(qb, kb, vb, { isCausal: true });
+    expect(y.dtype).toBe('bfloat16');
+    const ref = scaledDotProductAttention(qb.to('float32'), kb.to('float32'), vb.to('float32'), { isCausal: true }).to('bfloat16');
+    expect(Array.from(await y.data())).toEqual(Array.from(await ref.data()));
+  });
+
   it('rejects incompatible shapes', () => {
     const q = rnd([1, 3, 2, 4], 1, backend);
     expect(() => scaledDotProductAttention(q, rnd([1, 2, 2, 4], 2, backend), rnd([1, 2, 2, 4], 3, backend))).toThrow(ShapeError);

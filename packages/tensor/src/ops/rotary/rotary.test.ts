@@ -27,6 +27,10 @@ describe.each(backends)('rotary embedding on %s', (backend) => {
     // int32 tensor positions give the same tables.
     const fromTensor = rotaryCosSin(tensor([0, 3, 100], { dtype: 'int32', backend }), 8);
     expect(Array.from(await fromTensor.cos.data())).toEqual(Array.from(c));
+    // Batched position ids [B, T] give [B, T, headDim].
+    const batched = rotaryCosSin(tensor([[0, 3, 100], [3, 100, 0]], { dtype: 'int32', backend }), 8);
+    expect(batched.sin.shape).toEqual([2, 3, 8]);
+    expect(Array.from((await batched.sin.data()).slice(0, 24))).toEqual(Array.from(s));
   });
 
   it('applyRotaryEmb rotates pairs (i, i + D/2) by the position angle', async () => {

@@ -34,7 +34,8 @@ export interface RotaryOptions {
 }
 
 /**
- * cos and sin tables [T, headDim] for the given positions, exactly as HF LlamaRotaryEmbedding (default rope type):
+ * cos and sin tables [T, headDim] for positions [T] (or [...positions.shape, headDim], e.g. [B, T, headDim] for
+ * per-sequence position ids [B, T]), exactly as HF LlamaRotaryEmbedding (default rope type):
  * inv_freq = 1 / theta^(arange(0, headDim, 2) / headDim) in float32, freqs = positions (float32) x inv_freq (one
  * float32 product each, like the outer-product matmul), emb = cat(freqs, freqs), then cos/sin in float32.
  */
@@ -49,10 +50,9 @@ export function rotaryCosSin(positions: Tensor | readonly number[], headDim: num
   }
   return tidy(() => {
     const pos = isTensor(positions) ? cast(positions, 'float32') : tensor(Float32Array.from(positions), { backend: opts.backend });
-    if (pos.rank !== 1) throw new ShapeError(`rotaryCosSin: positions must be 1-d, got ${fmtShape(pos.shape)}`);
-    const invT = fromStorageArray(inv, [1, half], 'float32', { backend: pos.backend });
-    const freqs = reshape(pos, [-1, 1]).mul(invT); // [T, headDim/2]
-    const emb = cat([freqs, freqs], -1); // [T, headDim]
+    const invT = fromStorageArray(inv, [half], 'float32', { backend: pos.backend });
+    const freqs = reshape(pos, [...pos.shape, 1]).mul(invT); // [...positions, headDim/2]
+    const emb = cat([freqs, freqs], -1); // [...positions, headDim]
     return { cos: emb.cos(), sin: emb.sin() };
   });
 }
