@@ -46,6 +46,13 @@ describe.each(backends)('sort and topk on %s', (backend) => {
     expect(() => topk(x, 5)).toThrow(ShapeError);
   });
 
+  it('handles empty dims and size-1 dims', async () => {
+    expect(sort(tensor(new Float32Array(0), { shape: [2, 0], backend })).values.shape).toEqual([2, 0]);
+    expect(sort(tensor(new Float32Array(0), { shape: [0, 3], backend }), 1).indices.shape).toEqual([0, 3]);
+    const one = topk(tensor([[5], [2]], { backend }), 1);
+    expect(Array.from(await one.indices.data())).toEqual([0, 0]);
+  });
+
   it('sorts int32 tensors', async () => {
     const s = sort(tensor([3, -2, 7], { dtype: 'int32', backend }), 0, true);
     expect(s.values.dtype).toBe('int32');

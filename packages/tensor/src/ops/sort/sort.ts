@@ -12,7 +12,7 @@ import { registerKernel } from '../../kernels.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
-import { ShapeError, normDim } from '../../shape.ts';
+import { ShapeError, normDim, numel } from '../../shape.ts';
 import type { Tensor } from '../../tensor.ts';
 import { zeros } from '../../tensor.ts';
 import { run } from '../dispatch.ts';
@@ -59,8 +59,8 @@ function sortAlong(x: Tensor, dim: number, descending: boolean, k: number, op: s
   return tidy(() => {
     const moved = transpose(x, d, -1);
     const lead = moved.shape.slice(0, -1);
-    const x2 = reshape(moved, [-1, N]).contiguous();
-    const R = x2.shape[0];
+    const R = numel(lead);
+    const x2 = reshape(moved, [R, N]).contiguous();
     const [v, i] = run('sort', [x2], [
       { shape: [R, k], dtype: x.dtype },
       { shape: [R, k], dtype: 'int32' },
