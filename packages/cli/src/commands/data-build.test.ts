@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConversation, type ConversationJson } from '@segllm/mrseg';
+import { encodePng, parseConversation, type ConversationJson } from '@segllm/mrseg';
 import { CliUsageError, parseShard, runDataBuild } from './data-build.ts';
 import { runDataShapes } from './data-shapes.ts';
 
@@ -28,7 +28,7 @@ describe('segllm data build', () => {
     expect(a.convs).toEqual(b.convs);
     expect(a.convs).toHaveLength(15);
     for (const c of a.convs) expect(parseConversation(c).image).toMatch(/^coco\/train2014\/COCO_train2014_\d{12}\.jpg$/);
-    expect(a.log).toMatch(/15\/15 images, 15 conversations/);
+    expect(a.log).toMatch(/wrote 15 conversations \(\d+ rounds\) from 15 of 15 images/);
     const c = await build([...refcocog, '--seed', '8']);
     expect(c.convs).not.toEqual(a.convs);
   });
@@ -56,13 +56,39 @@ describe('segllm data build', () => {
     }
   });
 
+  it('builds attribute and semantic (ADE20K class PNG) conversations', async () => {
+    const attr = join(tmp, 'attr.json');
+    writeFileSync(attr, JSON.stringify([
+      { image: 'a.jpg', id: 11, description: 'has a long neck with brown patches' },
+      { file_name: 'a.jpg', id: 12, description: 'is striped black and white.' },
+      { image: 'b.jpg', id: 13, description: 'is red' },
+    ]));
+    const a = await build(['--source', 'coco-attributes', '--annotations', attr]);
+    expect(a.convs.map((c) => parseConversation(c).rounds[0].target)).toEqual([11, 12, 13]);
+    expect(parseConversation(a.convs[0]).image).toBe('coco/train2017/a.jpg');
+    const dir = join(tmp, 'ade');
+    mkdirSync(dir);
+    // ADE20K stores class id + 1; 0 is "unlabelled". Values 1 and 3 -> classes 0 (wall) and 2 (sky).
+    writeFileSync(join(dir, 'ADE_1.png'), encodePng({ width: 3, height: 2, channels: 1, data: Uint8Array.of(0, 1, 1, 3, 3, 0) }));
+    const classes = join(tmp, 'classes.json');
+    writeFileSync(classes, JSON.stringify(['wall', 'building', 'sky']));
+    const s = await build(['--source', 'ade20k', '--annotations', dir, '--classes', classes, '--image-prefix', 'ade20k/images/training/']);
+    const rounds = s.convs.map((c) => parseConversation(c));
+    expect(rounds.map((r) => r.rounds[0].target)).toEqual([0, 2]);
+    expect(rounds[1].rounds[0].text).toContain('sky');
+    expect(rounds[0].image).toBe('ade20k/images/training/ADE_1.jpg');
+  });
+
   it('rejects bad usage with CliUsageError and leaves no output', async () => {
     const out = join(tmp, 'never.json');
     await expect(runDataBuild(['--source', 'nope', '--annotations', 'x', '--out', out])).rejects.toThrow(CliUsageError);
     await expect(runDataBuild([...refcocog.slice(0, 4), '--out', out])).rejects.toThrow(/needs --instances/);
     await expect(runDataBuild([...refcocog, '--out', out, '--bogus', '1'])).rejects.toThrow(/unknown option --bogus/);
     await expect(runDataBuild([...refcocog, '--out', out, '--seed', 'x'])).rejects.toThrow(/integer/);
-    await expect(runDataBuild(['--source', 'lvis', '--annotations', join(tmp, 'missing.json'), '--out', out])).rejects.toThrow(/cannot read JSON/);
+    await expect(runDataBuild(['--source', 'lvis', '--annotations', join(tmp, 'missing.json'), '--out', out])).rejects.toThrow(/does not exist/);
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, '{"images": [{"id": 1}]}');
+    await expect(runDataBuild(['--source', 'lvis', '--annotations', bad, '--out', out])).rejects.toThrow(/width/);
     expect(existsSync(out)).toBe(false);
     expect(() => parseShard('2/2')).toThrow(CliUsageError);
     expect(parseShard('1/3')).toEqual([1, 3]);

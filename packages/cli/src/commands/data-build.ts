@@ -3,23 +3,27 @@
  * rename). Deterministic for --seed; --shard i/n keeps images whose index in the input order is i mod n, so the
  * shards of one run are disjoint and together equal the unsharded output.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   JsonArrayWriter,
   cocoHardInputs,
+  generateAttribute,
   generateHard,
   generateHierarchical,
   generateInteractional,
   generatePositional,
+  generateSemantic,
+  loadCocoForGeneration,
   lvisPositionalInputs,
   pacoHierarchicalInputs,
-  readCocoInstances,
-  readLvis,
-  readPaco,
+  readAde20kPng,
+  readCocoStuffPng,
   readReferJson,
   readReferPickle,
-  readVgSceneGraphs,
   refcocoPositionalInputs,
+  streamJsonItems,
+  streamVgSceneGraphs,
   vgInteractionalInputs,
   type ConversationJson,
   type Split,
@@ -58,7 +62,19 @@ export function intFlag(flags: Map<string, string>, name: string, dflt: number):
   return Number(v);
 }
 
-export const SOURCES = ['refcoco', 'refcoco+', 'refcocog', 'coco-hard', 'lvis', 'paco', 'pascal-part', 'vg'] as const;
+export const SOURCES = [
+  'refcoco',
+  'refcoco+',
+  'refcocog',
+  'coco-hard',
+  'lvis',
+  'paco',
+  'pascal-part',
+  'vg',
+  'coco-attributes',
+  'ade20k',
+  'cocostuff',
+] as const;
 type Source = (typeof SOURCES)[number];
 
 const DEFAULT_DATASET: Record<Source, string> = {
@@ -70,14 +86,20 @@ const DEFAULT_DATASET: Record<Source, string> = {
   paco: 'paco_lvis',
   'pascal-part': 'pascal',
   vg: 'visual_genome',
+  'coco-attributes': 'description_based_coco',
+  ade20k: 'ade20k',
+  cocostuff: 'cocostuff',
 };
 
-const USAGE = `usage: segllm data build --source <${SOURCES.join('|')}> --annotations <file> --out <file>
-         [--instances <instances.json>] [--seed s] [--shard i/n] [--split train|val] [--dataset name]
-         [--image-prefix prefix] [--ref-split train|val|test|testA|testB] [--max-rounds n]
+const USAGE = `usage: segllm data build --source <${SOURCES.join('|')}> --annotations <file|dir> --out <file>
+         [--instances <instances.json>] [--classes <names.json>] [--seed s] [--shard i/n] [--split train|val]
+         [--dataset name] [--image-prefix prefix] [--ref-split train|val|test|testA|testB] [--max-rounds n]
   refcoco/refcoco+/refcocog: --annotations refs(<split>).p or its JSON form, --instances the COCO instances.json
   coco-hard: --annotations a COCO instances file (hard "the other <class>" conversations)
   lvis: LVIS v0.5/v1 JSON; paco, pascal-part: COCO-format with "<object>:<part>" part categories; vg: scene graphs
+  coco-attributes: a JSON list of {"image" (or "file_name"), "id", "description"}
+  ade20k, cocostuff: --annotations a folder of class PNGs, --classes a JSON list of class names (index = class id)
+  Large JSON inputs are streamed item by item.
 `;
 
 function readJson(path: string): unknown {
@@ -88,13 +110,19 @@ function readJson(path: string): unknown {
   }
 }
 
+function checkFile(path: string, what: string): void {
+  if (!existsSync(path)) throw new CliUsageError(`${what} ${path} does not exist`);
+}
+
 interface Job {
   key: string;
   run(): ConversationJson[];
 }
 
-function jobs(source: Source, flags: Map<string, string>, seed: number, split: Split): Job[] {
+/** The per-image jobs of a source, in input order (VG is streamed graph by graph). */
+async function* jobs(source: Source, flags: Map<string, string>, seed: number, split: Split): AsyncGenerator<Job> {
   const annotations = flags.get('annotations')!;
+  checkFile(annotations, '--annotations');
   const dataset = flags.get('dataset') ?? DEFAULT_DATASET[source];
   const prefix = flags.get('image-prefix');
   const maxRounds = intFlag(flags, 'max-rounds', 18);
@@ -105,32 +133,70 @@ function jobs(source: Source, flags: Map<string, string>, seed: number, split: S
     case 'refcocog': {
       const instances = flags.get('instances');
       if (!instances) throw new CliUsageError(`--source ${source} needs --instances <instances.json> for the boxes`);
+      checkFile(instances, '--instances');
       const refs = annotations.endsWith('.p') ? readReferPickle(readFileSync(annotations)) : readReferJson(readFileSync(annotations, 'utf8'));
-      const coco = readCocoInstances(readJson(instances));
+      const coco = await loadCocoForGeneration(instances);
       const inputs = refcocoPositionalInputs(refs, coco, { dataset, imagePrefix: prefix ?? 'coco/train2014/', split: flags.get('ref-split') });
-      return inputs.map((i) => ({ key: i.key!, run: () => generatePositional(i, { ...g, maxRounds }) }));
+      for (const i of inputs) yield { key: i.key!, run: () => generatePositional(i, { ...g, maxRounds }) };
+      return;
     }
     case 'coco-hard':
-      return cocoHardInputs(readCocoInstances(readJson(annotations)), { dataset, imagePrefix: prefix ?? 'coco/train2014/' }).map((i) => ({
-        key: i.key!,
-        run: () => generateHard(i, g),
-      }));
+      for (const i of cocoHardInputs(await loadCocoForGeneration(annotations), { dataset, imagePrefix: prefix ?? 'coco/train2014/' })) {
+        yield { key: i.key!, run: () => generateHard(i, g) };
+      }
+      return;
     case 'lvis':
-      return lvisPositionalInputs(readLvis(readJson(annotations)), { dataset, imagePrefix: prefix ?? 'coco/' }).map((i) => ({
-        key: i.key!,
-        run: () => generatePositional(i, { ...g, maxRounds }),
-      }));
+      for (const i of lvisPositionalInputs(await loadCocoForGeneration(annotations), { dataset, imagePrefix: prefix ?? 'coco/' })) {
+        yield { key: i.key!, run: () => generatePositional(i, { ...g, maxRounds }) };
+      }
+      return;
     case 'paco':
     case 'pascal-part':
-      return pacoHierarchicalInputs(readPaco(readJson(annotations)), { dataset, imagePrefix: prefix ?? '' }).map((i) => ({
-        key: i.key!,
-        run: () => generateHierarchical(i, g),
-      }));
+      for (const i of pacoHierarchicalInputs(await loadCocoForGeneration(annotations), { dataset, imagePrefix: prefix ?? '' })) {
+        yield { key: i.key!, run: () => generateHierarchical(i, g) };
+      }
+      return;
     case 'vg':
-      return vgInteractionalInputs(readVgSceneGraphs(readJson(annotations)), {
-        dataset,
-        imagePath: (id) => `${prefix ?? 'vg/'}${id}.jpg`,
-      }).map((i) => ({ key: i.key!, run: () => generateInteractional(i, g) }));
+      for await (const graph of streamVgSceneGraphs(annotations)) {
+        const [i] = vgInteractionalInputs([graph], { dataset, imagePath: (id) => `${prefix ?? 'vg/'}${id}.jpg` });
+        yield { key: i.key!, run: () => generateInteractional(i, g) };
+      }
+      return;
+    case 'coco-attributes': {
+      const byImage = new Map<string, { id: number | string; description: string }[]>();
+      for await (const { value } of streamJsonItems(annotations)) {
+        const v = value as { image?: unknown; file_name?: unknown; id?: unknown; ann_id?: unknown; description?: unknown };
+        const image = v.image ?? v.file_name;
+        const id = v.id ?? v.ann_id;
+        if (typeof image !== 'string' || (typeof id !== 'number' && typeof id !== 'string') || typeof v.description !== 'string') {
+          throw new CliUsageError(`${annotations}: each item needs "image" (or "file_name"), "id" and "description"`);
+        }
+        byImage.set(image, [...(byImage.get(image) ?? []), { id, description: v.description }]);
+      }
+      for (const [image, objects] of byImage) {
+        const input = { image: `${prefix ?? 'coco/train2017/'}${image}`, dataset, key: image, objects };
+        yield { key: image, run: () => generateAttribute(input, g) };
+      }
+      return;
+    }
+    case 'ade20k':
+    case 'cocostuff': {
+      const classesPath = flags.get('classes');
+      if (!classesPath) throw new CliUsageError(`--source ${source} needs --classes <names.json> (a JSON list; index = class id)`);
+      const names = readJson(classesPath);
+      if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' || n === null)) {
+        throw new CliUsageError(`--classes ${classesPath} must be a JSON list of class names (null for unused ids)`);
+      }
+      const read = source === 'ade20k' ? readAde20kPng : readCocoStuffPng;
+      for (const file of readdirSync(annotations).filter((f) => f.endsWith('.png')).sort()) {
+        const classes = [...read(readFileSync(join(annotations, file))).masks.keys()]
+          .filter((id) => typeof names[id] === 'string')
+          .map((id) => ({ id, name: names[id] as string }));
+        const image = `${prefix ?? ''}${file.replace(/\.png$/, '.jpg')}`;
+        yield { key: file, run: () => generateSemantic({ image, dataset, key: file, classes }, g) };
+      }
+      return;
+    }
   }
 }
 
@@ -144,7 +210,7 @@ export function parseShard(s: string | undefined): [number, number] {
 }
 
 export async function runDataBuild(argv: string[], log: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
-  const flags = parseFlags(argv, ['source', 'annotations', 'out', 'instances', 'seed', 'shard', 'split', 'dataset', 'image-prefix', 'ref-split', 'max-rounds']);
+  const flags = parseFlags(argv, ['source', 'annotations', 'out', 'instances', 'classes', 'seed', 'shard', 'split', 'dataset', 'image-prefix', 'ref-split', 'max-rounds']);
   const source = flags.get('source') as Source | undefined;
   if (!source || !SOURCES.includes(source)) throw new CliUsageError(`--source must be one of ${SOURCES.join(', ')}\n${USAGE}`);
   const out = flags.get('out');
@@ -155,19 +221,18 @@ export async function runDataBuild(argv: string[], log: (s: string) => void = (s
   const seed = intFlag(flags, 'seed', 0);
   const [shard, shards] = parseShard(flags.get('shard'));
   const t0 = performance.now();
-  const all = jobs(source, flags, seed, split);
-  const mine = all.filter((_, i) => i % shards === shard);
   const writer = new JsonArrayWriter(out);
   let rounds = 0;
+  let seen = 0;
+  let mine = 0;
   try {
-    for (let i = 0; i < mine.length; i++) {
-      for (const c of mine[i].run()) {
+    for await (const job of jobs(source, flags, seed, split)) {
+      if (seen++ % shards !== shard) continue;
+      for (const c of job.run()) {
         rounds += c.conversations.length / 2;
         await writer.write(c);
       }
-      if ((i + 1) % 1000 === 0 || i + 1 === mine.length) {
-        log(`data build: ${i + 1}/${mine.length} images, ${writer.length} conversations\n`);
-      }
+      if (++mine % 1000 === 0) log(`data build: ${mine} images, ${writer.length} conversations\n`);
     }
     await writer.close();
   } catch (e) {
@@ -175,13 +240,13 @@ export async function runDataBuild(argv: string[], log: (s: string) => void = (s
     throw e;
   }
   const s = (performance.now() - t0) / 1000;
-  log(`data build: wrote ${writer.length} conversations (${rounds} rounds) from ${mine.length} of ${all.length} images to ${out} in ${s.toFixed(2)} s\n`);
+  log(`data build: wrote ${writer.length} conversations (${rounds} rounds) from ${mine} of ${seen} images to ${out} in ${s.toFixed(2)} s\n`);
   return 0;
 }
 
 export const dataBuildCommand: Command = {
   path: ['data', 'build'],
-  summary: 'generate MRSeg conversations from RefCOCO/LVIS/PACO/VG annotations',
+  summary: 'generate MRSeg conversations (RefCOCO, LVIS, PACO, VG, hard, attributes, ADE20K, COCO-Stuff)',
   async run(argv) {
     try {
       return await runDataBuild(argv);

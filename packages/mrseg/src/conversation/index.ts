@@ -11,3 +11,5 @@ export { ConversationFormatError } from './errors.ts';
 export { cleanText, decodeMarkup, formatConversation } from './format.ts';
 export { parseConversation, parseMaskId } from './parse.ts';
 export { JsonArrayWriter } from './writer.ts';
+export type { JsonItem, JsonStreamOptions } from './jsonstream.ts';
+export { JsonStreamError, streamJsonItems } from './jsonstream.ts';

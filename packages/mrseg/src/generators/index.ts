@@ -20,3 +20,5 @@ export {
   refcocoPositionalInputs,
   vgInteractionalInputs,
 } from './adapters.ts';
+export type { SlimCocoDataset } from './load.ts';
+export { loadCocoForGeneration, streamVgSceneGraphs } from './load.ts';
