@@ -128,7 +128,8 @@ function repeatKv(x: Tensor, G: number): Tensor {
 function causalBias(Tq: number, Tk: number, like: Tensor): Tensor {
   const a = like.dtype === 'float64' ? new Float64Array(Tq * Tk) : new Float32Array(Tq * Tk);
   for (let i = 0; i < Tq; i++) for (let j = i + Tk - Tq + 1; j < Tk; j++) if (j >= 0) a[i * Tk + j] = -Infinity;
-  return fromStorageArray(a, [Tq, Tk], like.dtype === 'float64' ? 'float64' : 'float32', { backend: like.backend });
+  const bias = fromStorageArray(a, [Tq, Tk], like.dtype === 'float64' ? 'float64' : 'float32', { backend: like.backend });
+  return like.dtype === bias.dtype ? bias : cast(bias, like.dtype);
 }
 
 export class AttentionShapeError extends ShapeError {
