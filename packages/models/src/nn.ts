@@ -1,8 +1,6 @@
-/**
- * The layers the models are built from, imported in one place (the nn layer of @segllm/tensor).
- */
+/** The layers the models are built from (the nn layer of @segllm/tensor), imported in one place. */
 export {
   Module, Linear, GELU, Embedding, Sequential, LayerNorm, RMSNorm, FrozenBatchNorm2d, Conv2d,
   StateDictError, loadSafetensorsInto, parameter, buffer,
-  type Layer, type InitOptions, type LoadSafetensorsOptions, type LoadSafetensorsReport,
-} from '../../tensor/src/nn/index.ts';
+  type Layer, type ParamInitOptions as InitOptions, type LoadSafetensorsOptions, type LoadSafetensorsReport,
+} from '@segllm/tensor';

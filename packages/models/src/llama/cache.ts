@@ -50,6 +50,14 @@ export class KVCache {
     return this.#keys.length;
   }
 
+  /** Checks that a chunk of T positions for batch B fits (called by the model before it computes anything). */
+  check(B: number, T: number): void {
+    if (B !== this.options.batch) throw new KVCacheError(`the cache was made for batch ${this.options.batch}, the input has batch ${B}: make the cache with model.makeCache(${B})`);
+    if (this.maxLength !== null && this.length + T > this.maxLength) {
+      throw new KVCacheError(`${T} new positions after ${this.length} cached exceed the cache's maxLength ${this.maxLength}: make a larger cache (or a growing one)`);
+    }
+  }
+
   /**
    * Appends k, v [B, Hk, T, hd] of layer `layer` at positions [length, length + T) and returns the keys and values
    * of all positions so far, [B, Hk, length + T, hd] (views owned by the caller). Not differentiable.

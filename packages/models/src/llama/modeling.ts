@@ -116,6 +116,8 @@ export class LlamaModel extends Module {
       throw new LlamaInputError(`inputsEmbeds must be [B, T, ${D}], got [${o.inputsEmbeds.shape.join(', ')}]`);
     }
     if (o.inputIds && o.inputIds.rank !== 2) throw new LlamaInputError(`inputIds must be [B, T], got [${o.inputIds.shape.join(', ')}]`);
+    const src = o.inputIds ?? o.inputsEmbeds!;
+    o.cache?.check(src.shape[0], src.shape[1]);
     const x0 = o.inputsEmbeds ?? this.embed_tokens.forward(o.inputIds!); // [B, T, D]
     const T = x0.shape[1];
     const start = o.cache ? o.cache.length : (o.positionOffset ?? 0);
