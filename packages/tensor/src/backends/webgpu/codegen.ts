@@ -211,3 +211,20 @@ export const linearIndex = (wg: number): string => `let idx = (wid.y * nwg.x + w
 export function uniformDecl(u: Uniforms, binding: number): string {
   return `struct U { m: array<vec4<i32>, ${u.vec4s}> };\n@group(0) @binding(${binding}) var<uniform> u: U;\n`;
 }
+
+/**
+ * Declarations for a kernel's views: inputs `in0..` (read), outputs `out0..` (read_write), and `let b{j}` = the
+ * view's element offset from uniform words appended to `u` (inputs first, then outputs).
+ */
+export function viewDecls(inputs: readonly View[], outputs: readonly View[], u: Uniforms): { decl: string; lets: string; binding: number } {
+  const d: string[] = [];
+  const l: string[] = [];
+  const all = [...inputs, ...outputs];
+  all.forEach((v, j) => {
+    const name = j < inputs.length ? `in${j}` : `out${j - inputs.length}`;
+    d.push(`@group(0) @binding(${j}) var<storage, ${j < inputs.length ? 'read' : 'read_write'}> ${name}: array<${storageType(v.dtype)}>;`);
+    l.push(`let b${j} = ${uw(u.index)};`);
+    u.i(v.offset);
+  });
+  return { decl: d.join('\n'), lets: l.join(' '), binding: all.length };
+}

@@ -79,6 +79,25 @@ const CASES: Case[] = [
   ['matmul GEMV', [{ shape: [3, 16] }, { shape: [16, 24] }, { shape: [24, 16] }], ([a, b, w]) => [a.matmul(b), ops.linear(a, w), a.narrow(1, 1, 8).matmul(b.narrow(0, 2, 8))], { atol: 1e-4 }],
   ['matmul batched broadcast', [{ shape: [2, 1, 5, 7], grad: true }, { shape: [3, 7, 6], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
   ['matmul f16', [{ shape: [12, 16] }, { shape: [16, 8] }], ([a, b]) => a.to('float16').matmul(b.to('float16')).to('float32'), { rtol: 2e-3, atol: 2e-3 }],
+  ['norm_rows', [{ shape: [3, 5, 70], grad: true }, { shape: [70], grad: true }, { shape: [70], grad: true }], ([x, w, b]) => [ops.layerNorm(x, [70], w, b), ops.rmsNorm(x, w)], { atol: 1e-4 }],
+  ['norm_rows groupnorm', [{ shape: [2, 6, 3, 3], grad: true }], ([x]) => ops.groupNorm(x, 3), { atol: 1e-4 }],
+  ['cumsum', [{ shape: [3, 7, 4], grad: true }, { shape: [9], dtype: 'int32', kind: 'int' }], ([x, i]) => [x.cumsum(1), x.cumsum(-1), i.cumsum(0)]],
+  ['gather', [{ shape: [4, 6], grad: true }, { shape: [4, 3], dtype: 'int32', kind: [0, 5, 2, 1, 1, 1, 4, 3, 0, 5, 5, 2] }], ([x, i]) => ops.gather(x, 1, i)],
+  ['scatter_add', [{ shape: [3, 5], grad: true }, { shape: [2, 4], dtype: 'int32', kind: [0, 0, 4, 2, 3, 1, 1, 0] }, { shape: [3, 4], grad: true }], ([x, i, s]) => ops.scatterAdd(x, 1, i, s)],
+  ['index_select', [{ shape: [5, 4, 3], grad: true }, { shape: [6], dtype: 'int32', kind: [4, 0, 0, 2, 3, 4] }], ([x, i]) => [ops.indexSelect(x, 0, i), ops.indexSelect(x, 2, i.remainder(3))]],
+  ['index_add', [{ shape: [7, 8], grad: true }, { shape: [2, 3], dtype: 'int32', kind: [1, 6, 1, 0, 2, 6] }], ([w, ids]) => ops.embedding(ids, w)],
+  ['sort', [{ shape: [4, 33], grad: true }, { shape: [3, 20], kind: 'int' }], ([x, t]) => {
+    const a = ops.sort(x, 1);
+    const d = ops.sort(t, -1, true);
+    const k = ops.topk(t, 5, -1);
+    return [a.values, a.indices, d.values, d.indices, k.values, k.indices, ops.topk(x, 4, 0, false).values];
+  }],
+  ['sdpa', [{ shape: [2, 4, 5, 8], grad: true }, { shape: [2, 2, 7, 8], grad: true }, { shape: [2, 2, 7, 6], grad: true }], ([q, k, v]) => [
+    ops.scaledDotProductAttention(q, k, v),
+    ops.scaledDotProductAttention(q, k, v, { isCausal: true }),
+  ], { atol: 1e-4 }],
+  ['sdpa masked, long', [{ shape: [1, 2, 3, 16] }, { shape: [1, 2, 150, 16] }, { shape: [1, 2, 150, 4] }, { shape: [1, 1, 3, 150], kind: 'bool', dtype: 'bool' }], ([q, k, v, m]) =>
+    ops.scaledDotProductAttention(q, k, v, { mask: m }), { atol: 1e-4 }],
 ];
 
 describe.skipIf(!hasGpu)('webgpu vs cpu', () => {
