@@ -7,11 +7,11 @@ import { assertClose, availableBackends, gradcheck } from '@segllm/tensor/testin
 const backends = (await availableBackends()).filter((b) => ['sdpa'].every((k) => getBackend(b).supports(k, 'float32')));
 
 /** Naive softmax(q k^T * scale + mask) v in float64 JS; causal bottom-right; kv head = floor(h / G). */
-function reference(q: Tensor, k: Tensor, v: Tensor, mask: number[] | null, causal: boolean, scale?: number): number[] {
+async function reference(q: Tensor, k: Tensor, v: Tensor, mask: number[] | null, causal: boolean, scale?: number): Promise<number[]> {
   const [B, Hq, Tq, D] = q.shape;
   const [, Hk, Tk] = k.shape;
   const Dv = v.shape[3];
-  const [qa, ka, va] = [q.dataSync(), k.dataSync(), v.dataSync()];
+  const [qa, ka, va] = [await q.data(), await k.data(), await v.data()];
   const sc = scale ?? 1 / Math.sqrt(D);
   const out: number[] = [];
   for (let b = 0; b < B; b++) {
@@ -48,7 +48,7 @@ describe.each(backends)('scaledDotProductAttention on %s', (backend) => {
     const mask = tensor(maskVals, { shape: [3, 6], backend });
     const y = scaledDotProductAttention(q, k, v, { mask, isCausal: true, scale: 0.3 });
     expect(y.shape).toEqual([2, 4, 3, 3]);
-    await assertClose(y, reference(q, k, v, maskVals, true, 0.3), { rtol: 1e-5, atol: 1e-6 });
+    await assertClose(y, await reference(q, k, v, maskVals, true, 0.3), { rtol: 1e-5, atol: 1e-6 });
   });
 
   it('more than one block of query rows (Tq = 130 > 128), causal, GQA, broadcast bool mask per batch', async () => {
@@ -59,7 +59,7 @@ describe.each(backends)('scaledDotProductAttention on %s', (backend) => {
     const mask = tensor(keep, { dtype: 'bool', shape: [1, 1, 1, 140], backend });
     const y = scaledDotProductAttention(q, k, v, { isCausal: true, mask });
     const additive = Array.from({ length: 130 * 140 }, (_, i) => (keep[i % 140] ? 0 : -Infinity));
-    await assertClose(y, reference(q, k, v, additive, true), { rtol: 1e-5, atol: 1e-6 });
+    await assertClose(y, await reference(q, k, v, additive, true), { rtol: 1e-5, atol: 1e-6 });
   });
 
   it('a decode step (Tq = 1) with isCausal sees every cached key', async () => {
@@ -77,7 +77,7 @@ describe.each(backends)('scaledDotProductAttention on %s', (backend) => {
     const v = rnd([1, 1, 3, 2], 9, backend);
     const keep = tensor([[true, false, true], [false, false, false]], { dtype: 'bool', backend });
     const y = await scaledDotProductAttention(q, k, v, { mask: keep }).data();
-    const ref = reference(q, k, v, [0, -Infinity, 0, -Infinity, -Infinity, -Infinity], false);
+    const ref = await reference(q, k, v, [0, -Infinity, 0, -Infinity, -Infinity, -Infinity], false);
     await assertClose(tensor(Array.from(y.slice(0, 2))), ref.slice(0, 2), { atol: 1e-6 });
     expect(Number.isNaN(y[2]) && Number.isNaN(y[3])).toBe(true);
   });
