@@ -110,7 +110,15 @@ function col2im(cols: F, g: Geom, oh0: number, oh1: number, gx: F, xOff: number)
   }
 }
 
-const ctorOf = (a: F) => (a instanceof Float64Array ? Float64Array : Float32Array);
+type Ctor = typeof Float32Array | typeof Float64Array;
+const ctorOf = (a: F): Ctor => (a instanceof Float64Array ? Float64Array : Float32Array);
+
+/** A scratch array on shared memory where available, so a multithreaded gemm can use it without a copy. */
+function scratch(C: Ctor, n: number): F {
+  if (typeof SharedArrayBuffer === 'undefined') return new C(n);
+  const buf = new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT);
+  return C === Float64Array ? new Float64Array(buf) : new Float32Array(buf);
+}
 
 function convForward([x, w, b]: View[], [y]: View[], attrs: Attrs): void {
   const X = arr(x) as F;
@@ -127,8 +135,8 @@ function convForward([x, w, b]: View[], [y]: View[], attrs: Attrs): void {
   const Ctor = ctorOf(Y);
   const pointwise = isPointwise(g);
   const rows = tileRows(g);
-  const cols = pointwise ? null : new Ctor(K * rows * g.Wo);
-  const tmp = !pointwise && rows < g.Ho ? new Ctor(Og * rows * g.Wo) : null;
+  const cols = pointwise ? null : scratch(Ctor, K * rows * g.Wo);
+  const tmp = !pointwise && rows < g.Ho ? scratch(Ctor, Og * rows * g.Wo) : null;
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < groups; gi++) {
       const wg = Wt.subarray(w.offset + gi * Og * K, w.offset + (gi + 1) * Og * K); // [Og, K]
@@ -176,11 +184,11 @@ function convGradInput([gy, w]: View[], [gx]: View[], attrs: Attrs): void {
   const Ctor = ctorOf(GX);
   const pointwise = isPointwise(g);
   const rows = tileRows(g);
-  const cols = pointwise ? null : new Ctor(K * rows * g.Wo);
-  const gyTile = !pointwise && rows < g.Ho ? new Ctor(Og * rows * g.Wo) : null;
+  const cols = pointwise ? null : scratch(Ctor, K * rows * g.Wo);
+  const gyTile = !pointwise && rows < g.Ho ? scratch(Ctor, Og * rows * g.Wo) : null;
   // The transposed weights of each group: [K, Og].
   const wT = Array.from({ length: groups }, (_, gi) => {
-    const t = new Ctor(K * Og);
+    const t = scratch(Ctor, K * Og);
     const base = w.offset + gi * Og * K;
     for (let o = 0; o < Og; o++) for (let k = 0; k < K; k++) t[k * Og + o] = Wt[base + o * K + k];
     return t;
@@ -227,9 +235,9 @@ function convGradWeight([gy, x]: View[], [gw]: View[], attrs: Attrs): void {
   const Ctor = ctorOf(GW);
   const pointwise = isPointwise(g);
   const rows = pointwise ? g.Ho : tileRows(g);
-  const cols = pointwise ? null : new Ctor(K * rows * g.Wo);
-  const gyT = new Ctor(rows * g.Wo * Og); // [tn, Og]
-  const part = new Ctor(K * Og);
+  const cols = pointwise ? null : scratch(Ctor, K * rows * g.Wo);
+  const gyT = scratch(Ctor, rows * g.Wo * Og); // [tn, Og]
+  const part = scratch(Ctor, K * Og);
   // Accumulated transposed weight gradients of each group: [K, Og].
   const acc = Array.from({ length: groups }, () => new Float64Array(K * Og));
   for (let n = 0; n < N; n++) {

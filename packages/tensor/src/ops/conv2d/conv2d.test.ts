@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, ShapeError, SpatialOptionError, conv2d, getBackend, randn, zeros } from '@segllm/tensor';
+import { Generator, ShapeError, SpatialOptionError, conv2d, getBackend, liveTensorCount, randn, tidy, zeros } from '@segllm/tensor';
 import type { Conv2dOptions, Tensor } from '@segllm/tensor';
 import { assertClose, availableBackends, gradcheck } from '@segllm/tensor/testing';
 
@@ -123,6 +123,28 @@ describe.each(backends)('conv2d on %s', (backend) => {
     const one = conv2d(x.select(0, 1), w, null, { padding: 1 });
     expect(one.shape).toEqual([4, 5, 6]);
     await assertClose(one, ref.y.slice(4 * 30), { rtol: 1e-5, atol: 1e-5 });
+  });
+
+  it('computes float16 and bfloat16 in float32 and stores the result in the input dtype', async () => {
+    const x = rnd([1, 3, 6, 5], 14, backend);
+    const w = rnd([2, 3, 3, 3], 15, backend);
+    for (const dt of ['float16', 'bfloat16'] as const) {
+      const y = conv2d(x.to(dt), w.to(dt), null, { padding: 1 });
+      expect(y.dtype).toBe(dt);
+      const ref = reference(x.to(dt).to('float32'), w.to(dt).to('float32'), null, null, { padding: 1 });
+      await assertClose(y.to('float32'), ref.y, { rtol: dt === 'float16' ? 2e-3 : 1e-2, atol: 1e-2 }, dt);
+    }
+  });
+
+  it('leaves no tensors behind after a tidy forward and backward', () => {
+    const x = rnd([1, 2, 5, 5], 16, backend);
+    const w = rnd([3, 2, 3, 3], 17, backend);
+    x.requiresGrad = w.requiresGrad = true;
+    const before = liveTensorCount();
+    const loss = tidy(() => conv2d(x, w, null, { padding: 1, stride: 2 }).sum());
+    loss.backward();
+    loss.dispose();
+    expect(liveTensorCount() - before).toBe(2); // x.grad and w.grad
   });
 
   it('an empty batch gives an empty output and a zero weight gradient', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, ShapeError, SpatialOptionError, arange, avgPool2d, getBackend, maxPool2d, randn, tensor, zeros } from '@segllm/tensor';
+import { Generator, ShapeError, SpatialOptionError, arange, avgPool2d, getBackend, liveTensorCount, maxPool2d, randn, tensor, tidy, zeros } from '@segllm/tensor';
 import type { MaxPool2dOptions, Tensor } from '@segllm/tensor';
 import { assertClose, availableBackends, gradcheck } from '@segllm/tensor/testing';
 
@@ -65,6 +65,16 @@ describe.each(backends)('maxPool2d on %s', (backend) => {
     y.mul(tensor([[[[1, 10], [100, 1000]]]], { backend })).sum().backward();
     // Window (0,0) picks (0,1) (first in row-major order); (0,1) picks (0,1); (1,0) picks (1,0); (1,1) picks (2,1).
     expect(Array.from(await x.grad!.data())).toEqual([0, 11, 0, 100, 0, 0, 0, 1000, 0]);
+  });
+
+  it('releases the saved indices after backward', () => {
+    const x = rnd([1, 2, 6, 6], 5, backend);
+    x.requiresGrad = true;
+    const before = liveTensorCount();
+    const loss = tidy(() => maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }).sum());
+    loss.backward();
+    loss.dispose();
+    expect(liveTensorCount() - before).toBe(1); // x.grad
   });
 
   it('propagates NaN like torch and takes a 3-D input', async () => {
