@@ -56,6 +56,18 @@ describe('segllm data build', () => {
     }
   });
 
+  it('LVIS --exclude-coco leaves out the COCO classes', async () => {
+    const all = await build(['--source', 'lvis', '--annotations', join(FIX, 'lvis_val_12.json')]);
+    const some = await build(['--source', 'lvis', '--annotations', join(FIX, 'lvis_val_12.json'), '--exclude-coco', join(FIX, 'coco_to_synset.json')]);
+    const lvis = JSON.parse(readFileSync(join(FIX, 'lvis_val_12.json'), 'utf8')) as { categories: { id: number; synset: string }[]; annotations: { id: number; category_id: number }[] };
+    const cocoSynsets = new Set(Object.values(JSON.parse(readFileSync(join(FIX, 'coco_to_synset.json'), 'utf8')) as Record<string, { synset: string }>).map((v) => v.synset));
+    const synsetOfAnn = new Map(lvis.annotations.map((a) => [a.id, lvis.categories.find((c) => c.id === a.category_id)!.synset]));
+    const targets = (convs: ConversationJson[]): unknown[] => convs.flatMap((c) => parseConversation(c).rounds.map((r) => r.target));
+    expect(targets(all.convs).some((t) => cocoSynsets.has(synsetOfAnn.get(t as number)!))).toBe(true);
+    expect(targets(some.convs).some((t) => cocoSynsets.has(synsetOfAnn.get(t as number)!))).toBe(false);
+    expect(targets(some.convs).length).toBeGreaterThan(0);
+  });
+
   it('builds attribute and semantic (ADE20K class PNG) conversations', async () => {
     const attr = join(tmp, 'attr.json');
     writeFileSync(attr, JSON.stringify([

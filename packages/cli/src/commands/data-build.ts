@@ -93,10 +93,10 @@ const DEFAULT_DATASET: Record<Source, string> = {
 
 const USAGE = `usage: segllm data build --source <${SOURCES.join('|')}> --annotations <file|dir> --out <file>
          [--instances <instances.json>] [--classes <names.json>] [--seed s] [--shard i/n] [--split train|val]
-         [--dataset name] [--image-prefix prefix] [--ref-split train|val|test|testA|testB] [--max-rounds n]
+         [--exclude-coco <coco_to_synset.json>] [--dataset name] [--image-prefix prefix] [--ref-split train|val|test|testA|testB] [--max-rounds n]
   refcoco/refcoco+/refcocog: --annotations refs(<split>).p or its JSON form, --instances the COCO instances.json
   coco-hard: --annotations a COCO instances file (hard "the other <class>" conversations)
-  lvis: LVIS v0.5/v1 JSON; paco, pascal-part: COCO-format with "<object>:<part>" part categories; vg: scene graphs
+  lvis: LVIS v0.5/v1 JSON (--exclude-coco coco_to_synset.json leaves out the COCO classes); paco, pascal-part: COCO-format with "<object>:<part>" part categories; vg: scene graphs
   coco-attributes: a JSON list of {"image" (or "file_name"), "id", "description"}
   ade20k, cocostuff: --annotations a folder of class PNGs, --classes a JSON list of class names (index = class id)
   Large JSON inputs are streamed item by item.
@@ -145,11 +145,20 @@ async function* jobs(source: Source, flags: Map<string, string>, seed: number, s
         yield { key: i.key!, run: () => generateHard(i, g) };
       }
       return;
-    case 'lvis':
-      for (const i of lvisPositionalInputs(await loadCocoForGeneration(annotations), { dataset, imagePrefix: prefix ?? 'coco/' })) {
+    case 'lvis': {
+      const coco = flags.get('exclude-coco');
+      let excludeSynsets: Set<string> | undefined;
+      if (coco !== undefined) {
+        const map = readJson(coco);
+        if (typeof map !== 'object' || map === null) throw new CliUsageError(`--exclude-coco ${coco} must map COCO names to {"synset": ...}`);
+        excludeSynsets = new Set(Object.values(map as Record<string, { synset?: unknown }>).map((v) => String(v.synset)));
+      }
+      const lvis = await loadCocoForGeneration(annotations);
+      for (const i of lvisPositionalInputs(lvis, { dataset, imagePrefix: prefix ?? 'coco/', excludeSynsets })) {
         yield { key: i.key!, run: () => generatePositional(i, { ...g, maxRounds }) };
       }
       return;
+    }
     case 'paco':
     case 'pascal-part':
       for (const i of pacoHierarchicalInputs(await loadCocoForGeneration(annotations), { dataset, imagePrefix: prefix ?? '' })) {
@@ -210,7 +219,7 @@ export function parseShard(s: string | undefined): [number, number] {
 }
 
 export async function runDataBuild(argv: string[], log: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
-  const flags = parseFlags(argv, ['source', 'annotations', 'out', 'instances', 'classes', 'seed', 'shard', 'split', 'dataset', 'image-prefix', 'ref-split', 'max-rounds']);
+  const flags = parseFlags(argv, ['source', 'annotations', 'out', 'instances', 'classes', 'exclude-coco', 'seed', 'shard', 'split', 'dataset', 'image-prefix', 'ref-split', 'max-rounds']);
   const source = flags.get('source') as Source | undefined;
   if (!source || !SOURCES.includes(source)) throw new CliUsageError(`--source must be one of ${SOURCES.join(', ')}\n${USAGE}`);
   const out = flags.get('out');

@@ -105,15 +105,23 @@ export function cocoHardInputs(instances: CocoDataset, opts: AdapterOptions): Ha
   return out;
 }
 
-/** LVIS (v0.5/v1): classes with one or two instances per image (not in `exclude`), located when two. */
+/**
+ * LVIS (v0.5/v1): classes with one or two instances per image, located when two. Categories whose readable name
+ * is in `exclude` or whose `synset` is in `excludeSynsets` (e.g. the COCO classes, from lvis-api's
+ * coco_to_synset.json) are left out entirely.
+ */
 export function lvisPositionalInputs(
   lvis: CocoDataset,
-  opts: AdapterOptions & { exclude?: ReadonlySet<string> },
+  opts: AdapterOptions & { exclude?: ReadonlySet<string>; excludeSynsets?: ReadonlySet<string> },
 ): PositionalInput[] {
   const images = indexImages(lvis);
   const cats = new Map(lvis.categories.map((c) => [c.id, readableName(c.name)]));
+  const dropped = new Set(
+    lvis.categories.filter((c) => typeof c.synset === 'string' && opts.excludeSynsets?.has(c.synset)).map((c) => c.id),
+  );
   const out: PositionalInput[] = [];
-  for (const [imageId, list] of groupByImage(lvis.annotations)) {
+  for (const [imageId, allAnns] of groupByImage(lvis.annotations)) {
+    const list = allAnns.filter((a) => !dropped.has(a.category_id));
     const img = images.get(imageId);
     if (!img) continue;
     const objects = lvisCaptionedObjects(
