@@ -34,6 +34,7 @@ import {
   rleIou,
   rleMerge,
   rleResizeNearest,
+  rleResizePilBilinear,
   rleToBbox,
   rleToBoxXyxy,
   rleToCoco,
@@ -406,6 +407,33 @@ describe('1024 padded frame', () => {
       checkRle(got);
       expect(decodeRle(got).equals(ref)).toBe(true);
     }
+  });
+
+  it('GT masks enter the frame bit-exactly as PIL bilinear on the 0/1 image (golden from the official recipe)', () => {
+    const g = readJson<Record<string, { size: [number, number]; counts: string }>>('masks/pil-bilinear/mask_resize_golden.json');
+    const orig = rleFromCoco(g['mask.original']);
+    const want = rleFromCoco(g['mask.resized_padded']);
+    expect([orig.h, orig.w, want.h, want.w]).toEqual([480, 640, 1024, 1024]);
+    expect(rleToString(rleToPaddedFrame(orig))).toBe(g['mask.resized_padded'].counts);
+    expect(rleArea(want)).toBe(69821);
+  });
+
+  it('rleResizePilBilinear: identity, downscale and one-axis cases stay well-formed and close to nearest', () => {
+    const rnd = rng(5);
+    for (let t = 0; t < 40; t++) {
+      const h = 2 + Math.floor(rnd() * 30);
+      const w = 2 + Math.floor(rnd() * 30);
+      const oh = t % 3 === 0 ? h : 1 + Math.floor(rnd() * 40);
+      const ow = t % 3 === 1 ? w : 1 + Math.floor(rnd() * 40);
+      const a = randomBitMask(h, w, rnd, 0.5).toRle();
+      const r = rleResizePilBilinear(a, oh, ow);
+      checkRle(r);
+      expect([r.h, r.w]).toEqual([oh, ow]);
+    }
+    const a = bboxToRle([3, 2, 10, 8], 20, 30);
+    expect(rleEquals(rleResizePilBilinear(a, 20, 30), a)).toBe(true);
+    // Halving an even-aligned box keeps it exact.
+    expect(rleToBbox(rleResizePilBilinear(bboxToRle([4, 2, 10, 8], 20, 30), 10, 15))).toEqual([2, 1, 5, 4]);
   });
 
   it('maps a mask into the padded frame and back', () => {
