@@ -5,6 +5,7 @@
  */
 import { runPreprocessGolden } from './golden-preprocess.ts';
 import { runTokenizeGolden } from './golden-tokenize.ts';
+import { runClipGolden, runLlamaGolden, runResnetGolden } from './golden-models.ts';
 
 interface Handler {
   usage: string;
@@ -16,9 +17,9 @@ const notYet = (kind: string): Handler['run'] => () => Promise.reject(new Error(
 const HANDLERS: Record<string, Handler> = {
   preprocess: { usage: 'preprocess <preprocess.safetensors[.gz]> <image file>', run: runPreprocessGolden },
   tokenize: { usage: 'tokenize <tokenizer.json[.gz]> <tokenize.json>', run: runTokenizeGolden },
-  clip: { usage: 'clip <weights.safetensors> <io.safetensors>', run: notYet('clip') },
-  llama: { usage: 'llama <weights.safetensors> <io.safetensors>', run: notYet('llama') },
-  resnet: { usage: 'resnet <weights.safetensors> <io.safetensors>', run: notYet('resnet') },
+  clip: { usage: 'clip <weights.safetensors> <io.safetensors> [--backend cpu|webgpu] [--config config.json]', run: runClipGolden },
+  llama: { usage: 'llama <weights.safetensors> <io.safetensors> [--backend cpu|webgpu] [--config config.json]', run: runLlamaGolden },
+  resnet: { usage: 'resnet <weights.safetensors> <io.safetensors> [--backend cpu|webgpu]', run: runResnetGolden },
   hipie: { usage: 'hipie <weights.safetensors> <io.safetensors>', run: notYet('hipie') },
 };
 
