@@ -13,8 +13,7 @@ export async function moveTensor(t: Tensor, backend: Backend): Promise<Tensor> {
 /** Like moveTensor, for source backends that can read synchronously (the CPU). */
 export function moveTensorSync(t: Tensor, backend: Backend): Tensor {
   t.assertAlive();
-  const read = t.backend.readSync;
-  if (!read) throw new TypeError(`the '${t.backend.name}' backend cannot be read synchronously`);
-  const raw = read.call(t.backend, t.storage);
+  if (!t.backend.readSync) throw new TypeError(`the '${t.backend.name}' backend cannot be read synchronously`);
+  const raw = t.backend.readSync(t.storage);
   return fromStorageArray(gatherView(raw, t.dtype, t.shape, t.strides, t.offset).slice(), t.shape, t.dtype, { backend });
 }

@@ -11,7 +11,7 @@ import { OptimizerError } from './optimizer.ts';
  * Scales every gradient in place by min(1, maxNorm / (total + 1e-6)) where total is the norm of all gradients
  * together (normType 2 or Infinity). Returns the total norm (a float32 scalar tensor) before clipping.
  */
-export function clipGradNorm(params: readonly Tensor[], maxNorm: number, normType: 2 | number = 2): Tensor {
+export function clipGradNorm(params: readonly Tensor[], maxNorm: number, normType = 2): Tensor {
   if (normType !== 2 && normType !== Infinity) throw new OptimizerError(`clipGradNorm supports normType 2 and Infinity, got ${normType}`);
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => !!g);
   return noGrad(() =>

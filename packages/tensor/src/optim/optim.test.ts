@@ -52,7 +52,7 @@ describe.each(backends)('optimisers on %s', (backend) => {
         }
         const want = adamwRef([1, -2, 0.5, 3], grads, { lr: 0.1, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.05, amsgrad });
         const got = await p.data();
-        want.forEach((w, i) => expect(Math.abs(got[i] - w), `amsgrad ${amsgrad} element ${i}`).toBeLessThan(dtype === 'float64' ? 1e-12 : 1e-6));
+        want.forEach((w, i) => expect(Math.abs(got[i] - w), `amsgrad ${amsgrad} element ${i}`).toBeLessThan(dtype === 'float64' ? 1e-12 : 1e-5)); // f32 GPU math: a few ulp per op
         expect(opt.stateOf(p)!.step).toBe(3);
         opt.dispose();
       }
@@ -82,7 +82,7 @@ describe.each(backends)('optimisers on %s', (backend) => {
     setGrad(b, [1]);
     opt.step();
     expect((await a.data())[0]).toBe(1);
-    expect((await b.data())[0]).toBeCloseTo(0.5, 6);
+    expect((await b.data())[0]).toBeCloseTo(0.5, 5);
     opt.dispose();
   });
 
