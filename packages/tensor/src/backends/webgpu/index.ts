@@ -7,5 +7,7 @@ import './kernels/rows.ts';
 import './kernels/indexing.ts';
 import './kernels/sort.ts';
 import './kernels/attention.ts';
+import './kernels/conv.ts';
+import './kernels/pool.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats } from './backend.ts';
 export { WebGPUUnavailableError, type InitOptions } from './runtime.ts';
