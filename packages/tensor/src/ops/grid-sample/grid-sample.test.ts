@@ -54,6 +54,15 @@ describe.each(backends)('gridSample on %s', (backend) => {
     expect(g.map((v) => v !== 0)).toEqual([false, true, true, true, false, false, true, false]);
   });
 
+  it('an empty grid gives an empty output and a zero input gradient', async () => {
+    const img = rnd([1, 2, 3, 3], 7, backend);
+    img.requiresGrad = true;
+    const y = gridSample(img, zeros([1, 0, 4, 2], { backend }));
+    expect(y.shape).toEqual([1, 2, 0, 4]);
+    y.sum().backward();
+    expect(Array.from(await img.grad!.data())).toEqual(new Array<number>(18).fill(0));
+  });
+
   it('takes non-contiguous input and grid, and works as a method', async () => {
     const img = rnd([2, 4, 3, 5], 3, backend).permute([0, 3, 1, 2]); // [2, 5, 4, 3]
     const grid = coords([2, 2, 6, 2], 4, -1.2, 1.2, backend).permute([0, 2, 1, 3]); // [2, 6, 2, 2]

@@ -45,13 +45,19 @@ function corners(lx: number, ly: number, h: number, w: number, fr: (v: number) =
   s.tx = tx;
   s.ty = ty;
   if (!(x0 >= -1 && x0 < w && y0 >= -1 && y0 < h)) return false;
-  const cx = [x0, x0 + 1, x0, x0 + 1];
-  const cy = [y0, y0, y0 + 1, y0 + 1];
   s.w[0] = (1 - tx) * (1 - ty);
   s.w[1] = tx * (1 - ty);
   s.w[2] = (1 - tx) * ty;
   s.w[3] = tx * ty;
-  for (let k = 0; k < 4; k++) s.rows[k] = cx[k] >= 0 && cx[k] < w && cy[k] >= 0 && cy[k] < h ? cy[k] * w + cx[k] : -1;
+  const left = x0 >= 0;
+  const right = x0 + 1 < w;
+  const top = y0 >= 0;
+  const bottom = y0 + 1 < h;
+  const r0 = y0 * w + x0;
+  s.rows[0] = top && left ? r0 : -1;
+  s.rows[1] = top && right ? r0 + 1 : -1;
+  s.rows[2] = bottom && left ? r0 + w : -1;
+  s.rows[3] = bottom && right ? r0 + w + 1 : -1;
   return true;
 }
 
@@ -117,7 +123,7 @@ registerKernel(
     const { N, S, M, D, Lq, L, P, shapes, starts, fr } = dimsOf(value, loc, attrs);
     GV.fill(0, gv.offset, gv.offset + N * S * M * D);
     const s: Sample = { rows: new Int32Array(4), w: new Float64Array(4), tx: 0, ty: 0 };
-    const vals = new Float64Array(4);
+    const dots = new Float64Array(4);
     for (let n = 0; n < N; n++) {
       for (let q = 0; q < Lq; q++) {
         for (let m = 0; m < M; m++) {
@@ -132,23 +138,26 @@ registerKernel(
               let gx = 0;
               let gy = 0;
               if (corners(LO[loc.offset + 2 * k], LO[loc.offset + 2 * k + 1], h, w, fr, s)) {
-                const { tx, ty } = s;
-                for (let d = 0; d < D; d++) {
-                  const g = GO[gb + d];
-                  for (let c = 0; c < 4; c++) {
-                    const r = s.rows[c];
-                    if (r < 0) {
-                      vals[c] = 0;
-                      continue;
-                    }
-                    const vi = ((n * S + starts[l] + r) * M + m) * D + d;
-                    vals[c] = V[value.offset + vi];
-                    GV[gv.offset + vi] += a * s.w[c] * g;
+                // dots[c] = sum_d gout[d] * value_c[d] gives the weight and location gradients; the value gradient
+                // of corner c is a * w_c * gout.
+                for (let c = 0; c < 4; c++) {
+                  const r = s.rows[c];
+                  dots[c] = 0;
+                  if (r < 0) continue;
+                  const vb = ((n * S + starts[l] + r) * M + m) * D;
+                  const cw = a * s.w[c];
+                  let dot = 0;
+                  for (let d = 0; d < D; d++) {
+                    const g = GO[gb + d];
+                    dot += g * V[value.offset + vb + d];
+                    GV[gv.offset + vb + d] += cw * g;
                   }
-                  gA += g * (s.w[0] * vals[0] + s.w[1] * vals[1] + s.w[2] * vals[2] + s.w[3] * vals[3]);
-                  gx += g * ((vals[1] - vals[0]) * (1 - ty) + (vals[3] - vals[2]) * ty);
-                  gy += g * ((vals[2] - vals[0]) * (1 - tx) + (vals[3] - vals[1]) * tx);
+                  dots[c] = dot;
                 }
+                const { tx, ty } = s;
+                gA = s.w[0] * dots[0] + s.w[1] * dots[1] + s.w[2] * dots[2] + s.w[3] * dots[3];
+                gx = (dots[1] - dots[0]) * (1 - ty) + (dots[3] - dots[2]) * ty;
+                gy = (dots[2] - dots[0]) * (1 - tx) + (dots[3] - dots[1]) * tx;
               }
               GA[ga.offset + k] = gA;
               // d(pixel)/d(loc) = size.
