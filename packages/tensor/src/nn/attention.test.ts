@@ -4,6 +4,8 @@ import { Generator, randn } from '../random.ts';
 import { tensor } from '../tensor.ts';
 import type { Tensor } from '../tensor.ts';
 import '../ops/index.ts';
+import { liveTensorCount } from '../memory.ts';
+import { noGrad } from '../autograd/engine.ts';
 import { MultiheadAttention } from './index.ts';
 
 /** A plain-loop reference of torch.nn.MultiheadAttention (batch-first arrays [N][L][E]). */
@@ -114,6 +116,17 @@ describe.each(backends)('MultiheadAttention on %s', (backend) => {
     expect(out2.shape).toEqual([4, E]);
     close(await out2.data(), ref.out.flat(2));
     close(await w2!.data(), ref.weights.flat(2));
+  });
+
+  it('leaves nothing behind but its outputs', async () => {
+    const { mha, g } = await setup(true);
+    const x = randn([2, 3, E], { generator: g, backend });
+    const before = liveTensorCount();
+    // Under noGrad (with grad, autograd records keep private views until backward).
+    const [out, w] = noGrad(() => mha.forward(x, x, x, { keyPaddingMask: tensor([[false, false, true], [false, false, false]], { dtype: 'bool', backend }) }));
+    expect(liveTensorCount()).toBe(before + 3); // out, weights, and the mask created inline
+    out.dispose();
+    w!.dispose();
   });
 
   it('per-head weights and gradients flow to every parameter', async () => {

@@ -71,6 +71,23 @@ describe('Module reflection', () => {
     m.dispose();
   });
 
+  it('tied weights appear once in parameters() but under every key in stateDict(); back-references are not followed', () => {
+    class Tied extends Module {
+      embed = new Linear(3, 4, { bias: false });
+      head = new Linear(3, 4, { bias: false });
+      constructor() {
+        super();
+        this.head.weight.dispose();
+        this.head.weight = this.embed.weight;
+      }
+    }
+    const t = new Tied();
+    (t.head as unknown as Record<string, unknown>).owner = t;
+    expect(t.namedParameters().map(([k]) => k)).toEqual(['embed.weight']);
+    expect(keysOf(t)).toEqual(['embed.weight', 'head.weight']);
+    t.embed.dispose();
+  });
+
   it('train()/eval() reach every descendant', () => {
     const net = new Net();
     net.eval();

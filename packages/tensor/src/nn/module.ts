@@ -105,10 +105,14 @@ export abstract class Module {
     }
   }
 
-  /** This module and every descendant, with dotted names ('' for this one). */
-  *namedModules(prefix = ''): Generator<[string, Module]> {
+  /**
+   * This module and every descendant, with dotted names ('' for this one). A module shared by two parents appears
+   * under both names (as in PyTorch's state_dict); a field pointing back to an ancestor is not followed.
+   */
+  *namedModules(prefix = '', ancestors: ReadonlySet<Module> = new Set()): Generator<[string, Module]> {
     yield [prefix, this];
-    for (const [k, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${k}` : k);
+    const path = new Set(ancestors).add(this);
+    for (const [k, m] of this.namedChildren()) if (!path.has(m)) yield* m.namedModules(prefix ? `${prefix}.${k}` : k, path);
   }
 
   /** Own parameters and buffers with their setters. */

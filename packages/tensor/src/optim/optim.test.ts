@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { availableBackends } from '../testing/index.ts';
 import { tensor } from '../tensor.ts';
+import { liveTensorCount } from '../memory.ts';
 import type { Tensor } from '../tensor.ts';
 import '../ops/index.ts';
 import { AdamW, LRScheduler, OptimizerError, SGD, clipGradNorm, constantWithWarmup, cosineWithWarmup, linearWithWarmup } from './index.ts';
@@ -72,6 +73,20 @@ describe.each(backends)('optimisers on %s', (backend) => {
     opt.zeroGrad();
     expect(p.grad).toBeNull();
     opt.dispose();
+  });
+
+  it('steps do not leak tensors', () => {
+    const p = tensor([1, 2, 3], { backend, requiresGrad: true });
+    const opts = [new AdamW([p]), new SGD([p], { lr: 0.1, momentum: 0.9, weightDecay: 0.1 })];
+    for (const opt of opts) {
+      setGrad(p, [1, 1, 1]);
+      opt.step();
+      const before = liveTensorCount();
+      for (let i = 0; i < 3; i++) opt.step();
+      clipGradNorm([p], 1).dispose();
+      expect(liveTensorCount()).toBe(before);
+      opt.dispose();
+    }
   });
 
   it('AdamW skips parameters without gradients and keeps per-group options', async () => {
