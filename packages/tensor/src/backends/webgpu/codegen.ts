@@ -216,13 +216,14 @@ export function uniformDecl(u: Uniforms, binding: number): string {
  * Declarations for a kernel's views: inputs `in0..` (read), outputs `out0..` (read_write), and `let b{j}` = the
  * view's element offset from uniform words appended to `u` (inputs first, then outputs).
  */
-export function viewDecls(inputs: readonly View[], outputs: readonly View[], u: Uniforms): { decl: string; lets: string; binding: number } {
+export function viewDecls(inputs: readonly View[], outputs: readonly View[], u: Uniforms, atomic: readonly number[] = []): { decl: string; lets: string; binding: number } {
   const d: string[] = [];
   const l: string[] = [];
   const all = [...inputs, ...outputs];
   all.forEach((v, j) => {
     const name = j < inputs.length ? `in${j}` : `out${j - inputs.length}`;
-    d.push(`@group(0) @binding(${j}) var<storage, ${j < inputs.length ? 'read' : 'read_write'}> ${name}: array<${storageType(v.dtype)}>;`);
+    const t = j >= inputs.length && atomic.includes(j - inputs.length) ? 'atomic<u32>' : storageType(v.dtype);
+    d.push(`@group(0) @binding(${j}) var<storage, ${j < inputs.length ? 'read' : 'read_write'}> ${name}: array<${t}>;`);
     l.push(`let b${j} = ${uw(u.index)};`);
     u.i(v.offset);
   });

@@ -9,5 +9,6 @@ import './kernels/sort.ts';
 import './kernels/attention.ts';
 import './kernels/conv.ts';
 import './kernels/pool.ts';
+import './kernels/sampling.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats } from './backend.ts';
 export { WebGPUUnavailableError, type InitOptions } from './runtime.ts';

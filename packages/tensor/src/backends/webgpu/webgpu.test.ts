@@ -110,6 +110,17 @@ const CASES: Case[] = [
     ops.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }),
     ops.avgPool2d(x, { kernelSize: [2, 3], stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
   ]],
+  ['interpolate', [{ shape: [2, 3, 5, 6], grad: true }], ([x]) => [
+    ops.interpolate(x, { size: [9, 4], mode: 'bilinear' }),
+    ops.interpolate(x, { size: [7, 11], mode: 'bilinear', alignCorners: true }),
+    ops.interpolate(x, { scaleFactor: 2, mode: 'nearest' }),
+  ]],
+  ['grid_sample', [{ shape: [2, 3, 5, 6], grad: true }, { shape: [2, 4, 3, 2], grad: true, kind: 'unit' }], ([x, g]) => [
+    ops.gridSample(x, g.mul(2.4).sub(1.2)),
+    ops.gridSample(x, g.mul(2.4).sub(1.2), { paddingMode: 'border', alignCorners: true }),
+  ], { atol: 1e-4 }],
+  ['ms_deform_attn', [{ shape: [2, 20 + 6, 2, 4], grad: true }, { shape: [2, 3, 2, 2, 3, 2], grad: true, kind: 'unit' }, { shape: [2, 3, 2, 2, 3], grad: true, kind: 'unit' }],
+    ([v, loc, aw]) => ops.msDeformAttn(v, [[4, 5], [2, 3]], loc.mul(1.2).sub(0.1), aw), { atol: 1e-4 }],
 ];
 
 describe.skipIf(!hasGpu)('webgpu vs cpu', () => {

@@ -3,9 +3,9 @@
  * `b0..` in view order), the uniforms (`n` = item count at word 0, then what `body` appends) and the prelude,
  * and runs `body` for each item index `idx < n` (or one workgroup per item with `perGroup`).
  */
-import type { View } from '../../../backend.ts';
+import type { Backend, View } from '../../../backend.ts';
 import { bufOf, rt } from '../backend.ts';
-import { PRELUDE, Uniforms, enables, grid, linearIndex, uniformDecl, uw, viewDecls } from '../codegen.ts';
+import { PRELUDE, Uniforms, enables, grid, linearIndex, storageType, uniformDecl, uw, viewDecls } from '../codegen.ts';
 
 export interface LaunchOptions {
   /** Workgroup size (64). */
@@ -14,13 +14,45 @@ export interface LaunchOptions {
   perGroup?: boolean;
   /** Extra module-scope declarations (workgroup arrays, helper functions). */
   decl?: string;
+  /** Output indices declared `array<atomic<u32>>` (float32 outputs accumulated with `atomicAdd_out{j}`). */
+  atomic?: number[];
+}
+
+/** WGSL `fn atomicAdd_<name>(i, v)`: a float add on an `array<atomic<u32>>` by compare-and-swap. */
+export function atomicAddFn(name: string): string {
+  return `fn atomicAdd_${name}(i: i32, v: f32) {
+  var old = atomicLoad(&${name}[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&${name}[i], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}`;
+}
+
+/** Sets every element of a contiguous view to zero. */
+export function zeroFill(v: View): void {
+  launch([], [v], v.shape.reduce((a, d) => a * d, 1), () => `out0[b0 + i32(idx)] = ${storageType(v.dtype)}(0);`);
+}
+
+/** A temporary int32 buffer holding `data` as a View (released once the dispatches recorded so far complete). */
+export function withTempI32(data: Int32Array, f: (v: View) => void): void {
+  const r = rt();
+  const buf = r.acquire(Math.max(4, data.byteLength));
+  r.write(buf, data);
+  const storage = { backend: null as unknown as Backend, dtype: 'int32' as const, numel: data.length, handle: buf, refs: 1 };
+  try {
+    f({ storage, dtype: 'int32', shape: [data.length], strides: [1], offset: 0 });
+  } finally {
+    r.release(buf);
+  }
 }
 
 export function launch(inputs: View[], outputs: View[], n: number, body: (u: Uniforms) => string, opts: LaunchOptions = {}): void {
   if (n <= 0) return;
   const wg = opts.wg ?? 64;
   const u = new Uniforms().i(n);
-  const v = viewDecls(inputs, outputs, u);
+  const v = viewDecls(inputs, outputs, u, opts.atomic);
   const b = body(u);
   const head = opts.perGroup
     ? `let idx = wid.y * nwg.x + wid.x;\n  if (idx >= u32(${uw(0)})) { return; }`
@@ -29,6 +61,7 @@ export function launch(inputs: View[], outputs: View[], n: number, body: (u: Uni
 ${v.decl}
 ${uniformDecl(u, v.binding)}
 ${opts.decl ?? ''}
+${(opts.atomic ?? []).map((j) => atomicAddFn(`out${j}`)).join('\n')}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   ${head}
