@@ -98,6 +98,12 @@ describe.each(backends)('MultiheadAttention on %s', (backend) => {
     expect(w!.shape).toEqual([2, 3, 5]);
     close(await out.data(), ref.out.flat(2));
     close(await w!.data(), ref.weights.flat(2));
+    // Without weights (the fused sdpa path where the backend has it), with a 3-d per-head attn_mask as well.
+    const perHead = tensor(Array.from({ length: 2 * H }, (_, b) => Array.from({ length: 3 }, (_, i) => Array.from({ length: 5 }, (_, j) => (b % 2 === 1 && j === i ? -1.5 : 0)))), { backend });
+    const [out2, none] = mha.forward(q, kv, kv, { keyPaddingMask: pad, attnMask: perHead, needWeights: false });
+    expect(none).toBeNull();
+    const ref2 = reference(qa, ka, ka, W, B, Wo, Bo, H, (n, h, i, j) => (n === 0 && j >= 3 ? -Infinity : 0) + (h === 1 && j === i ? -1.5 : 0));
+    close(await out2.data(), ref2.out.flat(2));
   });
 
   it('sequence-first layout with a boolean causal attn_mask, and unbatched input', async () => {

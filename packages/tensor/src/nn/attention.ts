@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.ts';
 import { linear, matmul } from '../ops/matmul/matmul.ts';
 import { softmax } from '../ops/softmax/softmax.ts';
 import { where } from '../ops/elementwise/elementwise.ts';
+import { scaledDotProductAttention } from '../ops/attention/attention.ts';
 import { tidy } from '../memory.ts';
 import type { Generator } from '../random.ts';
 import { Module, ModuleError } from './module.ts';
@@ -89,24 +90,33 @@ export class MultiheadAttention extends Module {
       const q = heads(linear(q0, wq, bq), L).mul(Math.sqrt(1 / hd));
       const k = heads(linear(k0, wk, bk), S);
       const v = heads(linear(v0, wv, bv), S);
-      let scores = matmul(q, k.transpose(-2, -1)); // [N, H, L, S]
-      if (o.attnMask) {
-        const m = o.attnMask;
-        const m4 = m.rank === 2 ? m.reshape([1, 1, L, S]) : m.reshape([N, H, L, S]);
-        scores = m.dtype === 'bool' ? where(m4, -Infinity, scores) : scores.add(m4);
+      const needWeights = o.needWeights ?? true;
+      // Masks as additive float tensors broadcastable to [N, H, L, S] (boolean true = masked out, as PyTorch's MHA).
+      const additive = (m: Tensor, shape4: number[]) => {
+        const r = m.reshape(shape4);
+        return m.dtype === 'bool' ? where(r, -Infinity, 0).to(q.dtype) : r.to(q.dtype);
+      };
+      const masks: Tensor[] = [];
+      if (o.attnMask) masks.push(additive(o.attnMask, o.attnMask.rank === 2 ? [1, 1, L, S] : [N, H, L, S]));
+      if (o.keyPaddingMask) masks.push(additive(o.keyPaddingMask, [N, 1, 1, S]));
+      const mask = masks.length === 2 ? masks[0].add(masks[1]) : (masks[0] ?? null);
+      let ctxHeads: Tensor; // [N, H, L, hd]
+      let attn: Tensor | null = null; // [N, H, L, S]
+      const dropping = this.training && this.#drop.p > 0;
+      if (!needWeights && !dropping && q.backend.supports('sdpa', q.dtype)) {
+        // The fused kernel never materialises all the scores at once (q is already scaled).
+        ctxHeads = scaledDotProductAttention(q, k, v, { mask, scale: 1 });
+      } else {
+        let scores = matmul(q, k.transpose(-2, -1)); // [N, H, L, S]
+        if (mask) scores = scores.add(mask);
+        attn = this.#drop.forward(softmax(scores, -1)); // [N, H, L, S], after dropout as PyTorch returns it
+        ctxHeads = matmul(attn, v);
       }
-      if (o.keyPaddingMask) {
-        const m = o.keyPaddingMask;
-        const m4 = m.reshape([N, 1, 1, S]);
-        scores = m.dtype === 'bool' ? where(m4, -Infinity, scores) : scores.add(m4);
-      }
-      let attn = softmax(scores, -1); // [N, H, L, S]
-      attn = this.#drop.forward(attn);
-      const ctx = matmul(attn, v).transpose(1, 2).reshape([N, L, E]); // [N, L, E]
+      const ctx = ctxHeads.transpose(1, 2).reshape([N, L, E]); // [N, L, E]
       const out0 = this.out_proj.forward(ctx);
       const out = unbatched ? out0.squeeze(0) : this.batch_first ? out0 : out0.transpose(0, 1);
       let weights: Tensor | null = null;
-      if (o.needWeights ?? true) {
+      if (needWeights && attn) {
         const w = (o.averageAttnWeights ?? true) ? attn.mean(1) : attn;
         weights = unbatched ? w.squeeze(0) : w;
       }
