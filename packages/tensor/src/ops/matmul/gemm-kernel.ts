@@ -45,15 +45,40 @@ export function gemmBlock(
       const ai = aOff + i * ars;
       const ci = cOff + i * ldc + n0;
       if (bcs === 1) {
+        // Rows of B are contiguous: acc += A[i, k..k+3] . B[k..k+3, :], four rows of B per pass.
         acc.fill(0, 0, nn);
-        for (let k = 0; k < K; k++) {
+        let k = 0;
+        for (; k + 4 <= K; k += 4) {
+          const a0 = A[ai + k * acs], a1 = A[ai + (k + 1) * acs], a2 = A[ai + (k + 2) * acs], a3 = A[ai + (k + 3) * acs];
+          const b0 = bOff + k * brs + n0, b1 = b0 + brs, b2 = b1 + brs, b3 = b2 + brs;
+          for (let j = 0; j < nn; j++) acc[j] += a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
+        }
+        for (; k < K; k++) {
           const a = A[ai + k * acs];
           const bk = bOff + k * brs + n0;
           for (let j = 0; j < nn; j++) acc[j] += a * B[bk + j];
         }
         for (let j = 0; j < nn; j++) C[ci + j] = acc[j];
       } else {
-        for (let j = 0; j < nn; j++) {
+        // Columns of B are (closer to) contiguous: dot products, four columns per pass sharing the loads of A.
+        let j = 0;
+        for (; j + 4 <= nn; j += 4) {
+          const b0 = bOff + (n0 + j) * bcs, b1 = b0 + bcs, b2 = b1 + bcs, b3 = b2 + bcs;
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let k = 0; k < K; k++) {
+            const a = A[ai + k * acs];
+            const kb = k * brs;
+            s0 += a * B[b0 + kb];
+            s1 += a * B[b1 + kb];
+            s2 += a * B[b2 + kb];
+            s3 += a * B[b3 + kb];
+          }
+          C[ci + j] = s0;
+          C[ci + j + 1] = s1;
+          C[ci + j + 2] = s2;
+          C[ci + j + 3] = s3;
+        }
+        for (; j < nn; j++) {
           const bj = bOff + (n0 + j) * bcs;
           let s = 0;
           for (let k = 0; k < K; k++) s += A[ai + k * acs] * B[bj + k * brs];

@@ -1,0 +1,200 @@
+/**
+ * `npm run bench -w @segllm/tensor [-- --json] [--backend cpu|webgpu|all] [--no-peers] [--reps N]`
+ *
+ * GFLOP/s of @segllm/tensor's CPU backend (all threads, and one thread) for matmul, conv2d and attention, next to
+ * TF.js (cpu, wasm) and onnxruntime-node on the same shapes (peers from the private @segllm/bench workspace),
+ * with the ratio of segllm-cpu to each. Every figure is the median of >= `reps` timings after one warm-up run.
+ * `--json` prints one object per row: {"op", "shape", "impl", "gflops"}; notes go to stderr.
+ */
+import * as T from '@segllm/tensor';
+import type { Peer, PeerCase, Workload } from '@segllm/bench/peers';
+
+interface Args {
+  json: boolean;
+  backend: 'cpu' | 'webgpu' | 'all';
+  peers: boolean;
+  reps: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, backend: 'cpu', peers: true, reps: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') args.json = true;
+    else if (a === '--no-peers') args.peers = false;
+    else if (a === '--backend') {
+      const b = argv[++i];
+      if (b !== 'cpu' && b !== 'webgpu' && b !== 'all') throw new Error(`--backend takes cpu, webgpu or all, got ${b}`);
+      args.backend = b;
+    } else if (a === '--reps') args.reps = Math.max(5, Number.parseInt(argv[++i], 10) || 5);
+    else throw new Error(`unknown argument ${a} (use --json, --backend cpu|webgpu|all, --no-peers, --reps N)`);
+  }
+  return args;
+}
+
+const WORKLOADS: { w: Workload; shape: string }[] = [
+  { w: { op: 'matmul', M: 256, K: 256, N: 256 }, shape: '256x256 . 256x256' },
+  { w: { op: 'matmul', M: 512, K: 512, N: 512 }, shape: '512x512 . 512x512' },
+  { w: { op: 'matmul', M: 1024, K: 1024, N: 1024 }, shape: '1024x1024 . 1024x1024' },
+  { w: { op: 'matmul', M: 1, K: 4096, N: 4096 }, shape: '1x4096 . 4096x4096' },
+  { w: { op: 'conv2d', N: 1, C: 64, H: 56, W: 56, O: 64, k: 3, pad: 1 }, shape: '1x64x56x56, 64x64x3x3, pad 1' },
+  { w: { op: 'attention', H: 16, T: 577, D: 64 }, shape: '16 heads x 577 tokens x 64' },
+];
+
+function flops(w: Workload): number {
+  if (w.op === 'matmul') return 2 * w.M * w.K * w.N;
+  if (w.op === 'conv2d') return 2 * w.N * w.O * w.C * w.k * w.k * (w.H + 2 * w.pad - w.k + 1) * (w.W + 2 * w.pad - w.k + 1);
+  return 4 * w.H * w.T * w.T * w.D; // QK^T and PV; softmax not counted
+}
+
+function values(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+/** @segllm/tensor on one backend (threads: the CPU thread count to set, or null to leave it). */
+function segllm(name: string, backend: string, threads: number | null, notes: string[]): Peer {
+  return {
+    name,
+    prepare(w) {
+      const t = (shape: number[], seed: number) => T.tensor(values(shape.reduce((a, b) => a * b, 1), seed), { shape, backend });
+      let inputs: T.Tensor[];
+      let fn: () => T.Tensor;
+      if (w.op === 'matmul') {
+        const [a, b] = [t([w.M, w.K], 1), t([w.K, w.N], 2)];
+        inputs = [a, b];
+        fn = () => T.matmul(a, b);
+      } else if (w.op === 'conv2d') {
+        if (!('conv2d' in T)) {
+          notes.push('conv2d rows skipped: conv2d is not exported from src/ops/index.ts yet');
+          return Promise.resolve(null);
+        }
+        const [x, f] = [t([w.N, w.C, w.H, w.W], 1), t([w.O, w.C, w.k, w.k], 2)];
+        inputs = [x, f];
+        fn = () => T.conv2d(x, f, null, { padding: w.pad });
+      } else {
+        const s = [1, w.H, w.T, w.D];
+        const [q, k, v] = [t(s, 1), t(s, 2), t(s, 3)];
+        inputs = [q, k, v];
+        fn = 'scaledDotProductAttention' in T
+          ? () => T.scaledDotProductAttention(q, k, v)
+          : () => T.tidy(() => T.matmul(T.softmax(T.matmul(q, T.transpose(k)).mul(1 / Math.sqrt(w.D)), -1), v));
+      }
+      const withThreads = <R>(f: () => R): R => {
+        const prev = threads === null ? null : T.setCpuThreads(threads);
+        try {
+          return f();
+        } finally {
+          if (prev !== null) T.setCpuThreads(prev);
+        }
+      };
+      const c: PeerCase = {
+        run: backend === 'cpu'
+          ? () => withThreads(() => fn().dispose())
+          : async () => {
+            const out = fn();
+            await out.data();
+            out.dispose();
+          },
+        dispose: () => inputs.forEach((x) => x.dispose()),
+      };
+      return Promise.resolve(c);
+    },
+  };
+}
+
+async function time(c: PeerCase, reps: number): Promise<number> {
+  await c.run(); // warm-up (JIT, packing, worker start)
+  const ms: number[] = [];
+  const start = performance.now();
+  while (ms.length < reps || (ms.length < 50 && performance.now() - start < 1000)) {
+    const t0 = performance.now();
+    await c.run();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1];
+}
+
+interface Row {
+  op: string;
+  shape: string;
+  impl: string;
+  gflops: number;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const notes: string[] = [];
+  const threads = T.cpuThreads();
+  const impls: Peer[] = [];
+  if (args.backend !== 'webgpu') {
+    impls.push(segllm(`segllm-cpu (${threads} thread${threads > 1 ? 's' : ''})`, 'cpu', threads, notes));
+    if (threads > 1) impls.push(segllm('segllm-cpu (1 thread)', 'cpu', 1, notes));
+  }
+  if (args.backend !== 'cpu') {
+    try {
+      const gpu = await T.initWebGPU();
+      void gpu;
+      impls.push(segllm('segllm-webgpu', 'webgpu', null, notes));
+    } catch (e) {
+      notes.push(`webgpu rows skipped: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (args.peers && args.backend !== 'webgpu') {
+    try {
+      const mod = await import('@segllm/bench/peers');
+      const loaded = await mod.loadPeers({ threads });
+      impls.push(...loaded.peers);
+      notes.push(...loaded.notes);
+    } catch (e) {
+      notes.push(`peers skipped (install the bench workspace: npm install -w @segllm/bench): ${String(e)}`);
+    }
+  }
+
+  const rows: Row[] = [];
+  const emit = (r: Row, ref: number | undefined) => {
+    rows.push(r);
+    if (args.json) console.log(JSON.stringify(r));
+    else {
+      const ratio = ref === undefined || r.gflops === 0 ? '' : (ref / r.gflops).toFixed(2);
+      console.log(`${r.op.padEnd(10)} ${r.shape.padEnd(30)} ${r.impl.padEnd(34)} ${r.gflops.toFixed(2).padStart(8)} ${ratio.padStart(10)}`);
+    }
+  };
+  if (!args.json) {
+    console.log(`${'op'.padEnd(10)} ${'shape'.padEnd(30)} ${'implementation'.padEnd(34)} ${'GFLOP/s'.padStart(8)} ${'ours/this'.padStart(10)}`);
+  }
+  for (const { w, shape } of WORKLOADS) {
+    let ref: number | undefined;
+    for (const impl of impls) {
+      let c: PeerCase | null;
+      try {
+        c = await impl.prepare(w);
+      } catch (e) {
+        notes.push(`${impl.name} ${w.op} ${shape}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      if (!c) continue;
+      try {
+        const ms = await time(c, args.reps);
+        const gflops = flops(w) / ms / 1e6;
+        ref ??= gflops; // the first implementation (segllm, all threads) is the reference of the ratios
+        emit({ op: w.op, shape, impl: impl.name, gflops: Number(gflops.toFixed(3)) }, ref);
+      } catch (e) {
+        notes.push(`${impl.name} ${w.op} ${shape}: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        await c.dispose();
+      }
+    }
+  }
+  const uniqueNotes = [...new Set(notes)];
+  for (const n of uniqueNotes) (args.json ? console.error : console.log)(`note: ${n}`);
+  process.exit(0);
+}
+
+await main();
