@@ -25,15 +25,15 @@ const cfgOf = (o: Conv2dOptions): Cfg => {
  * Direct-loop convolution in float64 and its adjoints: y = conv(x, w) + b, gx = dL/dx, gw = dL/dw for
  * L = sum(y * gy).
  */
-function reference(x: Tensor, w: Tensor, b: Tensor | null, gy: Float64Array | null, o: Conv2dOptions) {
+async function reference(x: Tensor, w: Tensor, b: Tensor | null, gy: Float64Array | null, o: Conv2dOptions) {
   const { s, p, d, g } = cfgOf(o);
   const [N, C, H, W] = x.shape;
   const [O, Cg, kh, kw] = w.shape;
   const Ho = Math.floor((H + 2 * p[0] - d[0] * (kh - 1) - 1) / s[0]) + 1;
   const Wo = Math.floor((W + 2 * p[1] - d[1] * (kw - 1) - 1) / s[1]) + 1;
-  const xa = x.dataSync();
-  const wa = w.dataSync();
-  const ba = b?.dataSync();
+  const xa = await x.data();
+  const wa = await w.data();
+  const ba = b ? await b.data() : undefined;
   const y = new Float64Array(N * O * Ho * Wo);
   const gx = new Float64Array(xa.length);
   const gw = new Float64Array(wa.length);
@@ -86,7 +86,7 @@ describe.each(backends)('conv2d on %s', (backend) => {
     const y = conv2d(x, w, b, o);
     const gyT = rnd(y.shape as number[], 4, backend);
     const gy = Float64Array.from(await gyT.data());
-    const ref = reference(x, w, b, gy, o);
+    const ref = await reference(x, w, b, gy, o);
     expect(y.shape).toEqual(ref.shape);
     await assertClose(y, ref.y, { rtol: 1e-5, atol: 1e-5 }, 'y');
     y.mul(gyT).sum().backward();
@@ -107,7 +107,7 @@ describe.each(backends)('conv2d on %s', (backend) => {
     const y = conv2d(x, w, null, { padding: 1 });
     const gyT = rnd([1, 2, 64, 64], 7, backend);
     const gy = Float64Array.from(await gyT.data());
-    const ref = reference(x, w, null, gy, { padding: 1 });
+    const ref = await reference(x, w, null, gy, { padding: 1 });
     await assertClose(y, ref.y, { rtol: 1e-4, atol: 1e-4 }, 'y');
     y.mul(gyT).sum().backward();
     await assertClose(x.grad!, ref.gx, { rtol: 1e-4, atol: 1e-4 }, 'gx');
@@ -118,7 +118,7 @@ describe.each(backends)('conv2d on %s', (backend) => {
     const base = rnd([2, 5, 6, 3], 8, backend); // NHWC
     const x = base.permute([0, 3, 1, 2]); // [2, 3, 5, 6], non-contiguous
     const w = rnd([4, 3, 3, 3], 9, backend);
-    const ref = reference(x, w, null, null, { padding: 1 });
+    const ref = await reference(x, w, null, null, { padding: 1 });
     await assertClose(x.conv2d(w, null, { padding: 1 }), ref.y, { rtol: 1e-5, atol: 1e-5 });
     const one = conv2d(x.select(0, 1), w, null, { padding: 1 });
     expect(one.shape).toEqual([4, 5, 6]);
@@ -131,7 +131,7 @@ describe.each(backends)('conv2d on %s', (backend) => {
     for (const dt of ['float16', 'bfloat16'] as const) {
       const y = conv2d(x.to(dt), w.to(dt), null, { padding: 1 });
       expect(y.dtype).toBe(dt);
-      const ref = reference(x.to(dt).to('float32'), w.to(dt).to('float32'), null, null, { padding: 1 });
+      const ref = await reference(x.to(dt).to('float32'), w.to(dt).to('float32'), null, null, { padding: 1 });
       await assertClose(y.to('float32'), ref.y, { rtol: dt === 'float16' ? 2e-3 : 1e-2, atol: 1e-2 }, dt);
     }
   });
