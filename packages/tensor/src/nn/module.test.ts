@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { availableBackends } from '../testing/index.ts';
-import { Generator } from '../random.ts';
+import { availableBackends, gradcheck } from '../testing/index.ts';
+import { Generator, randn } from '../random.ts';
 import { tensor, zeros } from '../tensor.ts';
 import type { Tensor } from '../tensor.ts';
 import { liveTensorCount } from '../memory.ts';
@@ -26,6 +26,23 @@ class Net extends Module {
   bias: Tensor | null = null;
   label = 'not a tensor';
 }
+
+describe('layer gradchecks (float64)', () => {
+  it('BatchNorm2d in training mode, FrozenBatchNorm2d, Linear', () => {
+    const g = new Generator(4);
+    const x = randn([2, 3, 2, 2], { dtype: 'float64', generator: g });
+    const bn = new BatchNorm2d(3).toDtype('float64');
+    bn.loadStateDict({ ...Object.fromEntries(bn.stateDict()), weight: tensor([1, 2, 0.5]), bias: tensor([0, 1, -1]) });
+    let r = gradcheck((v) => bn.forward(v), [x]);
+    expect(r.ok, r.message).toBe(true);
+    const f = new FrozenBatchNorm2d(3).toDtype('float64');
+    r = gradcheck((v) => f.forward(v), [x]);
+    expect(r.ok, r.message).toBe(true);
+    const lin = new Linear(4, 3, { generator: g }).toDtype('float64');
+    r = gradcheck((v) => lin.forward(v), [randn([2, 4], { dtype: 'float64', generator: g })]);
+    expect(r.ok, r.message).toBe(true);
+  });
+});
 
 const keysOf = (m: Module) => [...m.stateDict().keys()];
 
