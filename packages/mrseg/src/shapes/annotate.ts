@@ -15,7 +15,7 @@ import type {
   PositionalInput,
   SemanticInput,
 } from '../generators/types.ts';
-import { encodeBytes, rleArea, rleToBbox, rleToCoco, type CompressedRle } from '../masks/index.ts';
+import { rleArea, rleToBbox, rleToCoco, type CompressedRle, type RleMask } from '../masks/index.ts';
 import type { CocoCategory } from '../types.ts';
 import { CLASSES, COMPOSITE_CLASSES, COLORS, type Pattern, type SizeWord } from './classes.ts';
 import type { Rendered } from './render.ts';
@@ -79,13 +79,41 @@ interface Ids {
   nextRel: number;
 }
 
-function maskOf(r: Rendered, keep: (slot: number) => boolean): Uint8Array {
-  const m = new Uint8Array(r.labels.length);
-  for (let i = 0; i < m.length; i++) {
-    const s = r.labels[i];
-    if (s >= 0 && keep(s)) m[i] = 1;
+/**
+ * COCO RLEs (column-major, zeros first) of many masks in one pass over the label map: `members[label]` lists the
+ * masks a label belongs to. Runs only change where the label changes, so the cost is one visit per pixel.
+ */
+function multiRle(labels: Int16Array, h: number, w: number, members: readonly number[][], n: number): RleMask[] {
+  const counts: number[][] = Array.from({ length: n }, () => []);
+  const last = new Int32Array(n);
+  const none: number[] = [];
+  let prev: number[] = none;
+  let prevLabel = -1;
+  for (let x = 0, p = 0; x < w; x++) {
+    for (let y = 0; y < h; y++, p++) {
+      const l = labels[y * w + x];
+      if (l === prevLabel) continue;
+      const cur = l >= 0 ? members[l] : none;
+      for (const a of prev) {
+        if (!cur.includes(a)) {
+          counts[a].push(p - last[a]);
+          last[a] = p;
+        }
+      }
+      for (const a of cur) {
+        if (!prev.includes(a)) {
+          counts[a].push(p - last[a]);
+          last[a] = p;
+        }
+      }
+      prev = cur;
+      prevLabel = l;
+    }
   }
-  return m;
+  return counts.map((c, a) => {
+    c.push(h * w - last[a]);
+    return { h, w, counts: Uint32Array.from(c) };
+  });
 }
 
 function plural(name: string): string {
@@ -151,16 +179,38 @@ function describe(o: Obj, objs: Obj[], rng: Rng): string | null {
 /** Annotations and generator inputs of one rendered scene. `ids` is advanced (ids are unique per split). */
 export function annotateScene(scene: Scene, r: Rendered, imageId: number, image: string, ids: Ids, rng: Rng): ImageAnnotations {
   const { width: w, height: h } = r;
-  const rle = (m: Uint8Array): Pick<ShapesAnnotation, 'segmentation' | 'area' | 'bbox'> => {
-    const e = encodeBytes(m, h, w, 'row');
+  // Visible pixels per part slot decide which objects and parts are kept; then one pass encodes every mask.
+  const slotArea = new Int32Array(r.slots.length);
+  for (const l of r.labels) if (l >= 0) slotArea[l]++;
+  const objArea = new Int32Array(scene.objects.length);
+  r.slots.forEach((sl, i) => (objArea[sl.object] += slotArea[i]));
+  const keyIndex = new Map<string, number>();
+  const members: number[][] = r.slots.map(() => []);
+  const addKey = (key: string, slots: number[]): void => {
+    const k = keyIndex.size;
+    keyIndex.set(key, k);
+    for (const s of slots) members[s].push(k);
+  };
+  const keptClasses = new Map<string, number[]>();
+  scene.objects.forEach((o, oi) => {
+    if (objArea[oi] < MIN_OBJECT_AREA) return;
+    const slots = r.slots.flatMap((sl, i) => (sl.object === oi ? [i] : []));
+    addKey(`o${oi}`, slots);
+    if (o.cls.composite) for (const s of slots) if (slotArea[s] >= MIN_PART_AREA) addKey(`p${s}`, [s]);
+    keptClasses.set(o.cls.name, [...(keptClasses.get(o.cls.name) ?? []), ...slots]);
+  });
+  for (const [cls, slots] of keptClasses) addKey(`c${cls}`, slots);
+  const masks = multiRle(r.labels, h, w, members, keyIndex.size);
+  const rleOf = (key: string): Pick<ShapesAnnotation, 'segmentation' | 'area' | 'bbox'> => {
+    const e = masks[keyIndex.get(key)!];
     return { segmentation: rleToCoco(e), area: rleArea(e), bbox: rleToBbox(e) };
   };
   const annotations: ShapesAnnotation[] = [];
   const objAnnByIndex = new Map<number, Obj>();
   const parts = new Map<number, { id: number; box: Box; name: string }[]>();
   scene.objects.forEach((o, oi) => {
-    const m = rle(maskOf(r, (s) => r.slots[s].object === oi));
-    if (m.area < MIN_OBJECT_AREA) return;
+    if (!keyIndex.has(`o${oi}`)) return;
+    const m = rleOf(`o${oi}`);
     const id = ids.nextAnn++;
     const ann: ShapesAnnotation = {
       id, image_id: imageId, category_id: CAT_ID.get(o.cls.name)!, ...m, iscrowd: 0, kind: 'object', obj_ann_id: id,
@@ -171,8 +221,9 @@ export function annotateScene(scene: Scene, r: Rendered, imageId: number, image:
     if (!o.cls.composite) return;
     const list: { id: number; box: Box; name: string }[] = [];
     o.parts.forEach((p, pi) => {
-      const pm = rle(maskOf(r, (s) => r.slots[s].object === oi && r.slots[s].part === pi));
-      if (pm.area < MIN_PART_AREA) return;
+      const slot = r.slots.findIndex((sl) => sl.object === oi && sl.part === pi);
+      if (!keyIndex.has(`p${slot}`)) return;
+      const pm = rleOf(`p${slot}`);
       const pid = ids.nextAnn++;
       annotations.push({
         id: pid, image_id: imageId, category_id: CAT_ID.get(`${o.cls.name}:${p.name}`)!, ...pm, iscrowd: 0, kind: 'part',
@@ -185,9 +236,8 @@ export function annotateScene(scene: Scene, r: Rendered, imageId: number, image:
   const objs = [...objAnnByIndex.values()];
   const semantic: SemanticInput = { image, dataset: SHAPES_DATASET, key: String(imageId), classes: [] };
   for (const cls of [...new Set(objs.map((o) => o.cls))]) {
-    const members = new Set([...objAnnByIndex].filter(([, o]) => o.cls === cls).map(([i]) => i));
     const id = ids.nextAnn++;
-    annotations.push({ id, image_id: imageId, category_id: CAT_ID.get(cls)!, ...rle(maskOf(r, (s) => members.has(r.slots[s].object))), iscrowd: 1, kind: 'semantic' });
+    annotations.push({ id, image_id: imageId, category_id: CAT_ID.get(cls)!, ...rleOf(`c${cls}`), iscrowd: 1, kind: 'semantic' });
     semantic.classes.push({ id, name: plural(cls) });
   }
   const relationships: ShapesRelationship[] = [];
