@@ -31,15 +31,10 @@ export interface GridSampleOptions {
  * border padding clamps it, torch's rule, which counts the border itself as clamped).
  */
 function sourceCoord(coord: number, size: number, alignCorners: boolean, border: boolean, fr: (v: number) => number): [number, number] {
-  let v: number;
-  let dv: number;
-  if (alignCorners) {
-    v = fr(fr(fr(coord + 1) / 2) * (size - 1));
-    dv = (size - 1) / 2;
-  } else {
-    v = fr(fr(fr(fr(coord + 1) * size) - 1) / 2);
-    dv = size / 2;
-  }
+  // torch's CPU kernel: (coord + 1) * s - 0.5 with s = size / 2, or (coord + 1) * s with s = (size - 1) / 2 when
+  // aligning corners, in the input's precision; s is also d(pixel)/d(coord).
+  const dv = fr(alignCorners ? (size - 1) / 2 : size / 2);
+  const v = alignCorners ? fr(fr(coord + 1) * dv) : fr(fr(fr(coord + 1) * dv) - 0.5);
   if (border) {
     if (v <= 0) return [0, 0];
     if (v >= size - 1) return [size - 1, 0];

@@ -35,9 +35,9 @@ interface Sample {
 
 /** The bilinear corners of pixel coordinate (ix, iy) = loc * size - 0.5 on an h x w map, torch's float32 arithmetic. */
 function corners(lx: number, ly: number, h: number, w: number, fr: (v: number) => number, s: Sample): boolean {
-  // grid = 2 * loc - 1, then grid_sample's ((grid + 1) * size - 1) / 2.
-  const ix = fr(fr(fr(fr(fr(2 * lx) - 1) + 1) * w - 1) / 2);
-  const iy = fr(fr(fr(fr(fr(2 * ly) - 1) + 1) * h - 1) / 2);
+  // grid = 2 * loc - 1, then grid_sample's (grid + 1) * (size / 2) - 0.5 (torch's CPU kernel).
+  const ix = fr(fr(fr(fr(fr(2 * lx) - 1) + 1) * fr(w / 2)) - 0.5);
+  const iy = fr(fr(fr(fr(fr(2 * ly) - 1) + 1) * fr(h / 2)) - 0.5);
   const x0 = Math.floor(ix);
   const y0 = Math.floor(iy);
   const tx = ix - x0;
