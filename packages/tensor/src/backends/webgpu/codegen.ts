@@ -74,6 +74,8 @@ fn bf16r(v: f32) -> f32 {
   return bitcast<f32>((b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u);
 }
 // var (not let/const): constant evaluation rejects non-finite values.
+// NaN tests by bits: v != v may be folded away by the shader compiler.
+fn isnan_f(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 fn f_inf() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
 fn f_nan() -> f32 { var b = 0x7fc00000u; return bitcast<f32>(b); }
 fn erf_f32(x: f32) -> f32 {
@@ -91,7 +93,7 @@ fn erf_f32(x: f32) -> f32 {
 }
 fn pow_any(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a != a || b != b) { return f_nan(); }
+  if (isnan_f(a) || isnan_f(b)) { return f_nan(); }
   if (a == 0.0) { return select(0.0, f_inf(), b < 0.0); }
   let m = abs(a);
   var r: f32;

@@ -25,6 +25,14 @@ const INT_BINARY: Partial<Record<BinaryName, string>> = {
 
 const isIntD = (d: DType) => d === 'int32' || d === 'uint8' || d === 'bool';
 
+/** A table expression made NaN-exact: `v != v` becomes a bit test (compilers may fold it away). */
+const nanSafe = (e: string) => e.replace(/\b(\w+) != \1\b/g, 'isnan_f($1)');
+/** f32 forms that differ from the table's `wgsl` to match the CPU on NaN (WGSL max/min need not propagate it). */
+const F32_BINARY: Partial<Record<BinaryName, string>> = {
+  maximum: 'select(max(a, b), a + b, isnan_f(a) || isnan_f(b))',
+  minimum: 'select(min(a, b), a + b, isnan_f(a) || isnan_f(b))',
+};
+
 /**
  * Records a map kernel over same-shaped views: `body(loaded names)` returns the WGSL statement(s) assigning the
  * output element `y[o{k}]` from inputs read as `x{j}[o{j}]`. `extra(u)` may append uniforms and return declarations.
@@ -71,7 +79,7 @@ for (const [name, row] of Object.entries(UNARY) as [UnaryName, (typeof UNARY)[Un
       u.f(p, q);
       return `let p = ${uwf(pi)}; let q = ${uwf(pi + 1)};
     let x = ${loadAs('x0[o0]', x.dtype, 'f32')};
-    y[o1] = ${storeFrom(`(${row.wgsl})`, 'f32', y.dtype)};`;
+    y[o1] = ${storeFrom(`(${nanSafe(row.wgsl)})`, 'f32', y.dtype)};`;
     });
   });
 }
@@ -80,7 +88,7 @@ for (const [name, row] of Object.entries(BINARY) as [BinaryName, (typeof BINARY)
   registerKernel('webgpu', `binary:${name}`, ([a, b], [y]) => {
     const intForm = INT_BINARY[name];
     const ct = intForm && isIntD(a.dtype) && isIntD(b.dtype) ? 'i32' : 'f32';
-    const expr = ct === 'i32' ? intForm! : row.wgsl;
+    const expr = ct === 'i32' ? intForm! : nanSafe(F32_BINARY[name] ?? row.wgsl);
     mapKernel([a, b], y, () => {
       const load = `let a = ${loadAs('x0[o0]', a.dtype, ct)}; let b = ${loadAs('x1[o1]', b.dtype, ct)};`;
       // Integer outputs of float math truncate toward zero, like the CPU kernel.

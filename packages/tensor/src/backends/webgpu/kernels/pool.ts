@@ -37,7 +37,7 @@ registerKernel(
   for (var ih = h0; ih < h1; ih += DH) {
     for (var iw = w0; iw < w1; iw += DW) {
       let v = ${loadAs('in0[base + ih * W + iw]', x.dtype, 'f32')};
-      if (v > m || v != v) { m = v; best = ih * W + iw; }
+      if (v > m || isnan_f(v)) { m = v; best = ih * W + iw; }
     }
   }
   out0[b1 + i32(idx)] = ${storeFrom('m', 'f32', y.dtype)};

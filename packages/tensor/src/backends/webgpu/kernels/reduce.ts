@@ -44,16 +44,17 @@ registerKernel('webgpu', 'reduce', ([x], [y], attrs) => {
   const ninf = ct === 'f32' ? '-f_inf()' : 'bitcast<i32>(0x80000000u)';
   const init = { sum: `${ct}(0)`, prod: `${ct}(1)`, max: ninf, min: inf, argmax: ninf, argmin: inf }[op];
   const cmp = op === 'argmax' ? '>' : '<';
+  const nan = (v: string) => (ct === 'f32' ? `isnan_f(${v})` : 'false');
   // combine(acc, bi) <- (v, vi)
   const combine = {
     sum: 'acc = acc + v;',
     prod: 'acc = acc * v;',
-    max: 'if (v != v || v > acc) { acc = v; }',
-    min: 'if (v != v || v < acc) { acc = v; }',
+    max: `if (${nan('v')} || v > acc) { acc = v; }`,
+    min: `if (${nan('v')} || v < acc) { acc = v; }`,
     argmax: '',
     argmin: '',
   }[op];
-  const argCombine = `if (bi < 0 || (v != v && (acc == acc || vi < bi)) || (acc == acc && v == v && (v ${cmp} acc || (v == acc && vi < bi)))) { acc = v; bi = vi; }`;
+  const argCombine = `if (bi < 0 || (${nan('v')} && (!${nan('acc')} || vi < bi)) || (!${nan('acc')} && !${nan('v')} && (v ${cmp} acc || (v == acc && vi < bi)))) { acc = v; bi = vi; }`;
   const step = isArg ? argCombine : combine;
   const store = isArg ? storeFrom('sb[0]', 'i32', y.dtype) : storeFrom('sv[0]', ct, y.dtype);
   const code = `${enables([x.dtype, y.dtype])}${PRELUDE}

@@ -14,7 +14,7 @@ registerKernel('webgpu', 'sort', ([x], [values, indices], attrs) => {
   const ct = isFloatD(x.dtype) ? 'f32' : 'i32';
   const w = (i: number) => `u.m[${i >> 2}].${'xyzw'[i & 3]}`;
   // before(a, ia, b, ib): a sorts before b
-  const nan = (v: string) => (ct === 'f32' ? `(${v} != ${v})` : 'false');
+  const nan = (v: string) => (ct === 'f32' ? `isnan_f(${v})` : 'false');
   const before = desc
     ? `((${nan('a')} && !${nan('b')}) || (!${nan('a')} && !${nan('b')} && a > b) || (((a == b) || (${nan('a')} && ${nan('b')})) && ia < ib))`
     : `((!${nan('a')} && ${nan('b')}) || (!${nan('a')} && !${nan('b')} && a < b) || (((a == b) || (${nan('a')} && ${nan('b')})) && ia < ib))`;
