@@ -6,7 +6,7 @@ export const lossRows: GoldenRow[] = [
   {
     case: 'ce',
     inputs: { logits: 'ce.logits', target: 'ce.target' },
-    kernels: ['reduce', 'unary:exp', 'gather'],
+    kernels: ['reduce', 'unary:exp'], // gather where present, else a one-hot selection
     run: ({ logits, target }) => {
       const loss = crossEntropy(logits, target, { ignoreIndex: -100 });
       return { loss, out: loss.reshape([1]) };
