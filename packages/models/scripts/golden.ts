@@ -6,13 +6,12 @@
 import { runPreprocessGolden } from './golden-preprocess.ts';
 import { runTokenizeGolden } from './golden-tokenize.ts';
 import { runClipGolden, runLlamaGolden, runResnetGolden } from './golden-models.ts';
+import { runHipieGolden } from './golden-hipie.ts';
 
 interface Handler {
   usage: string;
   run: (args: string[]) => Promise<boolean>;
 }
-
-const notYet = (kind: string): Handler['run'] => () => Promise.reject(new Error(`golden kind "${kind}" is not implemented yet`));
 
 const HANDLERS: Record<string, Handler> = {
   preprocess: { usage: 'preprocess <preprocess.safetensors[.gz]> <image file>', run: runPreprocessGolden },
@@ -20,7 +19,7 @@ const HANDLERS: Record<string, Handler> = {
   clip: { usage: 'clip <weights.safetensors> <io.safetensors> [--backend cpu|webgpu] [--config config.json]', run: runClipGolden },
   llama: { usage: 'llama <weights.safetensors> <io.safetensors> [--backend cpu|webgpu] [--config config.json]', run: runLlamaGolden },
   resnet: { usage: 'resnet <weights.safetensors> <io.safetensors> [--backend cpu|webgpu]', run: runResnetGolden },
-  hipie: { usage: 'hipie <weights.safetensors> <io.safetensors>', run: notYet('hipie') },
+  hipie: { usage: 'hipie <weights.safetensors> <io.safetensors> [--backend cpu|webgpu]', run: runHipieGolden },
 };
 
 function usage(): string {

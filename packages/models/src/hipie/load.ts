@@ -1,0 +1,84 @@
+/**
+ * Loading HIPIE weights (segllm-reference.md 9.3). A SegLLM checkpoint keeps the decoder under
+ * `model.segmentator.hipie.detr.`; bare exports (make_hipie_goldens.py) start at `detr.` / `controller.` / `mask_head.`.
+ * Strict, except for keys skipped on purpose and reported: HIPIE's BERT text encoder (`model.segmentator.hipie.
+ * text_encoder.*`, never run by SegLLM) and other non-detr keys of the segmentator (criterion buffers), the two
+ * FeatureResizers (`resizer.*`, `detr.transformer.resizer.*`: only a x0 term and DN training use them), and the
+ * decoder's aliases of the detr head lists (`detr.transformer.decoder.{class_embed,bbox_embed}.*`), which are loaded
+ * from the alias only when the checkpoint lacks the `detr.{class_embed,bbox_embed}.*` name.
+ */
+import type { TensorStore } from '@segllm/tensor';
+import { openSafetensors } from '@segllm/tensor';
+import { loadCheckpoint, openModelCheckpoint } from '../checkpoint/load.ts';
+import type { LoadCheckpointReport } from '../checkpoint/load.ts';
+import type { InitOptions } from '../nn.ts';
+import type { HipieConfig } from './config.ts';
+import { HIPIE_R50, parseHipieConfig } from './config.ts';
+import { HipieModel } from './model.ts';
+
+export const HIPIE_PREFIXES = ['model.segmentator.hipie.detr.', 'segmentator.hipie.detr.', 'hipie.detr.', ''] as const;
+const SEGMENTATOR = 'model.segmentator.hipie.';
+const ALIAS = /^detr\.transformer\.decoder\.(class_embed|bbox_embed)\./;
+
+export interface HipieLoadReport extends LoadCheckpointReport {
+  /** Checkpoint keys deliberately not loaded, by reason. */
+  skippedOnPurpose: { bert: string[]; otherSegmentator: string[]; resizer: string[]; alias: string[] };
+}
+
+/** Loads HIPIE weights into `model` from a path (file, index or folder) or an open store. */
+export async function loadHipie(model: HipieModel, source: string | TensorStore, o: { strict?: boolean } = {}): Promise<HipieLoadReport> {
+  const store = typeof source === 'string' ? await openModelCheckpoint(source) : source;
+  try {
+    const keys = new Set(store.keys());
+    const skip: HipieLoadReport['skippedOnPurpose'] = { bert: [], otherSegmentator: [], resizer: [], alias: [] };
+    for (const k of keys) {
+      if (k.startsWith(SEGMENTATOR) && !k.startsWith(`${SEGMENTATOR}detr.`)) (k.startsWith(`${SEGMENTATOR}text_encoder.`) ? skip.bert : skip.otherSegmentator).push(k);
+    }
+    const prefix = HIPIE_PREFIXES.find((p) => p !== '' && [...keys].some((k) => k.startsWith(p))) ?? '';
+    const rename = (k: string): string | null => {
+      if (k.startsWith('resizer.') || k.startsWith('detr.transformer.resizer.')) {
+        skip.resizer.push(prefix + k);
+        return null;
+      }
+      if (ALIAS.test(k)) {
+        const target = k.replace('detr.transformer.decoder.', 'detr.');
+        if (keys.has(prefix + target)) {
+          skip.alias.push(prefix + k);
+          return null;
+        }
+        return target;
+      }
+      return k;
+    };
+    const r = await loadCheckpoint(model, store, { prefixes: [prefix], rename, strict: o.strict });
+    return { ...r, skippedOnPurpose: skip };
+  } finally {
+    if (typeof source === 'string') await store.close();
+  }
+}
+
+/** The config recorded in a weights file's metadata (`about.config`), over `base`; null when there is none. */
+export async function readHipieConfig(path: string, base: HipieConfig = HIPIE_R50): Promise<HipieConfig | null> {
+  const f = await openSafetensors(path);
+  try {
+    const about = f.metadata.about;
+    if (typeof about !== 'string') return null;
+    const cfg = (JSON.parse(about) as { config?: Record<string, unknown> }).config;
+    return cfg ? parseHipieConfig(cfg, base) : null;
+  } finally {
+    await f.close();
+  }
+}
+
+/** Builds a HIPIE model and loads it (config from metadata when present, else `config`). */
+export async function buildHipie(path: string, o: InitOptions & { config?: HipieConfig; strict?: boolean } = {}): Promise<{ model: HipieModel; report: HipieLoadReport }> {
+  const config = o.config ?? (path.endsWith('.safetensors') ? await readHipieConfig(path) : null) ?? HIPIE_R50;
+  const model = new HipieModel(config, o);
+  try {
+    const report = await loadHipie(model, path, { strict: o.strict });
+    return { model, report };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

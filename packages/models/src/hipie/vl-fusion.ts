@@ -1,0 +1,101 @@
+/**
+ * The vision-language early fusion block (VLFuse -> BiAttentionBlockForCheckpoint -> BiMultiHeadAttention;
+ * segllm-reference.md 4.4), run once before the first encoder layer. Keys: `b_attn.{layer_norm_v, layer_norm_l,
+ * attn.{v_proj, l_proj, values_v_proj, values_l_proj, out_v_proj, out_l_proj}, gamma_v, gamma_l}`.
+ *
+ * Quirks kept from the code: the residuals are added to the layer-normed inputs (v' = LN_v(v) + gamma_v * dv), the
+ * attention logits are clamped to +-50000 and the language softmax subtracts its row maximum (then clamps again);
+ * the all-ones language mask is added to the vision logits (+1, a no-op for the softmax, kept for fidelity).
+ */
+import { constParam, softmax, tidy } from '@segllm/tensor';
+import type { Tensor } from '@segllm/tensor';
+import { LayerNorm, Linear, Module } from '../nn.ts';
+import type { InitOptions } from '../nn.ts';
+
+const CLAMP = 50000;
+
+export class BiMultiHeadAttention extends Module {
+  v_proj: Linear;
+  l_proj: Linear;
+  values_v_proj: Linear;
+  values_l_proj: Linear;
+  out_v_proj: Linear;
+  out_l_proj: Linear;
+  readonly head_dim: number;
+  constructor(
+    vDim: number,
+    lDim: number,
+    readonly embed_dim: number,
+    readonly num_heads: number,
+    opts: InitOptions = {},
+  ) {
+    super();
+    this.head_dim = embed_dim / num_heads;
+    this.v_proj = new Linear(vDim, embed_dim, opts);
+    this.l_proj = new Linear(lDim, embed_dim, opts);
+    this.values_v_proj = new Linear(vDim, embed_dim, opts);
+    this.values_l_proj = new Linear(lDim, embed_dim, opts);
+    this.out_v_proj = new Linear(embed_dim, vDim, opts);
+    this.out_l_proj = new Linear(embed_dim, lDim, opts);
+  }
+
+  /** v [N, S, Cv], l [N, T, Cl] -> [delta_v [N, S, Cv], delta_l [N, T, Cl]]. */
+  forward(v: Tensor, l: Tensor): [Tensor, Tensor] {
+    return tidy(() => {
+      const [N, S] = v.shape;
+      const T = l.shape[1];
+      const H = this.num_heads;
+      const hd = this.head_dim;
+      const heads = (x: Tensor, n: number) => x.reshape([N, n, H, hd]).permute([0, 2, 1, 3]); // [N, H, n, hd]
+      const q = heads(this.v_proj.forward(v).mul(hd ** -0.5), S); // [N, H, S, hd]
+      const k = heads(this.l_proj.forward(l), T); // [N, H, T, hd]
+      const valV = heads(this.values_v_proj.forward(v), S); // [N, H, S, hd]
+      const valL = heads(this.values_l_proj.forward(l), T); // [N, H, T, hd]
+      const a = q.matmul(k.transpose(-2, -1)).clamp(-CLAMP, CLAMP); // [N, H, S, T]
+      const aT = a.transpose(-2, -1); // [N, H, T, S]
+      const aL = softmax(aT.sub(aT.max(-1, true)).clamp(-CLAMP, CLAMP), -1); // [N, H, T, S]
+      const aV = softmax(a.add(1), -1); // [N, H, S, T]
+      const merge = (x: Tensor, n: number) => x.permute([0, 2, 1, 3]).reshape([N, n, this.embed_dim]);
+      const outV = this.out_v_proj.forward(merge(aV.matmul(valL), S)); // [N, S, Cv]
+      const outL = this.out_l_proj.forward(merge(aL.matmul(valV), T)); // [N, T, Cl]
+      return [outV, outL];
+    });
+  }
+}
+
+export class BiAttentionBlock extends Module {
+  layer_norm_v: LayerNorm;
+  layer_norm_l: LayerNorm;
+  attn: BiMultiHeadAttention;
+  gamma_v: Tensor;
+  gamma_l: Tensor;
+  constructor(vDim: number, lDim: number, embedDim: number, numHeads: number, opts: InitOptions = {}) {
+    super();
+    this.layer_norm_v = new LayerNorm(vDim, 1e-5, opts);
+    this.layer_norm_l = new LayerNorm(lDim, 1e-5, opts);
+    this.attn = new BiMultiHeadAttention(vDim, lDim, embedDim, numHeads, opts);
+    this.gamma_v = constParam([vDim], 1 / 6, opts);
+    this.gamma_l = constParam([lDim], 1 / 6, opts);
+  }
+  /** v [N, S, Cv], l [N, T, Cl] -> fused [v', l']. */
+  forward(v: Tensor, l: Tensor): [Tensor, Tensor] {
+    return tidy(() => {
+      const vn = this.layer_norm_v.forward(v);
+      const ln = this.layer_norm_l.forward(l);
+      const [dv, dl] = this.attn.forward(vn, ln);
+      return [vn.add(dv.mul(this.gamma_v)), ln.add(dl.mul(this.gamma_l))];
+    });
+  }
+}
+
+/** VLFuse: holds the block under `b_attn`. */
+export class VLFuse extends Module {
+  b_attn: BiAttentionBlock;
+  constructor(vDim: number, lDim: number, embedDim: number, numHeads: number, opts: InitOptions = {}) {
+    super();
+    this.b_attn = new BiAttentionBlock(vDim, lDim, embedDim, numHeads, opts);
+  }
+  forward(v: Tensor, l: Tensor): [Tensor, Tensor] {
+    return this.b_attn.forward(v, l);
+  }
+}
