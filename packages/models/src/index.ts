@@ -5,3 +5,4 @@ export * from './clip/index.ts';
 export * from './llama/index.ts';
 export * from './llava/index.ts';
 export * from './resnet/index.ts';
+export * from './hipie/index.ts';
