@@ -1,3 +1,10 @@
 /** @segllm/core: the SegLLM model, its multi-round session API, and release-checkpoint loading. */
 export * from './errors.ts';
 export * from './conversation/index.ts';
+export { parseSegLLMConfig, imageSlots, SegLLMConfigError, type SegLLMConfig } from './model/config.ts';
+export { SegLLMForSegmentation, SegLLMBody, VisionTower, ClipTowerHolder, Segmentator } from './model/modeling.ts';
+export type { MaskDecoder, DecoderFeatures, Detection } from './model/decoder.ts';
+export { tinySegLLMConfig, type TinyOptions } from './model/tiny.ts';
+export { ChatSession, tightBox, type RoundResult, type HistoryEntry, type ChatContext } from './session/chat.ts';
+export { maskToOriginal, boxToOriginal } from './session/frame.ts';
+export { SegLLM, type ImageInput, type EvalRound } from './segllm.ts';

@@ -37,7 +37,7 @@ export function layoutSlots(ids: readonly number[], rounds: readonly RoundInput[
     if (id === slotId) {
       const e = expected[slots.length];
       if (!e) throw new SlotMismatchError(`more <video> tokens than injected embeddings (${expected.length}): does the text contain '<video>'?`);
-      slots.push({ ...e, position: offset + i } as Slot);
+      slots.push({ ...e, position: offset + i });
     } else if (id === segId) segPositions.push(offset + i);
   });
   if (slots.length !== expected.length) throw new SlotMismatchError(`${slots.length} <video> tokens for ${expected.length} injected embeddings`);

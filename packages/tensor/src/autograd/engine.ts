@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor.ts';
 import type { BackwardFn } from './node.ts';
 import { GradNode } from './node.ts';
 import { ShapeError, shapesEqual } from '../shape.ts';
-import { tidy } from '../memory.ts';
+import { keep, tidy } from '../memory.ts';
 
 let gradEnabled = true;
 
@@ -107,8 +107,9 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
           const sum = addFn!(t.grad, own);
           t.grad.dispose();
           own.dispose();
-          t.grad = sum;
-        } else t.grad = own;
+          t.grad = keep(sum);
+        } else t.grad = keep(own);
+        // .grad belongs to its leaf, not to an enclosing tidy scope (keep), so tidy(() => loss.backward()) is safe.
         continue;
       }
       if (node.released) throw new AutogradError(`the graph through '${node.op}' was already released: pass {retainGraph: true} to the first backward()`);

@@ -1,0 +1,55 @@
+/**
+ * SegLLM's configuration: the LLaVA/LLaMA fields of the release's config.json, the CLIP tower's config (from the
+ * tower's own config.json or a `vision_config` entry), and the decoder sizes. Everything is size-driven so the same
+ * code builds the 7B release and tiny test models.
+ */
+import { CLIP_VIT_L14_224, parseClipVisionConfig, parseLlavaConfig } from '@segllm/models';
+import type { ClipVisionConfig, LlavaConfig } from '@segllm/models';
+
+export interface SegLLMConfig {
+  llava: LlavaConfig;
+  vision: ClipVisionConfig;
+  /** Phrase tokens decoded from each `<seg>` (8 x 768: tokens 0-3 reference, 4-7 target). */
+  phrase_tokens: number;
+  phrase_dim: number;
+  /** Side of HIPIE's padded square input (1024 in the release). */
+  hipie_image_size: number;
+  /** Scale of mask and box encodings at inference (the expectation of the training dropout). */
+  encoding_scale: number;
+  /** Longest conversation in tokens (the release trained with model_max_length 2048). */
+  max_length: number;
+}
+
+export class SegLLMConfigError extends Error {
+  override name = 'SegLLMConfigError';
+}
+
+/** Image slots of the first round: the CLIP patch grid (16 x 16 = 256 for ViT-L/14 at 224). */
+export function imageSlots(c: SegLLMConfig): number {
+  return (c.vision.image_size / c.vision.patch_size) ** 2;
+}
+
+/** Parses the release's config.json (LLaMA + mm_* fields); the CLIP config comes from `vision` or `vision_config`. */
+export function parseSegLLMConfig(json: unknown, vision?: unknown): SegLLMConfig {
+  const llava = parseLlavaConfig(json);
+  const obj = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
+  const v = vision !== undefined ? parseClipVisionConfig(vision) : obj.vision_config !== undefined ? parseClipVisionConfig(obj.vision_config) : CLIP_VIT_L14_224;
+  if (v.hidden_size !== llava.mm_hidden_size) {
+    throw new SegLLMConfigError(`mm_hidden_size ${llava.mm_hidden_size} does not match the CLIP tower's hidden_size ${v.hidden_size}: load the tower the checkpoint was trained with`);
+  }
+  const num = (k: string, d: number) => {
+    const x = obj[k];
+    if (x === undefined) return d;
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new SegLLMConfigError(`config field "${k}" must be a positive number, got ${JSON.stringify(x)}`);
+    return x;
+  };
+  return {
+    llava,
+    vision: v,
+    phrase_tokens: num('segllm_phrase_tokens', 8),
+    phrase_dim: num('segllm_phrase_dim', 768),
+    hipie_image_size: num('segllm_hipie_image_size', 1024),
+    encoding_scale: num('segllm_encoding_scale', 0.5),
+    max_length: Math.min(num('model_max_length', 2048), llava.llm.max_position_embeddings),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The user-facing model: `SegLLM.load(dir)` or `new SegLLM(model, tokenizer)`, then `model.chat(image)` for a
+ * multi-round session, or `segmentConversation` for batch evaluation.
+ */
+import type { Image8, Tokenizer } from '@segllm/models';
+import { clipPreprocess, decodeImage, readImageFile } from '@segllm/models';
+import { fromStorageArray } from '@segllm/tensor';
+import { SegLLMError } from './errors.ts';
+import type { SegLLMForSegmentation } from './model/modeling.ts';
+import { ChatSession } from './session/chat.ts';
+import type { RoundResult } from './session/chat.ts';
+
+export type ImageInput = Image8 | Uint8Array | string;
+
+/** One round for batch evaluation: the user text (with `[REF:k]` tags) and, for teacher forcing, the ground truth. */
+export interface EvalRound {
+  text: string;
+  /** Ground-truth mask in the padded square frame (0/1, size x size), used for later references when teacher-forcing. */
+  gtMaskFrame?: Uint8Array;
+  /** Ground-truth box [x0, y0, x1, y1] in the padded frame (defaults to the mask's tight box). */
+  gtBoxFrame?: [number, number, number, number];
+}
+
+export class SegLLM {
+  readonly slotId: number;
+  readonly segId: number;
+
+  constructor(
+    readonly model: SegLLMForSegmentation,
+    readonly tokenizer: Tokenizer,
+  ) {
+    const t = model.templateFor();
+    const slot = tokenizer.tokenToId(t.slotToken);
+    const seg = tokenizer.tokenToId(t.segToken);
+    if (slot === undefined || seg === undefined) {
+      throw new SegLLMError("the tokenizer has no '<video>' or '<seg>' token: use the tokenizer.json of a SegLLM checkpoint");
+    }
+    this.slotId = slot;
+    this.segId = seg;
+  }
+
+  /** Opens a chat about an image (decoded Image8, encoded PNG/JPEG bytes, or a file path in Node). */
+  async chat(image: ImageInput): Promise<ChatSession> {
+    const img = await toImage(image);
+    const v = this.model.config.vision;
+    const px = clipPreprocess(img, { size: v.image_size });
+    const backend = this.model.lm_head.weight.backend;
+    const pixels = fromStorageArray(px.data, [1, ...px.shape], 'float32', { backend });
+    try {
+      return new ChatSession({ model: this.model, tokenizer: this.tokenizer, slotId: this.slotId, segId: this.segId }, img, pixels);
+    } finally {
+      pixels.dispose();
+    }
+  }
+
+  /**
+   * Runs a whole conversation. `references: 'predicted'` (autoregressive) refers to the model's own earlier masks;
+   * 'groundTruth' (teacher forcing) replaces each round's stored encoding by one computed from its ground truth.
+   */
+  async segmentConversation(image: ImageInput, rounds: readonly EvalRound[], opts: { references?: 'predicted' | 'groundTruth' } = {}): Promise<RoundResult[]> {
+    const session = await this.chat(image);
+    try {
+      const out: RoundResult[] = [];
+      for (const r of rounds) {
+        out.push(await session.ask(r.text));
+        if (opts.references === 'groundTruth') {
+          if (!r.gtMaskFrame) throw new SegLLMError(`round ${out.length} has no gtMaskFrame: teacher forcing needs every round's ground-truth mask`);
+          session.replaceLastEncoding(r.gtMaskFrame, r.gtBoxFrame);
+        }
+      }
+      return out;
+    } finally {
+      session.dispose();
+    }
+  }
+}
+
+async function toImage(image: ImageInput): Promise<Image8> {
+  if (typeof image === 'string') return readImageFile(image);
+  if (image instanceof Uint8Array) return decodeImage(image);
+  return image;
+}

@@ -1,0 +1,114 @@
+/** The session API on a tiny random SegLLM (real tokenizer, tiny LLaMA and CLIP, a stub decoder). */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { Tokenizer, newImage } from '@segllm/models';
+import type { Image8 } from '@segllm/models';
+import { manualSeed } from '@segllm/tensor';
+import { availableBackends, compareArrays } from '@segllm/tensor/testing';
+import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, tinySegLLMConfig } from '@segllm/core';
+import type { ChatSession } from '@segllm/core';
+import { StubDecoder } from './stub-decoder.ts';
+
+const tok = Tokenizer.fromString(gunzipSync(readFileSync(new URL('../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8'));
+
+function testImage(w: number, h: number): Image8 {
+  const img = newImage(w, h, 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = (x * 7 + y * 3 + c * 50) % 256;
+  return img;
+}
+
+const ROUNDS = [
+  'Segment the red square.',
+  'Segment the circle left of instance 1. [REF:1]',
+  'Segment the largest object.',
+  'Segment what touches [REF:2] and [REF:1].',
+  'Segment the part of instance 3 on top.[REF:3]',
+  'Segment the other square.',
+];
+
+function build(seed: number, S = 48): SegLLM {
+  manualSeed(seed);
+  const cfg = tinySegLLMConfig({ imageSize: S });
+  return new SegLLM(new SegLLMForSegmentation(cfg, new StubDecoder(S)), tok);
+}
+
+describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
+  let model: SegLLM;
+  let session: ChatSession;
+  beforeAll(async () => {
+    model = build(7);
+    if (backend !== 'cpu') await model.model.to(backend);
+    session = await model.chat(testImage(40, 30));
+  });
+  afterAll(() => session.dispose());
+
+  it('runs a 6-round conversation with references; incremental rounds equal a full re-run', async () => {
+    const results = [];
+    for (const text of ROUNDS) results.push(await session.ask(text));
+    expect(results.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(results.map((r) => r.referencedRounds)).toEqual([[], [1], [], [2, 1], [3], []]);
+    expect(results[1].referencedRound).toBe(1);
+    expect(results[0].mask.length).toBe(40 * 30);
+    expect(results[0].maskFrame.length).toBe(48 * 48);
+    const inc = session.hiddenStates();
+    const full = session.recomputeAll();
+    expect(full).toHaveLength(6);
+    for (let i = 0; i < 6; i++) {
+      const r = compareArrays(await inc[i].data(), await full[i].data(), { rtol: 1e-4, atol: 1e-5 });
+      expect(r.ok, `round ${i + 1}: ${JSON.stringify(r)}`).toBe(true);
+      const det = await session.decodeHidden(full[i]);
+      expect(det.box).toEqual(results[i].boxFrame);
+      expect(Buffer.from(det.mask).equals(Buffer.from(results[i].maskFrame))).toBe(true);
+      full[i].dispose();
+    }
+  });
+
+  it('is deterministic: the same model and image give the same masks', async () => {
+    const again = build(7);
+    if (backend !== 'cpu') await again.model.to(backend);
+    const s2 = await again.chat(testImage(40, 30));
+    try {
+      for (const [i, text] of ROUNDS.slice(0, 3).entries()) {
+        const r = await s2.ask(text);
+        expect(r.boxFrame).toEqual(session.results[i].boxFrame);
+        expect(r.score).toBeCloseTo(session.results[i].score, 6);
+      }
+    } finally {
+      s2.dispose();
+    }
+  });
+
+  it('undo removes the last round and asking again reproduces it', async () => {
+    const before = session.results[5];
+    expect(session.undo()).toBe(true);
+    expect(session.rounds).toBe(5);
+    const redo = await session.ask(ROUNDS[5]);
+    expect(redo.boxFrame).toEqual(before.boxFrame);
+    expect(redo.score).toBeCloseTo(before.score, 5);
+  });
+
+  it('keeps a serialisable history', () => {
+    const h = session.history();
+    expect(JSON.parse(JSON.stringify(h))).toEqual(h);
+    expect(h[3]).toMatchObject({ round: 4, text: ROUNDS[3], refs: [2, 1] });
+  });
+
+  it('rejects bad input with typed errors and leaves the session usable', async () => {
+    await expect(session.ask('Segment it. [REF:9]')).rejects.toThrow(InvalidReferenceError);
+    await expect(session.ask('Segment it. [REF:7]')).rejects.toThrow(/only rounds 1\.\.6/);
+    await expect(session.ask('  [REF:1] ')).rejects.toThrow(EmptyPromptError);
+    await expect(session.ask('word '.repeat(3000))).rejects.toThrow(ContextLengthError);
+    expect(session.rounds).toBe(6);
+    const r = await session.ask('Segment the first object again. [REF:1]');
+    expect(r.round).toBe(7);
+  });
+
+  it('reset forgets every round', async () => {
+    session.reset();
+    expect(session.rounds).toBe(0);
+    await expect(session.ask('Segment it. [REF:1]')).rejects.toThrow(InvalidReferenceError);
+    const r = await session.ask(ROUNDS[0]);
+    expect(r.round).toBe(1);
+  });
+});
