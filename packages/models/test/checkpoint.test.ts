@@ -7,7 +7,7 @@ import type { RawTensor } from '@segllm/tensor';
 import { assertClose, loadGoldens } from '@segllm/tensor/testing';
 import {
   CheckpointKeyError, CheckpointNotFoundError, ClipVisionTransformer, ConfigError, LlamaForCausalLM, buildProjector, loadCheckpoint, loadClipVision,
-  loadProjector, parseClipVisionConfig, parseLlamaConfig, parseLlavaConfig, readConfigJson,
+  loadLlama, loadProjector, parseClipVisionConfig, parseLlamaConfig, parseLlavaConfig, readConfigJson,
 } from '../src/index.ts';
 import { fixture } from './model-fixtures.ts';
 
@@ -101,6 +101,22 @@ describe('checkpoint loading', () => {
       expect(await clipParam(m)).toEqual(expectedPre);
       m.dispose();
     }
+  });
+
+  it('loads the LLM of a SegLLM-style checkpoint, skipping the vision tower, projector and decoder keys', async () => {
+    const extra = {
+      'model.mm_projector.0.weight': llamaFile.tensors['model.norm.weight'],
+      'model.vision_tower.vision_tower.vision_model.pre_layrnorm.weight': llamaFile.tensors['model.norm.weight'],
+      'model.segmentator.hipie.detr.detr.backbone.0.backbone.stem.conv1.weight': llamaFile.tensors['model.norm.weight'],
+      'model.mask_enc_head.bias': llamaFile.tensors['model.norm.weight'],
+    };
+    const p = write('segllm-like.safetensors', { ...llamaFile.tensors, ...extra });
+    const m = new LlamaForCausalLM(llamaConfig);
+    const r = await loadLlama(m, p);
+    expect(r.skipped.sort()).toEqual(Object.keys(extra).sort());
+    expect(r.loaded).toHaveLength(Object.keys(llamaFile.tensors).length);
+    await expect(loadCheckpoint(m, p)).rejects.toThrow(/4 checkpoint keys have no place in the model/);
+    m.dispose();
   });
 
   it('reports missing, unexpected and mis-shaped keys readably', async () => {

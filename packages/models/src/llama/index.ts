@@ -6,3 +6,4 @@ export {
 } from './modeling.ts';
 export { causalLmLoss } from './loss.ts';
 export { generate, nextToken, topKFilter, topPFilter, type GenerateOptions, type GenerateResult } from './generate.ts';
+export { buildLlama7b, loadLlama, llamaKeyFilter } from './build.ts';
