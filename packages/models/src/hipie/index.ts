@@ -12,4 +12,4 @@ export {
   HipieModel, HipieDetr, HipieBackbone, HipieInputError, disposeHipieOutputs, disposeImageFeatures, type HipieOutputs, type ImageFeatures,
 } from './model.ts';
 export { postprocess, maskToOriginal, boxToOriginal, type Detection, type Segmentation, type PostprocessOptions } from './postprocess.ts';
-export { loadHipie, readHipieConfig, buildHipie, HIPIE_PREFIXES, type HipieLoadReport } from './load.ts';
+export { loadHipie, readHipieConfig, buildHipie, serializeHipie, HIPIE_PREFIXES, type HipieLoadReport } from './load.ts';

@@ -7,8 +7,8 @@
  * decoder's aliases of the detr head lists (`detr.transformer.decoder.{class_embed,bbox_embed}.*`), which are loaded
  * from the alias only when the checkpoint lacks the `detr.{class_embed,bbox_embed}.*` name.
  */
-import type { TensorStore } from '@segllm/tensor';
-import { openSafetensors } from '@segllm/tensor';
+import type { RawTensor, TensorStore } from '@segllm/tensor';
+import { openSafetensors, serializeSafetensors } from '@segllm/tensor';
 import { loadCheckpoint, openModelCheckpoint } from '../checkpoint/load.ts';
 import type { LoadCheckpointReport } from '../checkpoint/load.ts';
 import type { InitOptions } from '../nn.ts';
@@ -31,19 +31,21 @@ export async function loadHipie(model: HipieModel, source: string | TensorStore,
   try {
     const keys = new Set(store.keys());
     const skip: HipieLoadReport['skippedOnPurpose'] = { bert: [], otherSegmentator: [], resizer: [], alias: [] };
+    const resizer = new Set<string>();
+    const alias = new Set<string>(); // rename runs more than once per key (prefix choice, then loading)
     for (const k of keys) {
       if (k.startsWith(SEGMENTATOR) && !k.startsWith(`${SEGMENTATOR}detr.`)) (k.startsWith(`${SEGMENTATOR}text_encoder.`) ? skip.bert : skip.otherSegmentator).push(k);
     }
     const prefix = HIPIE_PREFIXES.find((p) => p !== '' && [...keys].some((k) => k.startsWith(p))) ?? '';
     const rename = (k: string): string | null => {
       if (k.startsWith('resizer.') || k.startsWith('detr.transformer.resizer.')) {
-        skip.resizer.push(prefix + k);
+        resizer.add(prefix + k);
         return null;
       }
       if (ALIAS.test(k)) {
         const target = k.replace('detr.transformer.decoder.', 'detr.');
         if (keys.has(prefix + target)) {
-          skip.alias.push(prefix + k);
+          alias.add(prefix + k);
           return null;
         }
         return target;
@@ -51,7 +53,7 @@ export async function loadHipie(model: HipieModel, source: string | TensorStore,
       return k;
     };
     const r = await loadCheckpoint(model, store, { prefixes: [prefix], rename, strict: o.strict });
-    return { ...r, skippedOnPurpose: skip };
+    return { ...r, skippedOnPurpose: { ...skip, resizer: [...resizer], alias: [...alias] } };
   } finally {
     if (typeof source === 'string') await store.close();
   }
@@ -81,4 +83,18 @@ export async function buildHipie(path: string, o: InitOptions & { config?: Hipie
     model.dispose();
     throw e;
   }
+}
+
+/**
+ * The model's weights as safetensors bytes (keys as bare exports: `detr.*`, `controller.*`, `mask_head.*`), with the
+ * config in metadata `about.config` so that readHipieConfig / buildHipie rebuild the same model.
+ */
+export async function serializeHipie(model: HipieModel): Promise<Uint8Array> {
+  const tensors: Record<string, RawTensor> = {};
+  for (const [k, t] of model.stateDict()) {
+    const f = t.dtype === 'float16' || t.dtype === 'bfloat16' ? t.to('float32') : t; // half weights are saved widened
+    tensors[k] = { dtype: f.dtype, shape: [...t.shape], data: await f.data() };
+    if (f !== t) f.dispose();
+  }
+  return serializeSafetensors(tensors, { about: JSON.stringify({ config: model.config }) });
 }
