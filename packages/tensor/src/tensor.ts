@@ -99,6 +99,13 @@ export class Tensor {
     return decode(this.dtype, gatherView(raw, this.dtype, this.shape, this.strides, this.offset));
   }
 
+  /** The elements in the dtype's storage format (float16/bfloat16 as raw 16-bit words), row-major; always a copy. */
+  async rawData(): Promise<StorageArray> {
+    this.assertAlive();
+    const raw = await this.storage.backend.download(this.storage);
+    return gatherView(raw, this.dtype, this.shape, this.strides, this.offset).slice();
+  }
+
   /** Synchronous readback; only backends that can (the CPU) support it. */
   dataSync(): Float32Array | Float64Array | Int32Array | Uint8Array {
     this.assertAlive();

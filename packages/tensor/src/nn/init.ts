@@ -15,12 +15,29 @@ export interface ParamInitOptions {
   generator?: Generator;
 }
 
+let skipInit = 0;
+
+/**
+ * Builds modules without drawing random initial weights (parameters start at zero): for models whose weights are
+ * loaded right after, where drawing billions of random numbers would only waste time.
+ */
+export function withoutInit<T>(fn: () => T): T {
+  skipInit++;
+  try {
+    return fn();
+  } finally {
+    skipInit--;
+  }
+}
+
 /** U(-bound, bound) parameter: nn.Linear / nn.Conv2d defaults use bound = 1 / sqrt(fan_in). */
 export function uniformParam(shape: Shape, bound: number, o: ParamInitOptions = {}): Tensor {
+  if (skipInit) return constParam(shape, 0, o);
   return parameter(rand(shape, { low: -bound, high: bound, dtype: o.dtype, backend: o.backend, generator: o.generator }));
 }
 
 export function normalParam(shape: Shape, std: number, o: ParamInitOptions = {}): Tensor {
+  if (skipInit) return constParam(shape, 0, o);
   return parameter(randn(shape, { std, dtype: o.dtype, backend: o.backend, generator: o.generator }));
 }
 

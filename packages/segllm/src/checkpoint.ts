@@ -1,0 +1,188 @@
+/**
+ * Release-layout checkpoints (`Marlo-Z/SegLLM/<variant>`): config.json, tokenizer.json, model.safetensors.index.json
+ * and shards. Loading is strict except for keys the released model carries but never runs (HIPIE's BERT text
+ * encoder, its loss bookkeeping, CLIP's unused visual projection), which are skipped on purpose and reported.
+ * Saving writes the same layout into a temporary folder and renames it into place.
+ */
+import { Tokenizer, openModelCheckpoint, parseClipVisionConfig, readConfigJson } from '@segllm/models';
+import type { DType, RawTensor, TensorStore } from '@segllm/tensor';
+import { loadSafetensorsInto, saveSafetensors, withoutInit, noGrad } from '@segllm/tensor';
+import { CheckpointError } from './errors.ts';
+import { parseSegLLMConfig } from './model/config.ts';
+import type { SegLLMConfig } from './model/config.ts';
+import { SegLLMForSegmentation } from './model/modeling.ts';
+import type { MaskDecoder } from './model/decoder.ts';
+import { SegLLM } from './segllm.ts';
+
+/** Keys of the release that SegLLM never uses (skipped on purpose). */
+export const UNUSED_KEYS: readonly RegExp[] = [
+  /^model\.segmentator\.hipie\.text_encoder\./, // HIPIE's BERT: constructed and saved, never run (forward_text is replaced)
+  /^model\.segmentator\.hipie\.criterion\./, // loss bookkeeping buffers
+  /^model\.vision_tower\.vision_tower\.visual_projection\./, // CLIPVisionModelWithProjection's 1024 -> 768, unused
+  /\.num_batches_tracked$/,
+];
+
+export interface LoadProgress {
+  /** Tensors read so far and in total. */
+  loaded: number;
+  total: number;
+  key: string;
+}
+
+export interface SegLLMLoadOptions {
+  backend?: string;
+  /** Parameter dtype (checkpoint tensors are cast at load): float32 on the CPU, float16 on GPUs with shader-f16. */
+  dtype?: DType;
+  onProgress?: (p: LoadProgress) => void;
+  /** A folder with the CLIP tower (config.json + safetensors, HF `openai/clip-vit-large-patch14`) when the checkpoint lacks it. */
+  visionTower?: string;
+  /** Builds the mask decoder for a config (default: HIPIE-R50). */
+  decoder: (config: SegLLMConfig) => MaskDecoder;
+  /** Maps a decoder checkpoint key (below `model.segmentator.hipie.`) to a module key (aliases), or null to skip. */
+  decoderRename?: (key: string) => string | null;
+}
+
+export interface SegLLMLoadReport {
+  loaded: number;
+  /** Keys skipped on purpose (UNUSED_KEYS, decoder aliases). */
+  skipped: string[];
+}
+
+/** A store that reports each tensor read. */
+function withProgress(store: TensorStore, onProgress?: (p: LoadProgress) => void): TensorStore {
+  if (!onProgress) return store;
+  let n = 0;
+  const total = store.keys().length;
+  return {
+    metadata: store.metadata,
+    keys: () => store.keys(),
+    has: (k) => store.has(k),
+    info: (k) => store.info(k),
+    read: async (k) => {
+      const r = await store.read(k);
+      onProgress({ loaded: ++n, total, key: k });
+      return r;
+    },
+    close: () => store.close(),
+  };
+}
+
+export async function loadSegLLM(dir: string, o: SegLLMLoadOptions): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const configJson = await readConfigJson(dir);
+  const vision = o.visionTower ? parseClipVisionConfig(await readConfigJson(o.visionTower)) : undefined;
+  const config = parseSegLLMConfig(configJson, vision);
+  let tokText: string;
+  try {
+    tokText = await fs.readFile(path.join(dir, 'tokenizer.json'), 'utf8');
+  } catch {
+    throw new CheckpointError(`${dir} has no tokenizer.json: SegLLM needs the checkpoint's own tokenizer (vocab ${config.llava.llm.vocab_size}, with <video> and <seg>)`);
+  }
+  const tokenizer = Tokenizer.fromString(tokText);
+  const net = withoutInit(() => new SegLLMForSegmentation(config, o.decoder(config), { dtype: o.dtype, backend: o.backend }));
+  const store = withProgress(await openModelCheckpoint(dir), o.onProgress);
+  const skipped: string[] = [];
+  let loaded = 0;
+  try {
+    const hasTower = store.keys().some((k) => k.startsWith('model.vision_tower.vision_tower.vision_model.'));
+    if (!hasTower && !o.visionTower) {
+      throw new CheckpointError(`${dir} does not carry the CLIP tower (model.vision_tower.*): pass visionTower: <folder of openai/clip-vit-large-patch14>`);
+    }
+    const rename = (k: string): string | null => {
+      if (UNUSED_KEYS.some((r) => r.test(k))) {
+        skipped.push(k);
+        return null;
+      }
+      const hp = 'model.segmentator.hipie.';
+      if (o.decoderRename && k.startsWith(hp)) {
+        const r = o.decoderRename(k.slice(hp.length));
+        if (r === null) {
+          skipped.push(k);
+          return null;
+        }
+        return hp + r;
+      }
+      return k;
+    };
+    const towerPrefix = 'model.vision_tower.vision_tower.vision_model.';
+    const r = await loadSafetensorsInto(net, store, { rename, strict: false });
+    loaded += r.loaded.length;
+    let missing = r.missing;
+    if (!hasTower && o.visionTower) {
+      const towerStore = await openModelCheckpoint(o.visionTower);
+      try {
+        const tr = await loadSafetensorsInto(net.clip, towerStore, { prefix: ['vision_model.', ''], rename: (k) => (k.startsWith('visual_projection.') ? null : k), strict: false });
+        loaded += tr.loaded.length;
+        const got = new Set(tr.loaded.map((k) => towerPrefix + k));
+        missing = missing.filter((k) => !got.has(k));
+      } finally {
+        await towerStore.close();
+      }
+    }
+    if (missing.length || r.unexpected.length) {
+      const list = (a: string[]) => a.slice(0, 10).join(', ') + (a.length > 10 ? `, ... (${a.length - 10} more)` : '');
+      throw new CheckpointError(
+        `checkpoint ${dir} does not match the model built from its config.json:` +
+          (missing.length ? `\n  missing (${missing.length}): ${list(missing)}` : '') +
+          (r.unexpected.length ? `\n  unexpected (${r.unexpected.length}): ${list(r.unexpected)}` : ''),
+      );
+    }
+  } finally {
+    await store.close();
+  }
+  return { model: new SegLLM(net, tokenizer), report: { loaded, skipped } };
+}
+
+export interface SaveOptions {
+  /** Number of shards (default 2). */
+  shards?: number;
+  /** Storage dtype of floating tensors (default bfloat16, as the release). */
+  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /** The config.json object to write (default: the one the model was parsed from is not kept, so pass it). */
+  configJson: Record<string, unknown>;
+  tokenizerJson: string;
+  /** Extra tensors to store (e.g. the release's unused BERT keys, for tests). */
+  extra?: Record<string, RawTensor>;
+}
+
+/** Writes the release layout into `dir` (created; replaced atomically through a temporary sibling folder). */
+export async function saveSegLLM(model: SegLLM, dir: string, o: SaveOptions): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    const sd = model.model.stateDict();
+    const entries: [string, RawTensor][] = [];
+    for (const [k, t] of sd) {
+      const isF = t.dtype === 'float32' || t.dtype === 'float16' || t.dtype === 'bfloat16' || t.dtype === 'float64';
+      const c = noGrad(() => (isF && t.dtype !== (o.dtype ?? 'bfloat16') ? t.to(o.dtype ?? 'bfloat16') : t.contiguous()));
+      const data = await c.rawData();
+      entries.push([k, { dtype: c.dtype, shape: [...c.shape], data }]);
+      c.dispose();
+    }
+    for (const [k, v] of Object.entries(o.extra ?? {})) entries.push([k, v]);
+    const n = Math.max(1, o.shards ?? 2);
+    const per = Math.ceil(entries.length / n);
+    const weightMap: Record<string, string> = {};
+    let total = 0;
+    for (let s = 0; s < n; s++) {
+      const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+      const part = entries.slice(s * per, (s + 1) * per);
+      for (const [k, v] of part) {
+        weightMap[k] = file;
+        total += v.data.byteLength;
+      }
+      await saveSafetensors(path.join(tmp, file), new Map(part), { format: 'pt' });
+    }
+    await fs.writeFile(path.join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+    await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(o.configJson, null, 2));
+    await fs.writeFile(path.join(tmp, 'tokenizer.json'), o.tokenizerJson);
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rename(tmp, dir);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
