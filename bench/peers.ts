@@ -38,6 +38,7 @@ type Tf = typeof TfCore;
 async function tfjsPeers(notes: string[]): Promise<Peer[]> {
   const tf: Tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
+  tf.enableProdMode(); // no debug checks (and no tfjs-node banner)
   const peers: Peer[] = [];
   const make = (name: string, backend: string): Peer => ({
     name,

@@ -192,6 +192,8 @@ async function main(): Promise<void> {
       }
     }
   }
+  const os = await import('node:os');
+  notes.push(`segllm-cpu threads: ${threads} (pool workers started: ${T.poolWorkers()}); load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(', ')}`);
   const uniqueNotes = [...new Set(notes)];
   for (const n of uniqueNotes) (args.json ? console.error : console.log)(`note: ${n}`);
   process.exit(0);

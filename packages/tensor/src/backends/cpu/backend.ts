@@ -7,6 +7,7 @@ import { BackendError, UnsupportedError, registerBackend } from '../../backend.t
 import type { DType, StorageArray } from '../../dtype.ts';
 import { allocArray, fromNumbers, itemSize, toFloat32Array } from '../../dtype.ts';
 import { getKernel, kernelNames } from '../../kernels.ts';
+import { cpuThreads } from '../../ops/matmul/pool.ts';
 
 interface CpuStorage extends Storage {
   handle: StorageArray;
@@ -77,7 +78,7 @@ export class CpuBackend implements Backend {
   }
 
   info(): Record<string, unknown> {
-    return { backend: 'cpu', sharedMemory: canShare, kernels: kernelNames('cpu').length };
+    return { backend: 'cpu', sharedMemory: canShare, threads: cpuThreads(), kernels: kernelNames('cpu').length };
   }
 }
 

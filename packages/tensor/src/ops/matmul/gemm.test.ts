@@ -5,6 +5,7 @@ import { matmul } from './matmul.ts';
 import { tensor } from '../../tensor.ts';
 import { transpose } from '../movement/views.ts';
 import '../index.ts';
+import { cpu } from '../../backends/cpu/backend.ts';
 
 type F = Float32Array | Float64Array;
 
@@ -155,5 +156,6 @@ describe('gemm', () => {
     expect(threadsFromEnv('zero', 2)).toBe(2);
     expect(threadsFromEnv(undefined, 64)).toBe(8);
     expect(() => setCpuThreads(0)).toThrow(RangeError);
+    expect(cpu.info().threads).toBe(cpuThreads());
   });
 });

@@ -56,6 +56,15 @@ function toShared(role: string, v: MatView, rows: number, cols: number): MatView
   return { data: out, offset: 0, rowStride: cols, colStride: 1 };
 }
 
+export type GemmHook = (A: MatView, B: MatView, C: F, cOffset: number, ldc: number, M: number, K: number, N: number) => boolean;
+let gemmHook: GemmHook | null = null;
+/** Lets another engine take over products (the cpu-wasm backend while its fallback kernels run; it returns true when it did). Returns the previous hook. */
+export function setGemmHook(h: GemmHook | null): GemmHook | null {
+  const prev = gemmHook;
+  gemmHook = h;
+  return prev;
+}
+
 /** Half-open [start, end) bounds of `parts` nearly equal pieces of n, each a multiple of `align` but the last. */
 function splitRange(n: number, parts: number, align: number): number[] {
   const bounds = [0];
@@ -69,6 +78,7 @@ function splitRange(n: number, parts: number, align: number): number[] {
  * (C is overwritten). Runs on the worker pool when the product is large enough and threads are available.
  */
 export function gemmStrided(A: MatView, B: MatView, C: F, cOffset: number, ldc: number, M: number, K: number, N: number): void {
+  if (gemmHook?.(A, B, C, cOffset, ldc, M, K, N)) return;
   const threads = cpuThreads();
   const fma = M * K * N;
   const byRows = M >= minPart * 2;
