@@ -1,0 +1,65 @@
+/**
+ * The WebGPU backend in a real browser (headless Chromium, SwiftShader): a few ops and a gradient against the CPU
+ * backend in the same page. Small shapes: SwiftShader is slow. The heavy consistency suite runs in Node.
+ */
+import { describe, expect, it } from 'vitest';
+import '../../src/backends/cpu/backend.ts';
+import * as ops from '../../src/ops/index.ts';
+import { tensor } from '../../src/tensor.ts';
+import type { Tensor } from '../../src/tensor.ts';
+import { getBackend } from '../../src/backend.ts';
+import { backendInfo, initWebGPU } from '../../src/backends/webgpu/index.ts';
+
+await initWebGPU();
+
+const vals = (n: number, k = 1) => Array.from({ length: n }, (_, i) => Math.sin(i * 1.3 * k) + 0.1 * k);
+const both = (v: number[], shape: number[]): [Tensor, Tensor] => [tensor(v, { shape, backend: 'cpu' }), tensor(v, { shape, backend: 'webgpu' })];
+
+async function close(gpu: Tensor, cpu: Tensor, tol = 1e-4): Promise<void> {
+  const a = await gpu.data();
+  const b = await cpu.data();
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(b[i])));
+}
+
+describe('webgpu in the browser', () => {
+  it('runs on navigator.gpu and reports the adapter', () => {
+    const info = backendInfo();
+    expect(info.backend).toBe('webgpu');
+    expect(Array.isArray(info.features)).toBe(true);
+    // SwiftShader has no shader-f16: float16 kernels must say so instead of failing.
+    const f16 = (info.features as string[]).includes('shader-f16');
+    expect(getBackend('webgpu').supports('matmul', 'float16')).toBe(f16);
+  });
+
+  it('elementwise, reductions and matmul match the CPU', async () => {
+    const [ac, ag] = both(vals(24), [4, 6]);
+    const [bc, bg] = both(vals(6, 2), [6]);
+    await close(ag.mul(bg).add(1).gelu(), ac.mul(bc).add(1).gelu());
+    await close(ag.sum(1), ac.sum(1));
+    await close(ag.argmax(1), ac.argmax(1), 0);
+    const [mc, mg] = both(vals(6 * 9, 3), [6, 9]);
+    await close(ag.matmul(mg), ac.matmul(mc));
+    await close(ops.softmax(ag, -1), ops.softmax(ac, -1));
+  });
+
+  it('norms, conv2d and attention match the CPU', async () => {
+    const [xc, xg] = both(vals(2 * 3 * 5 * 5), [2, 3, 5, 5]);
+    const [wc, wg] = both(vals(4 * 3 * 3 * 3, 5), [4, 3, 3, 3]);
+    await close(ops.conv2d(xg, wg, null, { padding: 1 }), ops.conv2d(xc, wc, null, { padding: 1 }));
+    await close(ops.layerNorm(xg, [5]), ops.layerNorm(xc, [5]));
+    const [qc, qg] = both(vals(2 * 3 * 8, 7), [1, 2, 3, 8]);
+    await close(ops.scaledDotProductAttention(qg, qg, qg, { isCausal: true }), ops.scaledDotProductAttention(qc, qc, qc, { isCausal: true }));
+  });
+
+  it('gradients through backward match the CPU', async () => {
+    const grads: Tensor[] = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      const w = tensor(vals(12, 4), { shape: [3, 4], backend, requiresGrad: true });
+      const x = tensor(vals(6, 6), { shape: [2, 3], backend });
+      x.matmul(w).tanh().square().sum().backward();
+      grads.push(w.grad!);
+    }
+    await close(grads[1], grads[0]);
+  });
+});

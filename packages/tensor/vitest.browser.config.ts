@@ -1,0 +1,25 @@
+/**
+ * Browser mode: a small WebGPU op suite in headless Chromium (Debian's /usr/bin/chromium; WebGPU runs on its
+ * SwiftShader adapter, which needs --enable-unsafe-webgpu). Run: npm run test:browser -w @segllm/tensor.
+ */
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+
+export default defineConfig({
+  resolve: { conditions: ['@segllm/source', 'module', 'browser', 'import', 'default'] },
+  test: {
+    include: ['test/browser/**/*.browser-test.ts'],
+    testTimeout: 60_000,
+    browser: {
+      enabled: true,
+      headless: true,
+      provider: playwright({
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+        },
+      }),
+      instances: [{ browser: 'chromium' }],
+    },
+  },
+});
