@@ -2,10 +2,13 @@
  * Browser mode: a small WebGPU op suite in headless Chromium (Debian's /usr/bin/chromium; WebGPU runs on its
  * SwiftShader adapter, which needs --enable-unsafe-webgpu). Run: npm run test:browser -w @segllm/tensor.
  */
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 
 export default defineConfig({
+  // the package folder, whatever the working directory
+  root: fileURLToPath(new URL('../..', import.meta.url)),
   resolve: { conditions: ['@segllm/source', 'module', 'browser', 'import', 'default'] },
   test: {
     include: ['test/browser/**/*.browser-test.ts'],
