@@ -1,7 +1,7 @@
-/** The decoder the core benchmark uses: the tiny HIPIE configuration once available, else the test stub. */
-import { StubDecoder } from '../test/stub-decoder.ts';
-import type { MaskDecoder } from '@segllm/core';
+/** The decoder the core benchmark uses: the release's HIPIE at the tiny test sizes (128 x 128 input). */
+import { defaultDecoder } from '@segllm/core';
+import type { MaskDecoder, SegLLMConfig } from '@segllm/core';
 
-export function benchDecoder(): { decoder: MaskDecoder; imageSize: number } {
-  return { decoder: new StubDecoder(128), imageSize: 128 };
+export function benchDecoder(config: SegLLMConfig): MaskDecoder {
+  return defaultDecoder(config);
 }

@@ -34,8 +34,8 @@ for (let i = 0; i < img.data.length; i++) img.data[i] = (i * 37) % 251;
 for (const backend of await availableBackends()) {
   if (only && backend !== only) continue;
   manualSeed(0);
-  const { decoder, imageSize } = benchDecoder();
-  const net = new SegLLMForSegmentation(tinySegLLMConfig({ imageSize, hidden: 64 }), decoder);
+  const config = tinySegLLMConfig({ hidden: 64 });
+  const net = new SegLLMForSegmentation(config, benchDecoder(config));
   if (backend !== 'cpu') await net.to(backend);
   const model = new SegLLM(net, tok);
   const t0 = performance.now();

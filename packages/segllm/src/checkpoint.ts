@@ -13,6 +13,7 @@ import type { SegLLMConfig } from './model/config.ts';
 import { SegLLMForSegmentation } from './model/modeling.ts';
 import type { MaskDecoder } from './model/decoder.ts';
 import { SegLLM } from './segllm.ts';
+import { HipieDecoder, hipieRename } from './model/hipie.ts';
 
 /** Keys of the release that SegLLM never uses (skipped on purpose). */
 export const UNUSED_KEYS: readonly RegExp[] = [
@@ -36,10 +37,13 @@ export interface SegLLMLoadOptions {
   onProgress?: (p: LoadProgress) => void;
   /** A folder with the CLIP tower (config.json + safetensors, HF `openai/clip-vit-large-patch14`) when the checkpoint lacks it. */
   visionTower?: string;
-  /** Builds the mask decoder for a config (default: HIPIE-R50). */
-  decoder: (config: SegLLMConfig) => MaskDecoder;
-  /** Maps a decoder checkpoint key (below `model.segmentator.hipie.`) to a module key (aliases), or null to skip. */
-  decoderRename?: (key: string) => string | null;
+  /** Builds the mask decoder for a config (default: HIPIE-R50 with the config's sizes). */
+  decoder?: (config: SegLLMConfig, opts: { dtype?: DType; backend?: string }) => MaskDecoder;
+  /**
+   * Maps a decoder checkpoint key (below `model.segmentator.hipie.`) to a module key, or null to skip it on purpose
+   * (default: HIPIE's resizers and head aliases, see hipieRename). `has` tells whether the checkpoint holds a key.
+   */
+  decoderRename?: (key: string, has: (k: string) => boolean) => string | null;
 }
 
 export interface SegLLMLoadReport {
@@ -67,7 +71,12 @@ function withProgress(store: TensorStore, onProgress?: (p: LoadProgress) => void
   };
 }
 
-export async function loadSegLLM(dir: string, o: SegLLMLoadOptions): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
+/** The release's decoder for a config: HIPIE-R50 at `model.segmentator.hipie`. */
+export function defaultDecoder(config: SegLLMConfig, opts: { dtype?: DType; backend?: string } = {}): MaskDecoder {
+  return new HipieDecoder(config.hipie, config.hipie_image_size, opts);
+}
+
+export async function loadSegLLM(dir: string, o: SegLLMLoadOptions = {}): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const configJson = await readConfigJson(dir);
@@ -80,7 +89,8 @@ export async function loadSegLLM(dir: string, o: SegLLMLoadOptions): Promise<{ m
     throw new CheckpointError(`${dir} has no tokenizer.json: SegLLM needs the checkpoint's own tokenizer (vocab ${config.llava.llm.vocab_size}, with <video> and <seg>)`);
   }
   const tokenizer = Tokenizer.fromString(tokText);
-  const net = withoutInit(() => new SegLLMForSegmentation(config, o.decoder(config), { dtype: o.dtype, backend: o.backend }));
+  const init = { dtype: o.dtype, backend: o.backend };
+  const net = withoutInit(() => new SegLLMForSegmentation(config, (o.decoder ?? defaultDecoder)(config, init), init));
   const store = withProgress(await openModelCheckpoint(dir), o.onProgress);
   const skipped: string[] = [];
   let loaded = 0;
@@ -89,18 +99,20 @@ export async function loadSegLLM(dir: string, o: SegLLMLoadOptions): Promise<{ m
     if (!hasTower && !o.visionTower) {
       throw new CheckpointError(`${dir} does not carry the CLIP tower (model.vision_tower.*): pass visionTower: <folder of openai/clip-vit-large-patch14>`);
     }
+    const keySet = new Set(store.keys());
+    const has = (k: string) => keySet.has(k);
+    const seen = new Set<string>();
     const rename = (k: string): string | null => {
-      if (UNUSED_KEYS.some((r) => r.test(k))) {
-        skipped.push(k);
+      const skip = () => {
+        if (!seen.has(k)) skipped.push(k);
+        seen.add(k);
         return null;
-      }
+      };
+      if (UNUSED_KEYS.some((r) => r.test(k))) return skip();
       const hp = 'model.segmentator.hipie.';
-      if (o.decoderRename && k.startsWith(hp)) {
-        const r = o.decoderRename(k.slice(hp.length));
-        if (r === null) {
-          skipped.push(k);
-          return null;
-        }
+      if (k.startsWith(hp)) {
+        const r = (o.decoderRename ?? hipieRename)(k.slice(hp.length), has);
+        if (r === null) return skip();
         return hp + r;
       }
       return k;

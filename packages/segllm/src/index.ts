@@ -8,4 +8,6 @@ export { tinySegLLMConfig, type TinyOptions } from './model/tiny.ts';
 export { ChatSession, tightBox, type RoundResult, type HistoryEntry, type ChatContext } from './session/chat.ts';
 export { maskToOriginal, boxToOriginal } from './session/frame.ts';
 export { SegLLM, type ImageInput, type EvalRound } from './segllm.ts';
-export { loadSegLLM, saveSegLLM, UNUSED_KEYS, type SegLLMLoadOptions, type SegLLMLoadReport, type LoadProgress, type SaveOptions } from './checkpoint.ts';
+export { HipieDecoder, hipieRename } from './model/hipie.ts';
+export { TINY_HIPIE } from './model/tiny.ts';
+export { loadSegLLM, saveSegLLM, defaultDecoder, UNUSED_KEYS, type SegLLMLoadOptions, type SegLLMLoadReport, type LoadProgress, type SaveOptions } from './checkpoint.ts';

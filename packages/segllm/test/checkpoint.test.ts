@@ -6,16 +6,15 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Tokenizer } from '@segllm/models';
 import { manualSeed, fromStorageArray } from '@segllm/tensor';
-import { CheckpointError, SegLLM, SegLLMForSegmentation, loadSegLLM, saveSegLLM, tinySegLLMConfig } from '@segllm/core';
-import { StubDecoder } from './stub-decoder.ts';
+import { CheckpointError, SegLLM, SegLLMForSegmentation, TINY_HIPIE, defaultDecoder, loadSegLLM, saveSegLLM, tinySegLLMConfig } from '@segllm/core';
 
 const tokJson = gunzipSync(readFileSync(new URL('../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8');
 const tok = Tokenizer.fromString(tokJson);
-const S = 48;
+const S = 128;
 const configJson = {
   vocab_size: 32011, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
   max_position_embeddings: 2048, rms_norm_eps: 1e-5, rope_theta: 10000, mm_projector_type: 'mlp2x_gelu', mm_hidden_size: 32,
-  mm_vision_select_layer: -2, segllm_hipie_image_size: S,
+  mm_vision_select_layer: -2, segllm_hipie_image_size: S, hipie_config: TINY_HIPIE,
   vision_config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, image_size: 224, patch_size: 14, hidden_act: 'quick_gelu' },
 };
 const bert = (k: string) => ({ [`model.segmentator.hipie.text_encoder.body.model.${k}`]: { dtype: 'bfloat16' as const, shape: [2, 3], data: new Uint16Array(6).fill(0x3f80) } });
@@ -23,10 +22,19 @@ const bert = (k: string) => ({ [`model.segmentator.hipie.text_encoder.body.model
 describe('SegLLM checkpoints in the release layout', () => {
   it('saves shards + index in bf16, loads strictly skipping exactly the unused keys, and round-trips', async () => {
     manualSeed(3);
-    const cfg = tinySegLLMConfig({ imageSize: S });
-    const a = new SegLLM(new SegLLMForSegmentation(cfg, new StubDecoder(S)), tok);
+    const cfg = tinySegLLMConfig();
+    const a = new SegLLM(new SegLLMForSegmentation(cfg, defaultDecoder(cfg)), tok);
     const dir = join(mkdtempSync(join(tmpdir(), 'segllm-ckpt-')), 'tiny');
-    const extra = { ...bert('embeddings.word_embeddings.weight'), ...bert('encoder.layer.0.output.dense.weight'), 'model.segmentator.hipie.criterion._iter': { dtype: 'float32' as const, shape: [1], data: new Float32Array([7]) } };
+    const f32 = (shape: number[]) => ({ dtype: 'float32' as const, shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)) });
+    const extra = {
+      ...bert('embeddings.word_embeddings.weight'),
+      ...bert('encoder.layer.0.output.dense.weight'),
+      'model.segmentator.hipie.criterion._iter': f32([1]),
+      'model.vision_tower.vision_tower.visual_projection.weight': f32([8, 32]),
+      'model.segmentator.hipie.detr.resizer.fc.weight': f32([32, 48]),
+      // The decoder's alias of a detr head list, stored next to the detr name (as save_pretrained may do).
+      'model.segmentator.hipie.detr.detr.transformer.decoder.class_embed.0.bias0': f32([1]),
+    };
     await saveSegLLM(a, dir, { shards: 3, configJson, tokenizerJson: tokJson, extra });
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors', 'model.safetensors.index.json', 'tokenizer.json']);
     const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
@@ -35,7 +43,7 @@ describe('SegLLM checkpoints in the release layout', () => {
     expect(Object.keys(index.weight_map)).toContain('model.segmentator_predictor.0.weight');
 
     const progress: number[] = [];
-    const { model: b, report } = await loadSegLLM(dir, { decoder: (c) => new StubDecoder(c.hipie_image_size), onProgress: (p) => progress.push(p.loaded) });
+    const { model: b, report } = await loadSegLLM(dir, { onProgress: (p) => progress.push(p.loaded) });
     expect(report.skipped.sort()).toEqual(Object.keys(extra).sort());
     expect(progress.at(-1)).toBe(report.loaded);
     // Every parameter equals the bf16 rounding of the original.
@@ -49,18 +57,18 @@ describe('SegLLM checkpoints in the release layout', () => {
     // Saving the loaded model again gives the same tensors (a round trip).
     const dir2 = `${dir}-again`;
     await saveSegLLM(b, dir2, { shards: 3, configJson, tokenizerJson: tokJson });
-    const { model: c } = await loadSegLLM(dir2, { decoder: (cf) => new StubDecoder(cf.hipie_image_size) });
+    const { model: c } = await loadSegLLM(dir2);
     for (const [k, t] of c.model.stateDict()) expect(Array.from(await t.data()), k).toEqual(Array.from(await sb.get(k)!.data()));
   });
 
   it('reports missing and unexpected keys in one typed error', async () => {
     manualSeed(4);
-    const cfg = tinySegLLMConfig({ imageSize: S });
-    const a = new SegLLM(new SegLLMForSegmentation(cfg, new StubDecoder(S)), tok);
+    const cfg = tinySegLLMConfig();
+    const a = new SegLLM(new SegLLMForSegmentation(cfg, defaultDecoder(cfg)), tok);
     const dir = join(mkdtempSync(join(tmpdir(), 'segllm-ckpt-')), 'bad');
     const stray = { 'model.layers.9.mlp.up_proj.weight': { dtype: 'float32' as const, shape: [1], data: new Float32Array(1) } };
     await saveSegLLM(a, dir, { shards: 2, configJson: { ...configJson, num_hidden_layers: 3 }, tokenizerJson: tokJson, extra: stray });
-    const err = await loadSegLLM(dir, { decoder: (c) => new StubDecoder(c.hipie_image_size) }).catch((e: unknown) => e);
+    const err = await loadSegLLM(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
     expect(String(err)).toMatch(/missing \(\d+\): model\.layers\.2\./);
     expect(String(err)).toMatch(/unexpected \(1\): model\.layers\.9\.mlp\.up_proj\.weight/);
@@ -71,6 +79,6 @@ describe('SegLLM checkpoints in the release layout', () => {
     const dir = mkdtempSync(join(tmpdir(), 'segllm-empty-'));
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson));
-    await expect(loadSegLLM(dir, { decoder: (c) => new StubDecoder(c.hipie_image_size) })).rejects.toThrow(/tokenizer\.json/);
+    await expect(loadSegLLM(dir)).rejects.toThrow(/tokenizer\.json/);
   });
 });

@@ -1,4 +1,4 @@
-/** The session API on a tiny random SegLLM (real tokenizer, tiny LLaMA and CLIP, a stub decoder). */
+/** The session API on a tiny random SegLLM (real tokenizer, tiny LLaMA, CLIP and HIPIE). */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -6,9 +6,8 @@ import { Tokenizer, newImage } from '@segllm/models';
 import type { Image8 } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import { availableBackends, compareArrays } from '@segllm/tensor/testing';
-import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, tinySegLLMConfig } from '@segllm/core';
+import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, defaultDecoder, tinySegLLMConfig } from '@segllm/core';
 import type { ChatSession } from '@segllm/core';
-import { StubDecoder } from './stub-decoder.ts';
 
 const tok = Tokenizer.fromString(gunzipSync(readFileSync(new URL('../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8'));
 
@@ -27,10 +26,11 @@ const ROUNDS = [
   'Segment the other square.',
 ];
 
-function build(seed: number, S = 48): SegLLM {
+/** A tiny random SegLLM with the real tokenizer and the real (tiny) HIPIE decoder at 128 x 128. */
+function build(seed: number): SegLLM {
   manualSeed(seed);
-  const cfg = tinySegLLMConfig({ imageSize: S });
-  return new SegLLM(new SegLLMForSegmentation(cfg, new StubDecoder(S)), tok);
+  const cfg = tinySegLLMConfig();
+  return new SegLLM(new SegLLMForSegmentation(cfg, defaultDecoder(cfg)), tok);
 }
 
 describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
@@ -50,7 +50,7 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
     expect(results.map((r) => r.referencedRounds)).toEqual([[], [1], [], [2, 1], [3], []]);
     expect(results[1].referencedRound).toBe(1);
     expect(results[0].mask.length).toBe(40 * 30);
-    expect(results[0].maskFrame.length).toBe(48 * 48);
+    expect(results[0].maskFrame.length).toBe(128 * 128);
     const inc = session.hiddenStates();
     const full = session.recomputeAll();
     expect(full).toHaveLength(6);

@@ -3,12 +3,14 @@
  * tower's own config.json or a `vision_config` entry), and the decoder sizes. Everything is size-driven so the same
  * code builds the 7B release and tiny test models.
  */
-import { CLIP_VIT_L14_224, parseClipVisionConfig, parseLlavaConfig } from '@segllm/models';
-import type { ClipVisionConfig, LlavaConfig } from '@segllm/models';
+import { CLIP_VIT_L14_224, HIPIE_R50, parseClipVisionConfig, parseHipieConfig, parseLlavaConfig } from '@segllm/models';
+import type { ClipVisionConfig, HipieConfig, LlavaConfig } from '@segllm/models';
 
 export interface SegLLMConfig {
   llava: LlavaConfig;
   vision: ClipVisionConfig;
+  /** The mask decoder's sizes (HIPIE-R50 in the release; `hipie_config` in config.json overrides them). */
+  hipie: HipieConfig;
   /** Phrase tokens decoded from each `<seg>` (8 x 768: tokens 0-3 reference, 4-7 target). */
   phrase_tokens: number;
   phrase_dim: number;
@@ -43,11 +45,13 @@ export function parseSegLLMConfig(json: unknown, vision?: unknown): SegLLMConfig
     if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new SegLLMConfigError(`config field "${k}" must be a positive number, got ${JSON.stringify(x)}`);
     return x;
   };
+  const hipie = obj.hipie_config !== undefined ? parseHipieConfig(obj.hipie_config as Record<string, unknown>) : HIPIE_R50;
   return {
     llava,
     vision: v,
+    hipie,
     phrase_tokens: num('segllm_phrase_tokens', 8),
-    phrase_dim: num('segllm_phrase_dim', 768),
+    phrase_dim: num('segllm_phrase_dim', hipie.lang_dim),
     hipie_image_size: num('segllm_hipie_image_size', 1024),
     encoding_scale: num('segllm_encoding_scale', 0.5),
     max_length: Math.min(num('model_max_length', 2048), llava.llm.max_position_embeddings),

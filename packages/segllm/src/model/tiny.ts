@@ -2,6 +2,13 @@
 import { parseSegLLMConfig } from './config.ts';
 import type { SegLLMConfig } from './config.ts';
 
+/** The tiny HIPIE of the models' tests: hidden 32, 2 heads, 2 + 2 layers, 20 + 4 queries, a tiny detectron2 ResNet. */
+export const TINY_HIPIE = {
+  hidden_dim: 32, nheads: 2, enc_layers: 2, dec_layers: 2, dim_feedforward: 64, num_queries: 20, num_bg_queries: 4,
+  vl_hidden_dim: 64, vl_heads: 2, lang_dim: 48, norm_groups: 8,
+  backbone: { stem_out_channels: 8, depths: [1, 1, 1, 1], widths: [4, 8, 16, 32] },
+};
+
 export interface TinyOptions {
   hidden?: number;
   layers?: number;
@@ -27,7 +34,8 @@ export function tinySegLLMConfig(o: TinyOptions = {}): SegLLMConfig {
       mm_projector_type: 'mlp2x_gelu',
       mm_hidden_size: 32,
       mm_vision_select_layer: -2,
-      segllm_hipie_image_size: o.imageSize ?? 1024,
+      segllm_hipie_image_size: o.imageSize ?? 128,
+      hipie_config: TINY_HIPIE,
     },
     {
       hidden_size: 32,
