@@ -11,8 +11,10 @@ import { Generator, noGrad, randn, rotaryCosSin } from '@segllm/tensor';
 import type { DType, Tensor } from '@segllm/tensor';
 import { availableBackends } from '@segllm/tensor/testing';
 import { KVCache, LLAMA_2_7B, LlamaDecoderLayer, buildClipVitL14, buildResNet50D2 } from '../src/index.ts';
+import { benchHipie } from './hipie.bench.ts';
 
 interface Row {
+  error?: string;
   backend: string;
   case: string;
   dtype: DType;
@@ -32,7 +34,8 @@ const opt = (name: string): string | undefined => {
 };
 const json = args.includes('--json');
 const iters = Number(opt('iters') ?? 1);
-const only = (opt('only') ?? 'clip,llama,resnet').split(',');
+const positional = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')); // e.g. `-- hipie`
+const only = (opt('only') ?? (positional.length ? positional.join(',') : 'clip,llama,resnet')).split(',');
 const dtype = (opt('dtype') ?? 'float32') as DType;
 const have = await availableBackends();
 const backends = (opt('backend')?.split(',') ?? have).filter((b) => {
@@ -61,13 +64,23 @@ async function time(backend: string, fn: () => Tensor | Tensor[]): Promise<{ ms:
 function emit(r: Row): void {
   rows.push(r);
   if (json) console.log(JSON.stringify(r));
-  else console.error(`  ${r.backend} ${r.case}: ${r.ms.toFixed(1)} ms`);
+  else console.error(`  ${r.backend} ${r.case}: ${r.error ?? `${r.ms.toFixed(1)} ms`}`);
 }
 
 const rows: Row[] = [];
+
+/** Runs one case; a failure (e.g. a buffer over the device's binding limit) becomes an error row. */
+async function guarded(backend: string, name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    emit({ backend, case: name, dtype, ms: NaN, runs: 0, gflop: NaN, gflops: NaN, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  }
+}
+
 for (const backend of backends) {
   const o = { backend, dtype, generator: new Generator(0) };
-  if (only.includes('clip')) {
+  if (only.includes('clip')) await guarded(backend, 'CLIP-L/14 224 forward (24 layers)', async () => {
     const clip = buildClipVitL14(o);
     const px = randn([1, 3, 224, 224], o);
     const t = await time(backend, () => clip.forward(px).last_hidden_state);
@@ -75,8 +88,8 @@ for (const backend of backends) {
     emit({ backend, case: 'CLIP-L/14 224 forward (24 layers)', dtype, ...t, gflop, gflops: gflop / (t.ms / 1000) });
     px.dispose();
     clip.dispose();
-  }
-  if (only.includes('llama')) {
+  });
+  if (only.includes('llama')) await guarded(backend, 'LLaMA-7B layer', async () => {
     const cfg = LLAMA_2_7B;
     const layer = new LlamaDecoderLayer(cfg, 0, o);
     const T = 640;
@@ -101,8 +114,8 @@ for (const backend of backends) {
     const gDec = (perTok + 2 * 2 * 32 * 128 * (T + 1)) / 1e9;
     emit({ backend, case: 'LLaMA-7B layer decode 1 @ 640', dtype, ...decode, gflop: gDec, gflops: gDec / (decode.ms / 1000), note: `x32 layers ~ ${(32 * decode.ms).toFixed(0)} ms/token` });
     for (const t of [cache, layer, x, x1, cs.cos, cs.sin, cos, sin, cosP, sinP, cosD, sinD]) t.dispose();
-  }
-  if (only.includes('resnet')) {
+  });
+  if (only.includes('resnet')) await guarded(backend, 'ResNet-50 (detectron2) 1024x1024', async () => {
     const r50 = buildResNet50D2(o);
     const img = randn([1, 3, 1024, 1024], o);
     const t = await time(backend, () => {
@@ -113,12 +126,15 @@ for (const backend of backends) {
     emit({ backend, case: 'ResNet-50 (detectron2) 1024x1024', dtype, ...t, gflop, gflops: gflop / (t.ms / 1000) });
     img.dispose();
     r50.dispose();
-  }
+  });
+  if (only.includes('hipie')) await guarded(backend, 'HIPIE', async () => {
+    for (const r of await benchHipie(o, time)) emit(r);
+  });
 }
 
 if (!json) {
   const head = ['backend', 'case', 'dtype', 'ms (median)', 'runs', 'GFLOP', 'GFLOP/s', 'note'];
-  const body = rows.map((r) => [r.backend, r.case, r.dtype, r.ms.toFixed(1), String(r.runs), r.gflop.toFixed(1), r.gflops.toFixed(2), r.note ?? '']);
+  const body = rows.map((r) => [r.backend, r.case, r.dtype, r.ms.toFixed(1), String(r.runs), r.gflop.toFixed(1), r.gflops.toFixed(2), r.error ?? r.note ?? '']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   console.log([line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n'));
