@@ -71,3 +71,19 @@ describe.each(await availableBackends())('CLIP vision tower on %s (clip_vision_t
     x.dispose();
   });
 });
+
+describe('CLIP patch grids', () => {
+  it('sizes the position table from the config: 224 -> 256 patches, 336 -> 576', () => {
+    for (const [image_size, patches] of [[224, 256], [336, 576]]) {
+      const cfg = parseClipVisionConfig({ hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, image_size, patch_size: 14 });
+      const m = new ClipVisionTransformer(cfg);
+      expect(m.embeddings.position_embedding.weight.shape).toEqual([patches + 1, 8]);
+      const x = zeros([1, 3, image_size, image_size]);
+      const f = m.features(x, { selectLayer: -1, selectFeature: 'patch' });
+      expect(f.shape).toEqual([1, patches, 8]);
+      f.dispose();
+      x.dispose();
+      m.dispose();
+    }
+  });
+});
