@@ -3,7 +3,7 @@
  * the logits over tokens [0, split), class 2 (target) = mean over [split, T); prob = sqrt(sigmoid(class) *
  * sigmoid(iou)); class-aware NMS (IoU 0.7) on the normalised xyxy boxes with score = max over classes; top-k
  * (k = min(100, 2 * kept)) over the kept (query, class) pairs; masks bilinear x4 to the padded frame and sigmoid >
- * 0.5. SegLLM's answer is the best target-class detection (label 1; when no target pair survives, the first
+ * 0.5 (cropped to the padded image size). SegLLM's answer is the best target-class detection (label 1; when no target pair survives, the first
  * detection, as the reference code's argmax does). Masks and boxes can be mapped from the padded frame back to the
  * original image (crop to the resized size, nearest resize to the original size).
  */
@@ -91,8 +91,10 @@ export async function postprocess(out: HipieOutputs, c: HipieConfig, o: Postproc
   }
   const maskOf = async (q: number): Promise<Uint8Array> => {
     const m = tidy(() => {
-      const logit = out.masks.select(0, 0).narrow(0, B + q, 1); // [1, 1, H/4, W/4]
-      return interpolate(logit, { size: [H, W], mode: 'bilinear', alignCorners: false }).sigmoid().gt(0.5);
+      const logit = out.masks.select(0, 0).narrow(0, B + q, 1); // [1, 1, h, w] at stride mask_out_stride
+      const s = c.mask_out_stride;
+      const up = interpolate(logit, { size: [logit.shape[2] * s, logit.shape[3] * s], mode: 'bilinear', alignCorners: false }); // [1, 1, s h, s w]
+      return up.narrow(2, 0, H).narrow(3, 0, W).sigmoid().gt(0.5); // cropped to the padded image size
     });
     const data = await m.data();
     m.dispose();
