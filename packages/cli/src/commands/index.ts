@@ -2,6 +2,9 @@ import { demoCommand } from './demo.ts';
 import { dataMetricsCommand } from './data-metrics.ts';
 import { dataBuildCommand } from './data-build.ts';
 import { dataShapesCommand } from './data-shapes.ts';
+import { chatCommand } from './chat.ts';
+import { segmentCommand } from './segment.ts';
+import { evalCommand } from './eval.ts';
 
 /** The `segllm` subcommands: each is a path of words (e.g. ['data', 'metrics']) and a lazy loader. */
 export interface Command {
@@ -19,4 +22,7 @@ export const commands: Command[] = [
   dataMetricsCommand,
   dataBuildCommand,
   dataShapesCommand,
+  chatCommand,
+  segmentCommand,
+  evalCommand,
 ];

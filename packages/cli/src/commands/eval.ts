@@ -1,0 +1,170 @@
+/**
+ * `segllm eval`: runs every MRSeg conversation of a file through the model and writes the predicted masks in the
+ * record format `segllm data metrics` reads ({conv_id, round, mask: COCO RLE, box: [x0, y0, x1, y1]}, original
+ * resolution); --gt-out writes the matching ground truth from the annotations, so
+ * `segllm data metrics --gt <gt> --pred <pred>` scores the run. --shard i/n keeps conversations whose index is i mod n.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readImageFile } from '@segllm/models';
+import type { EvalRound, SegLLM } from '@segllm/core';
+import {
+  CocoIndex, encodeBytes, evaluateRecords, parseConversation, parseJson, readCocoInstances, rleFromCoco, rleToBoxXyxy, rleToCoco, rleToPaddedFrame,
+  type CocoImage, type MaskRecord, type ParsedConversation, type RleMask,
+} from '@segllm/mrseg';
+import { guard } from '../lib/errors.ts';
+import { processIo, parseOptions, required, type Io } from '../lib/io.ts';
+import { CliUsageError, loadModel } from '../lib/model.ts';
+import { writeFileAtomic } from '../lib/output.ts';
+import type { Command } from './index.ts';
+
+export const EVAL_USAGE = `usage: segllm eval --model <checkpoint dir> --conversations <MRSeg conversations.json> --annotations <COCO json>
+         --images <dir> --out <pred.json> [--gt-out <gt.json>] [--references predicted|groundTruth] [--shard i/n]
+         [--vision-tower <dir>] [--backend cpu|webgpu] [--dtype float32|float16]
+  Each conversation's image is <images>/<name in [IMAGE256:name]>; round targets and references are annotation ids.
+  --references predicted (default): later rounds refer to the model's own masks; groundTruth: to the ground truth.
+  Score the run with: segllm data metrics --gt <gt.json> --pred <pred.json>
+`;
+
+/** Parses "i/n" (0 <= i < n). */
+export function parseShard(s: string | undefined): { index: number; count: number } {
+  if (s === undefined) return { index: 0, count: 1 };
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new CliUsageError(`--shard must be i/n with 0 <= i < n, got "${s}"`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/** Row-major 0/1 bytes of a (column-major) RLE mask. */
+export function rleToRowMajor(r: RleMask): Uint8Array {
+  const out = new Uint8Array(r.h * r.w);
+  let p = 0;
+  for (let j = 0; j < r.counts.length; j++) {
+    const n = r.counts[j];
+    if (j % 2 === 1) for (let q = p; q < p + n; q++) out[(q % r.h) * r.w + Math.floor(q / r.h)] = 1;
+    p += n;
+  }
+  return out;
+}
+
+/** The chat text of a parsed round: `[REF:k]` tags for references to earlier rounds, then the question. */
+export function roundText(c: ParsedConversation, k: number): { text: string; skippedRefs: number } {
+  const r = c.rounds[k];
+  const refs = r.refs.filter((x) => x.round !== null && x.round >= 1 && x.round <= k).map((x) => `[REF:${x.round}]`);
+  return { text: `${refs.join('')}${r.text}`, skippedRefs: r.refs.length - refs.length };
+}
+
+async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CliUsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  return parseJson(bytes, `${what} ${path}`);
+}
+
+export interface EvalInputs {
+  conversations: ParsedConversation[];
+  coco: CocoIndex;
+  imagesDir: string;
+}
+
+/** Runs the conversations; returns prediction and ground-truth records (original resolution). */
+export async function evaluateConversations(
+  model: SegLLM,
+  inp: EvalInputs,
+  opts: { references: 'predicted' | 'groundTruth'; log: (s: string) => void },
+): Promise<{ pred: object[]; gt: object[]; rounds: number; skippedRefs: number }> {
+  const byName = new Map<string, CocoImage>();
+  for (const im of inp.coco.images.values()) byName.set(im.file_name ?? String(im.id), im);
+  const S = model.model.config.hipie_image_size;
+  const pred: object[] = [];
+  const gt: object[] = [];
+  let rounds = 0;
+  let skippedRefs = 0;
+  let last = performance.now();
+  for (const [i, c] of inp.conversations.entries()) {
+    const convId = c.convId ?? `${i}`;
+    const im = byName.get(c.image) ?? byName.get(c.image.split('/').pop() ?? '');
+    if (!im) throw new CliUsageError(`conversation ${convId}: image "${c.image}" is not in the annotations file`);
+    const gtMasks = c.rounds.map((r) => {
+      if (r.target === null || typeof r.target !== 'number' || !inp.coco.annotations.has(r.target)) {
+        throw new CliUsageError(`conversation ${convId} round ${r.index}: target ${JSON.stringify(r.target)} is not an annotation id of the annotations file`);
+      }
+      return inp.coco.mask(r.target);
+    });
+    const evalRounds: EvalRound[] = c.rounds.map((_, k) => {
+      const { text, skippedRefs: s } = roundText(c, k);
+      skippedRefs += s;
+      return opts.references === 'groundTruth' ? { text, gtMaskFrame: rleToRowMajor(rleToPaddedFrame(gtMasks[k], S)) } : { text };
+    });
+    const image = await readImageFile(join(inp.imagesDir, c.image));
+    const results = await model.segmentConversation(image, evalRounds, { references: opts.references });
+    for (const r of results) {
+      pred.push({ conv_id: convId, round: r.round, mask: rleToCoco(encodeBytes(r.mask, r.height, r.width)), box: r.box });
+      const g = gtMasks[r.round - 1];
+      gt.push({ conv_id: convId, round: r.round, mask: rleToCoco(g), ...(rleToBoxXyxy(g) ? { box: rleToBoxXyxy(g) } : {}) });
+    }
+    rounds += results.length;
+    const now = performance.now();
+    if (i === inp.conversations.length - 1 || now - last > 2000) {
+      last = now;
+      opts.log(`eval: ${i + 1}/${inp.conversations.length} conversations, ${rounds} rounds\n`);
+    }
+  }
+  return { pred, gt, rounds, skippedRefs };
+}
+
+export async function runEval(argv: string[], io: Io = processIo): Promise<number> {
+  return guard('eval', EVAL_USAGE, io.err, async () => {
+    const v = parseOptions(argv, {
+      model: { type: 'string' },
+      'vision-tower': { type: 'string' },
+      conversations: { type: 'string' },
+      annotations: { type: 'string' },
+      images: { type: 'string' },
+      references: { type: 'string' },
+      shard: { type: 'string' },
+      out: { type: 'string' },
+      'gt-out': { type: 'string' },
+      backend: { type: 'string' },
+      dtype: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (v.help) {
+      io.out(EVAL_USAGE);
+      return 0;
+    }
+    const modelDir = required(v.model, 'model');
+    const convPath = required(v.conversations, 'conversations');
+    const annPath = required(v.annotations, 'annotations');
+    const imagesDir = required(v.images, 'images');
+    const out = required(v.out, 'out');
+    const references = v.references ?? 'predicted';
+    if (references !== 'predicted' && references !== 'groundTruth') throw new CliUsageError(`--references must be predicted or groundTruth, got "${references}"`);
+    const shard = parseShard(v.shard);
+    const convJson = await readJsonFile(convPath, 'conversations');
+    if (!Array.isArray(convJson)) throw new CliUsageError(`${convPath} must hold a JSON array of MRSeg conversations`);
+    const conversations = convJson.filter((_, i) => i % shard.count === shard.index).map((c) => parseConversation(c));
+    const coco = new CocoIndex(readCocoInstances(await readJsonFile(annPath, 'annotations'), { source: annPath }));
+    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
+    io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms; ${conversations.length} of ${convJson.length} conversations in shard ${shard.index}/${shard.count}\n`);
+    const t0 = performance.now();
+    const r = await evaluateConversations(model, { conversations, coco, imagesDir }, { references, log: io.err });
+    await writeFileAtomic(out, `${JSON.stringify(r.pred)}\n`);
+    if (v['gt-out']) await writeFileAtomic(v['gt-out'], `${JSON.stringify(r.gt)}\n`);
+    const s = (performance.now() - t0) / 1000;
+    if (r.skippedRefs) io.err(`eval: ${r.skippedRefs} references to given masks (not to earlier rounds) were left out: the chat API refers to rounds only\n`);
+    io.err(`eval: wrote ${r.pred.length} predictions to ${out}${v['gt-out'] ? ` and the ground truth to ${v['gt-out']}` : ''} in ${s.toFixed(1)} s\n`);
+    const toRecords = (a: object[]): MaskRecord[] =>
+      (a as { conv_id: string; round: number; mask: { size: [number, number]; counts: string }; box?: [number, number, number, number] }[]).map((x) => ({ ...x, mask: rleFromCoco(x.mask) }));
+    io.out(`${JSON.stringify(evaluateRecords(toRecords(r.gt), toRecords(r.pred)))}\n`);
+    return 0;
+  });
+}
+
+export const evalCommand: Command = {
+  path: ['eval'],
+  summary: 'run MRSeg conversations and write predictions (and ground truth) for `data metrics`',
+  run: (argv) => runEval(argv),
+};

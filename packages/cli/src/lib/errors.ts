@@ -1,0 +1,34 @@
+/** Which errors are the user's to fix (printed as one line, exit code 1) rather than bugs (stack trace). */
+import { SegLLMConfigError, SegLLMError } from '@segllm/core';
+import {
+  CheckpointKeyError, CheckpointNotFoundError, ConfigError, ImageDecodeError, PreprocessError, TokenizerConfigError,
+} from '@segllm/models';
+import { AnnotationFormatError, ConversationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError } from '@segllm/mrseg';
+import { WebGPUUnavailableError } from '@segllm/tensor';
+import { CliUsageError } from './model.ts';
+
+const USER_ERRORS = [
+  SegLLMError, SegLLMConfigError, ImageDecodeError, PreprocessError, ConfigError, CheckpointKeyError, CheckpointNotFoundError, TokenizerConfigError,
+  ConversationFormatError, AnnotationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, WebGPUUnavailableError,
+];
+
+export function isUserError(e: unknown): e is Error {
+  return USER_ERRORS.some((C) => e instanceof C);
+}
+
+/** Runs a command body: usage errors -> 2 (message + usage), user errors -> 1 (message), anything else propagates. */
+export async function guard(name: string, usage: string, err: (s: string) => void, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof CliUsageError) {
+      err(`segllm ${name}: ${e.message}\n${usage}`);
+      return 2;
+    }
+    if (isUserError(e)) {
+      err(`segllm ${name}: ${e.name}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

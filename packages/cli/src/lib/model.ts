@@ -1,0 +1,110 @@
+/**
+ * Model plumbing shared by the commands: the mask decoder for a config (`decoderFor`), backend start-up, checkpoint
+ * loading with progress, and the tiny random SegLLM used by `segllm demo`, the tests and the examples.
+ */
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { Tokenizer } from '@segllm/models';
+import { SegLLM, SegLLMForSegmentation, loadSegLLM, parseSegLLMConfig } from '@segllm/core';
+import type { MaskDecoder, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
+import { initWebGPU, manualSeed } from '@segllm/tensor';
+import type { DType } from '@segllm/tensor';
+import { InterimDecoder } from './interim-decoder.ts';
+
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+/**
+ * The mask decoder every command builds. HIPIE-R50 is the release's decoder; until its @segllm/core adapter lands
+ * this returns the InterimDecoder (a tiny stand-in, see interim-decoder.ts), so only checkpoints written with it load.
+ */
+export function decoderFor(config: SegLLMConfig): MaskDecoder {
+  return new InterimDecoder(config.hipie_image_size, config.phrase_dim);
+}
+
+export const BACKENDS = ['cpu', 'webgpu'] as const;
+export const DTYPES = ['float32', 'float16'] as const;
+
+/** Validates --backend / --dtype and starts the WebGPU device when asked for. */
+export async function prepareBackend(backend: string | undefined, dtype: string | undefined): Promise<{ backend: string; dtype: DType }> {
+  const b = backend ?? 'cpu';
+  const d = dtype ?? 'float32';
+  if (!(BACKENDS as readonly string[]).includes(b)) throw new CliUsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${b}"`);
+  if (!(DTYPES as readonly string[]).includes(d)) throw new CliUsageError(`--dtype must be one of ${DTYPES.join(', ')}, got "${d}"`);
+  if (b === 'webgpu') await initWebGPU();
+  return { backend: b, dtype: d as DType };
+}
+
+export interface LoadArgs {
+  model: string;
+  visionTower?: string;
+  backend?: string;
+  dtype?: string;
+  /** Progress lines (to stderr in the commands). */
+  log?: (line: string) => void;
+}
+
+/** Loads a release-layout checkpoint with the decoder of `decoderFor`, printing progress about every second. */
+export async function loadModel(a: LoadArgs): Promise<{ model: SegLLM; report: SegLLMLoadReport; ms: number }> {
+  const { backend, dtype } = await prepareBackend(a.backend, a.dtype);
+  const t0 = performance.now();
+  let last = t0;
+  const { model, report } = await loadSegLLM(a.model, {
+    backend,
+    dtype,
+    visionTower: a.visionTower,
+    decoder: decoderFor,
+    onProgress: (p) => {
+      const now = performance.now();
+      if (a.log && (p.loaded === p.total || now - last > 1000)) {
+        last = now;
+        a.log(`loading ${a.model}: ${p.loaded}/${p.total} tensors`);
+      }
+    },
+  });
+  return { model, report, ms: performance.now() - t0 };
+}
+
+/** The config.json of a tiny SegLLM (real LLaMA vocabulary, tiny widths; same fields as the release's). */
+export function tinyConfigJson(imageSize = 1024): Record<string, unknown> {
+  return {
+    architectures: ['SegLLM (tiny, random weights)'],
+    vocab_size: 32011,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    mm_projector_type: 'mlp2x_gelu',
+    mm_hidden_size: 32,
+    mm_vision_select_layer: -2,
+    segllm_hipie_image_size: imageSize,
+    vision_config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, image_size: 224, patch_size: 14, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5 },
+  };
+}
+
+/** The LLaVA-1.5 tokenizer (with `<video>` and `<seg>`) kept in the repository as a test fixture of @segllm/models. */
+export const TINY_TOKENIZER_URL = new URL('../../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url);
+
+export async function tinyTokenizerJson(): Promise<string> {
+  try {
+    return gunzipSync(await readFile(TINY_TOKENIZER_URL)).toString('utf8');
+  } catch (e) {
+    throw new Error(`cannot read the tokenizer of the tiny model at ${TINY_TOKENIZER_URL.pathname} (${(e as Error).message}): run from a clone of segllm-ts`);
+  }
+}
+
+/** A tiny SegLLM with random weights (seeded), its config.json and tokenizer.json text (for saveSegLLM). */
+export async function buildTinySegLLM(o: { seed?: number; imageSize?: number; backend?: string } = {}): Promise<{ model: SegLLM; configJson: Record<string, unknown>; tokenizerJson: string }> {
+  const configJson = tinyConfigJson(o.imageSize);
+  const tokenizerJson = await tinyTokenizerJson();
+  manualSeed(o.seed ?? 0);
+  const config = parseSegLLMConfig(configJson);
+  const net = new SegLLMForSegmentation(config, decoderFor(config));
+  if (o.backend && o.backend !== 'cpu') await net.to(o.backend);
+  return { model: new SegLLM(net, Tokenizer.fromString(tokenizerJson)), configJson, tokenizerJson };
+}
