@@ -1,0 +1,164 @@
+/**
+ * The `cpu-wasm` backend: every storage is a block of one WebAssembly linear memory, and its `handle` is a typed
+ * array over that block, so the readable CPU kernels run on it unchanged (the fallback for every op without a SIMD
+ * kernel, no copies) while the SIMD kernels address the same bytes by pointer. After the memory grows, handles are
+ * re-created on the new buffer (a non-shared memory detaches the old one).
+ */
+import type { Attrs, Backend, MemoryStats, Storage, View } from '../../backend.ts';
+import { BackendError, UnsupportedError } from '../../backend.ts';
+import type { DType, StorageArray } from '../../dtype.ts';
+import { itemSize } from '../../dtype.ts';
+import { cpu } from '../cpu/backend.ts';
+import type { WasmRuntime } from './runtime.ts';
+import { setGemmHook, type GemmHook } from '../../ops/matmul/gemm.ts';
+
+/** A SIMD kernel: returns false to decline (the readable CPU kernel then runs on the same memory). */
+export type WasmKernel = (rt: WasmRuntime, inputs: View[], outputs: View[], attrs: Attrs) => boolean;
+
+const kernels = new Map<string, WasmKernel>();
+
+export function registerWasmKernel(op: string, fn: WasmKernel): void {
+  kernels.set(op, fn);
+}
+
+export function wasmKernelNames(): string[] {
+  return [...kernels.keys()];
+}
+
+type Ctor = new (buf: ArrayBufferLike, byteOffset: number, length: number) => StorageArray;
+function ctorOf(dtype: DType): Ctor {
+  switch (dtype) {
+    case 'float32':
+      return Float32Array;
+    case 'float64':
+      return Float64Array;
+    case 'float16':
+    case 'bfloat16':
+      return Uint16Array;
+    case 'int32':
+      return Int32Array;
+    case 'uint8':
+    case 'bool':
+      return Uint8Array;
+  }
+}
+
+export class WasmStorage implements Storage {
+  readonly backend: WasmBackend;
+  readonly dtype: DType;
+  readonly numel: number;
+  /** Byte offset of the block in the linear memory. */
+  readonly ptr: number;
+  refs = 0;
+  freed = false;
+  #view: StorageArray | null = null;
+
+  constructor(backend: WasmBackend, dtype: DType, numel: number, ptr: number) {
+    this.backend = backend;
+    this.dtype = dtype;
+    this.numel = numel;
+    this.ptr = ptr;
+  }
+
+  /** A typed array over this block (re-created when the memory's buffer changed). */
+  get handle(): StorageArray {
+    const buf = this.backend.rt.memory.buffer;
+    if (this.#view?.buffer !== buf) this.#view = new (ctorOf(this.dtype))(buf, this.ptr, this.numel);
+    return this.#view;
+  }
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'cpu-wasm';
+  readonly rt: WasmRuntime;
+  /** Ops run by SIMD kernels and by the readable fallback since start (for info()). */
+  readonly counts = { simd: 0, fallback: 0 };
+
+  readonly #hook: GemmHook;
+
+  constructor(rt: WasmRuntime, hook: GemmHook) {
+    this.rt = rt;
+    this.#hook = hook;
+  }
+
+  allocate(dtype: DType, numel: number): Storage {
+    const ptr = this.rt.heap.alloc(numel * itemSize(dtype));
+    return new WasmStorage(this, dtype, numel, ptr);
+  }
+
+  upload(storage: Storage, data: StorageArray): void {
+    ws(storage).handle.set(data);
+  }
+
+  download(storage: Storage): Promise<StorageArray> {
+    return Promise.resolve(ws(storage).handle);
+  }
+
+  readSync(storage: Storage): StorageArray {
+    return ws(storage).handle;
+  }
+
+  free(storage: Storage): void {
+    const s = ws(storage);
+    if (s.freed) return;
+    s.freed = true;
+    this.rt.heap.free(s.ptr, s.numel * itemSize(s.dtype));
+  }
+
+  supports(op: string, dtype: DType): boolean {
+    return cpu.supports(op, dtype);
+  }
+
+  run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
+    const k = kernels.get(op);
+    if (k && k(this.rt, inputs, outputs, attrs)) {
+      this.counts.simd++;
+      return;
+    }
+    if (!cpu.supports(op, inputs[0]?.dtype ?? outputs[0].dtype)) throw new UnsupportedError(`the cpu-wasm backend has no kernel '${op}'`);
+    this.counts.fallback++;
+    // The readable kernel runs on the same memory; its GEMMs go to the SIMD GEMM meanwhile.
+    const prev = setGemmHook(this.#hook);
+    try {
+      cpu.run(op, inputs, outputs, attrs);
+    } finally {
+      setGemmHook(prev);
+    }
+  }
+
+  memoryStats(): MemoryStats & { maximum: number } {
+    return this.rt.heap.stats();
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      backend: this.name,
+      threads: this.rt.threads,
+      sharedMemory: this.rt.shared,
+      mode: this.rt.pool ? `shared memory, ${this.rt.threads} threads (${isNode() ? 'worker_threads' : 'Web Workers'})` : 'single-threaded (no SharedArrayBuffer, or threads: 1)',
+      relaxedSimd: this.rt.fma,
+      simdKernels: wasmKernelNames(),
+      memory: this.rt.heap.stats(),
+      ops: { ...this.counts },
+    };
+  }
+}
+
+function isNode(): boolean {
+  return !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+}
+
+function ws(s: Storage): WasmStorage {
+  if (!(s instanceof WasmStorage)) throw new BackendError(`expected a cpu-wasm storage, got one from '${s.backend.name}'`);
+  return s;
+}
+
+/** Byte address of a view's element 0 (the view must live on cpu-wasm). */
+export function addr(v: View): number {
+  return ws(v.storage).ptr + v.offset * itemSize(v.dtype);
+}
+
+/** Whether a view lives in the WASM memory. */
+export function isWasmView(v: View): boolean {
+  return v.storage instanceof WasmStorage;
+}

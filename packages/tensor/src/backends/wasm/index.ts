@@ -1,0 +1,40 @@
+/**
+ * The `cpu-wasm` backend: WebAssembly SIMD kernels generated at startup by a small emitter (./emit), tensors in one
+ * WASM linear memory, worker threads sharing it where SharedArrayBuffer is available. `await initCpuWasm()` builds
+ * and registers it; then `tensor(..., { backend: 'cpu-wasm' })` or `setDefaultBackend('cpu-wasm')`.
+ */
+import { getBackend, hasBackend, registerBackend, unregisterBackend } from '../../backend.ts';
+import { WasmBackend } from './backend.ts';
+import { WasmRuntime, type CpuWasmOptions } from './runtime.ts';
+import { gemmHook } from './ops/gemm.ts';
+import './ops/rows.ts';
+
+export { WasmBackend, WasmStorage, registerWasmKernel, wasmKernelNames } from './backend.ts';
+export { WasmInitError, type CpuWasmOptions } from './runtime.ts';
+export { WasmMemoryError } from './heap.ts';
+export { WasmWorkerError } from './threads.ts';
+
+let pending: Promise<WasmBackend> | null = null;
+
+/** Builds the kernels, the memory and the worker pool, and registers the `cpu-wasm` backend (idempotent). */
+export function initCpuWasm(opts: CpuWasmOptions = {}): Promise<WasmBackend> {
+  pending ??= (async () => {
+    const rt = await WasmRuntime.create(opts);
+    const b = new WasmBackend(rt, gemmHook(rt));
+    registerBackend(b);
+    return b;
+  })();
+  pending.catch(() => (pending = null));
+  return pending;
+}
+
+/** Stops the workers and unregisters the backend (tensors on it become unusable). */
+export async function shutdownCpuWasm(): Promise<void> {
+  if (!pending) return;
+  const b = await pending;
+  pending = null;
+  if (hasBackend('cpu-wasm') && getBackend('cpu-wasm') === b) unregisterBackend('cpu-wasm');
+  b.rt.dispose();
+}
+
+

@@ -1,0 +1,51 @@
+/**
+ * Element loads for the storage dtypes the SIMD kernels read: float32, and float16/bfloat16 widened to f32 on the
+ * fly (scalar and four lanes at a time). float16 widening is exact for every value (subnormals, infinities, NaN):
+ * the 15 magnitude bits are moved to f32 position and scaled by 2^112; exponent 31 becomes 255.
+ */
+import { f32, f32x4, get, i32, i32x4, seq, set, v128, type Code } from '../emit/code.ts';
+import type { Locals } from '../emit/module.ts';
+
+export type ElemType = 'f32' | 'f16' | 'bf16';
+export const ELEM_BYTES: Record<ElemType, number> = { f32: 4, f16: 2, bf16: 2 };
+
+/** A scalar f32 from an element of type t at `addr` (+off bytes); may use a scratch i32 local. */
+export function loadScalar(t: ElemType, addr: Code, L: Locals, off = 0): Code {
+  if (t === 'f32') return f32.load(addr, off);
+  if (t === 'bf16') return f32.reinterpretI32(i32.shl(i32.load16U(addr, off), i32.c(16)));
+  const h = L.i32();
+  const m = L.i32();
+  // m = (h & 0x7fff) << 13; value = f32(m) * 2^112, Inf/NaN when h's exponent is all ones; then the sign.
+  return seq(
+    set(h, i32.load16U(addr, off)),
+    set(m, i32.shl(i32.and(get(h), i32.c(0x7fff)), i32.c(13))),
+    f32.reinterpretI32(
+      i32.or(
+        i32.or(i32.reinterpretF32(f32.mul(f32.reinterpretI32(get(m)), f32.c(2 ** 112))), i32.shl(i32.and(get(h), i32.c(0x8000)), i32.c(16))),
+        // exponent all ones: force the f32 exponent to 255 (the scaled value has it >= 0x47800000 there).
+        i32.mul(i32.ge(get(m), i32.c(0x7c00 << 13)), i32.c(0x7f800000)),
+      ),
+    ),
+  );
+}
+
+/** Four consecutive elements of type t at `addr` as f32x4 (uses two scratch v128 locals for f16). */
+export function loadVec(t: ElemType, addr: Code, L: Locals, off = 0): Code {
+  if (t === 'f32') return v128.load(addr, off);
+  const w = v128.load16x4U(addr, off); // i32x4 of u16 bits
+  if (t === 'bf16') return i32x4.shl(w, i32.c(16));
+  const h = L.v128();
+  const m = L.v128();
+  return seq(
+    set(h, w),
+    set(m, i32x4.shl(v128.and(get(h), i32x4.splat(i32.c(0x7fff))), i32.c(13))),
+    v128.or(
+      v128.or(
+        f32x4.mul(get(m), i32x4.splat(i32.c(0x77800000))), // m as f32 times 2^112
+        i32x4.shl(v128.and(get(h), i32x4.splat(i32.c(0x8000))), i32.c(16)),
+      ),
+      v128.and(i32x4.gtU(get(m), i32x4.splat(i32.c((0x7c00 << 13) - 1))), i32x4.splat(i32.c(0x7f800000))),
+    ),
+  );
+}
+

@@ -1,0 +1,124 @@
+/**
+ * GEMV kernels (decode-shaped products): y[n0:n1] = x . B[:, n0:n1] with x a dense f32 row of K, B's elements
+ * f32/f16/bf16 widened on the fly (the weights are read once, so half weights halve the memory traffic).
+ *
+ * - `gemv_dot_<t>(x, b, bcs, y, K, n0, n1)`: B column-contiguous (bcs = byte stride between columns; a Linear
+ *   weight [N, K] seen as W^T): four columns at a time, SIMD dot products along K, two vectors per column per step.
+ * - `gemv_axpy_<t>(x, b, brs, y, K, n0, n1)`: B row-contiguous (brs = byte stride between rows): sixteen columns
+ *   at a time, y += x[k] * B[k, n:n+16].
+ * - `row_to_f32_<t>(src, cs, K, dst)`: a strided row to dense f32.
+ */
+import { f32, f32x4, forRange, get, i32, seq, set, v128, type Code } from '../emit/code.ts';
+import { Locals, type FuncDef } from '../emit/module.ts';
+import { ELEM_BYTES, loadScalar, loadVec, type ElemType } from './elem.ts';
+
+const TYPES: ElemType[] = ['f32', 'f16', 'bf16'];
+
+function dot(t: ElemType, fma: boolean): FuncDef {
+  const params = Array<'i32'>(7).fill('i32');
+  const [x, b, bcs, y, K, n0, n1] = [0, 1, 2, 3, 4, 5, 6];
+  const L = new Locals(params);
+  const eb = ELEM_BYTES[t];
+  const [n, k, k8, k4, tmpS] = [L.i32(), L.i32(), L.i32(), L.i32(), L.f32()];
+  const cols = Array.from({ length: 4 }, () => L.i32());
+  const acc = Array.from({ length: 8 }, () => L.v128());
+  const xv = [L.v128(), L.v128()];
+  const hs = L.v128();
+  const sums = Array.from({ length: 4 }, () => L.f32());
+  const col0 = L.i32();
+  const block = seq(
+    ...cols.map((c, j) => set(c, i32.add(get(b), i32.mul(i32.add(get(n), i32.c(j)), get(bcs))))),
+    ...acc.map((a) => set(a, f32x4.splat(f32.c(0)))),
+    forRange(k, i32.c(0), get(k8), 8, seq(
+      set(xv[0], v128.load(i32.add(get(x), i32.shl(get(k), i32.c(2))))),
+      set(xv[1], v128.load(i32.add(get(x), i32.shl(get(k), i32.c(2))), 16)),
+      ...cols.flatMap((c, j) => [
+        set(acc[2 * j], f32x4.madd(get(xv[0]), loadVec(t, get(c), L), get(acc[2 * j]), fma)),
+        set(acc[2 * j + 1], f32x4.madd(get(xv[1]), loadVec(t, get(c), L, 4 * eb), get(acc[2 * j + 1]), fma)),
+        set(c, i32.add(get(c), i32.c(8 * eb))),
+      ]),
+    )),
+    ...cols.map((_, j) => set(sums[j], f32x4.hsum(f32x4.add(get(acc[2 * j]), get(acc[2 * j + 1])), hs))),
+    // K tail.
+    forRange(k, get(k8), get(K), 1, seq(
+      set(tmpS, f32.load(i32.add(get(x), i32.shl(get(k), i32.c(2))))),
+      ...cols.flatMap((c, j) => [
+        set(sums[j], f32.add(get(sums[j]), f32.mul(get(tmpS), loadScalar(t, get(c), L)))),
+        set(c, i32.add(get(c), i32.c(eb))),
+      ]),
+    )),
+    ...sums.map((s, j) => f32.store(i32.add(get(y), i32.shl(get(n), i32.c(2))), get(s), 4 * j)),
+  );
+  // Leftover columns one at a time.
+  const single = seq(
+    set(col0, i32.add(get(b), i32.mul(get(n), get(bcs)))),
+    set(acc[0], f32x4.splat(f32.c(0))),
+    forRange(k, i32.c(0), get(k4), 4, seq(
+      set(acc[0], f32x4.madd(v128.load(i32.add(get(x), i32.shl(get(k), i32.c(2)))), loadVec(t, get(col0), L), get(acc[0]), fma)),
+      set(col0, i32.add(get(col0), i32.c(4 * eb))),
+    )),
+    set(sums[0], f32x4.hsum(get(acc[0]), hs)),
+    forRange(k, get(k4), get(K), 1, seq(
+      set(sums[0], f32.add(get(sums[0]), f32.mul(f32.load(i32.add(get(x), i32.shl(get(k), i32.c(2)))), loadScalar(t, get(col0), L)))),
+      set(col0, i32.add(get(col0), i32.c(eb))),
+    )),
+    f32.store(i32.add(get(y), i32.shl(get(n), i32.c(2))), get(sums[0])),
+  );
+  const body = seq(
+    set(k8, i32.and(get(K), i32.c(~7))),
+    set(k4, i32.and(get(K), i32.c(~3))),
+    set(n, get(n0)),
+    forRange(n, get(n0), i32.sub(get(n1), i32.c(3)), 4, block),
+    forRange(n, get(n), get(n1), 1, single),
+  );
+  return { name: `gemv_dot_${t}`, params, locals: L.types, body };
+}
+
+function axpy(t: ElemType, fma: boolean): FuncDef {
+  const params = Array<'i32'>(7).fill('i32');
+  const [x, b, brs, y, K, n0, n1] = [0, 1, 2, 3, 4, 5, 6];
+  const L = new Locals(params);
+  const eb = ELEM_BYTES[t];
+  const [n, k, p, xs] = [L.i32(), L.i32(), L.i32(), L.v128()];
+  const acc = Array.from({ length: 4 }, () => L.v128());
+  const s = L.f32();
+  const block = seq(
+    ...acc.map((a) => set(a, f32x4.splat(f32.c(0)))),
+    set(p, i32.add(get(b), i32.mul(get(n), i32.c(eb)))),
+    forRange(k, i32.c(0), get(K), 1, seq(
+      set(xs, v128.load32Splat(i32.add(get(x), i32.shl(get(k), i32.c(2))))),
+      ...acc.map((a, j) => set(a, f32x4.madd(get(xs), loadVec(t, get(p), L, 4 * j * eb), get(a), fma))),
+      set(p, i32.add(get(p), get(brs))),
+    )),
+    ...acc.map((a, j) => v128.store(i32.add(get(y), i32.shl(get(n), i32.c(2))), get(a), 16 * j)),
+  );
+  const single = seq(
+    set(s, f32.c(0)),
+    set(p, i32.add(get(b), i32.mul(get(n), i32.c(eb)))),
+    forRange(k, i32.c(0), get(K), 1, seq(
+      set(s, f32.add(get(s), f32.mul(f32.load(i32.add(get(x), i32.shl(get(k), i32.c(2)))), loadScalar(t, get(p), L)))),
+      set(p, i32.add(get(p), get(brs))),
+    )),
+    f32.store(i32.add(get(y), i32.shl(get(n), i32.c(2))), get(s)),
+  );
+  const body = seq(
+    set(n, get(n0)),
+    forRange(n, get(n0), i32.sub(get(n1), i32.c(15)), 16, block),
+    forRange(n, get(n), get(n1), 1, single),
+  );
+  return { name: `gemv_axpy_${t}`, params, locals: L.types, body };
+}
+
+function rowToF32(t: ElemType): FuncDef {
+  const params = Array<'i32'>(4).fill('i32');
+  const [src, cs, K, dst] = [0, 1, 2, 3];
+  const L = new Locals(params);
+  const k = L.i32();
+  const body: Code = forRange(k, i32.c(0), get(K), 1,
+    f32.store(i32.add(get(dst), i32.shl(get(k), i32.c(2))), loadScalar(t, i32.add(get(src), i32.mul(get(k), get(cs))), L)));
+  return { name: `row_to_f32_${t}`, params, locals: L.types, body };
+}
+
+export function gemvKernels(fma: boolean): (() => FuncDef)[] {
+  return TYPES.flatMap((t) => [() => dot(t, fma), () => axpy(t, fma), () => rowToF32(t)]);
+}

@@ -1,0 +1,5 @@
+import type { FuncDef } from '../emit/module.ts';
+
+export function rowKernels(): (() => FuncDef)[] {
+  return [];
+}

@@ -1,0 +1,187 @@
+/**
+ * Host side of the SIMD GEMM and GEMV: picks the kernel, splits the output across threads and runs it, and the
+ * `matmul` kernel of the cpu-wasm backend. Also the hook that routes the readable CPU kernels' GEMMs (conv2d's
+ * im2col product, attention, backward passes) to the SIMD GEMM while they run on cpu-wasm.
+ *
+ * Every output element is summed in the same order whatever the split (see kernels/gemm.ts), so results do not
+ * depend on the thread count.
+ */
+import type { View } from '../../../backend.ts';
+import { f32ToBf16Bits, f32ToF16Bits, itemSize } from '../../../dtype.ts';
+import type { GemmHook } from '../../../ops/matmul/gemm.ts';
+import { numel } from '../../../shape.ts';
+import { addr, registerWasmKernel } from '../backend.ts';
+import { MR, NR } from '../kernels/gemm.ts';
+import type { ElemType } from '../kernels/elem.ts';
+import type { WasmRuntime } from '../runtime.ts';
+
+/** Multiply-adds below which a product stays on one thread. */
+const PARALLEL_MIN = 1 << 18;
+/** Rows below which the GEMV kernels run instead of the packed GEMM. */
+export const GEMV_MAX_M = 4;
+
+export function elemType(dtype: string): ElemType | null {
+  return dtype === 'float32' ? 'f32' : dtype === 'float16' ? 'f16' : dtype === 'bfloat16' ? 'bf16' : null;
+}
+
+function splitRange(n: number, parts: number, align: number): number[] {
+  const b = [0];
+  for (let p = 1; p < parts; p++) b.push(Math.min(n, Math.round((n * p) / parts / align) * align));
+  b.push(n);
+  return b;
+}
+
+/** A strided matrix operand: byte address, byte strides, element type. */
+export interface Operand {
+  ptr: number;
+  rs: number;
+  cs: number;
+  t: ElemType;
+}
+
+/** C[M, N] (f32, row-major, ldc in bytes) = A . B; C is overwritten. */
+export function gemmInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc: number, M: number, K: number, N: number): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    const f = rt.f32();
+    for (let i = 0; i < M; i++) f.fill(0, (c + i * ldc) / 4, (c + i * ldc) / 4 + N);
+    return;
+  }
+  const threads = M * N * K < PARALLEL_MIN ? 1 : rt.threads;
+  if (M < GEMV_MAX_M && gemvInto(rt, A, B, c, ldc, M, K, N, threads)) return;
+  const byCols = N >= M;
+  const parts = Math.max(1, Math.min(threads, Math.floor((byCols ? N / NR : M / MR) / 2)));
+  const bounds = splitRange(byCols ? N : M, parts, byCols ? NR : MR);
+  const lists: number[][] = [];
+  for (let p = 0; p < parts; p++) {
+    const [lo, hi] = [bounds[p], bounds[p + 1]];
+    if (hi <= lo) continue;
+    lists.push([A.ptr, A.rs, A.cs, B.ptr, B.rs, B.cs, c, ldc, byCols ? 0 : lo, byCols ? M : hi, K, byCols ? lo : 0, byCols ? hi : N, rt.scratch[lists.length]]);
+  }
+  rt.parallel(`gemm_${A.t}${B.t}`, lists);
+}
+
+/**
+ * GEMV-shaped products (M < 4): B column-contiguous (a Linear weight [N, K] seen transposed) uses SIMD dot
+ * products along K; B row-contiguous uses SIMD axpy along N. A is first copied to a dense f32 row. Returns false
+ * when neither layout applies.
+ */
+function gemvInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc: number, M: number, K: number, N: number, threads: number): boolean {
+  const eb = B.t === 'f32' ? 4 : 2;
+  const kind = B.rs === eb ? 'dot' : B.cs === eb ? 'axpy' : null;
+  if (!kind) return false;
+  const fname = `gemv_${kind}_${B.t}`;
+  if (!(fname in rt.fns)) return false;
+  // Dense f32 copy of A's rows in this thread's scratch (K * 4 bytes per row fits: scratch >= 1 MiB).
+  const x = rt.scratch[0];
+  if (M * K * 4 > 1 << 20) return false;
+  for (let i = 0; i < M; i++) rt.fns[`row_to_f32_${A.t}`](A.ptr + i * A.rs, A.cs, K, x + i * K * 4);
+  const parts = Math.max(1, Math.min(threads, Math.floor(N / 64)));
+  const bounds = splitRange(N, parts, 16);
+  for (let i = 0; i < M; i++) {
+    const lists: number[][] = [];
+    for (let p = 0; p < parts; p++) {
+      if (bounds[p + 1] <= bounds[p]) continue;
+      lists.push([x + i * K * 4, B.ptr, kind === 'dot' ? B.cs : B.rs, c + i * ldc, K, bounds[p], bounds[p + 1]]);
+    }
+    rt.parallel(fname, lists);
+  }
+  return true;
+}
+
+function operand(v: View, rows: number, cols: number, r: number): Operand | null {
+  const t = elemType(v.dtype);
+  if (!t) return null;
+  const s = itemSize(v.dtype);
+  void rows;
+  void cols;
+  return { ptr: addr(v), rs: v.strides[r - 2] * s, cs: v.strides[r - 1] * s, t };
+}
+
+/** Converts n f32 at byte address `src` into the half dtype at `dst` (round to nearest even). */
+export function roundOut(rt: WasmRuntime, src: number, dst: number, n: number, dtype: string): void {
+  const f = rt.f32();
+  const h = new Uint16Array(rt.memory.buffer, dst, n);
+  const conv = dtype === 'float16' ? f32ToF16Bits : f32ToBf16Bits;
+  const s = src / 4;
+  for (let i = 0; i < n; i++) h[i] = conv(f[s + i]);
+}
+
+registerWasmKernel('matmul', (rt, [a, b], [y]) => {
+  const r = a.shape.length;
+  if (!elemType(a.dtype) || !elemType(b.dtype) || !elemType(y.dtype)) return false;
+  const M = a.shape[r - 2];
+  const K = a.shape[r - 1];
+  const N = b.shape[r - 1];
+  const batchShape = y.shape.slice(0, r - 2);
+  const nb = numel(batchShape);
+  const half = y.dtype !== 'float32';
+  const tmp = half ? rt.heap.alloc(M * N * 4) : -1;
+  try {
+    const idx = new Array<number>(batchShape.length).fill(0);
+    const ys = itemSize(y.dtype);
+    for (let bi = 0; bi < nb; bi++) {
+      let oa = 0;
+      let ob = 0;
+      for (let d = 0; d < idx.length; d++) {
+        oa += idx[d] * a.strides[d];
+        ob += idx[d] * b.strides[d];
+      }
+      const A = operand({ ...a, offset: a.offset + oa }, M, K, r);
+      const B = operand({ ...b, offset: b.offset + ob }, K, N, r);
+      if (!A || !B) return false;
+      const yAddr = addr(y) + bi * M * N * ys;
+      gemmInto(rt, A, B, half ? tmp : yAddr, N * 4, M, K, N);
+      if (half) roundOut(rt, tmp, yAddr, M * N, y.dtype);
+      for (let d = idx.length - 1; d >= 0; d--) {
+        if (++idx[d] < batchShape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  } finally {
+    if (tmp >= 0) rt.heap.free(tmp, M * N * 4);
+  }
+  return true;
+});
+
+/**
+ * The hook for the readable CPU kernels' GEMMs (float32 only): operands already in the WASM memory are used in
+ * place; others are copied into temporary blocks (cheap next to the product) unless that would grow a non-shared
+ * memory (growth would detach the typed arrays the calling kernel holds).
+ */
+export function gemmHook(rt: WasmRuntime): GemmHook {
+  return (A, B, C, cOffset, ldc, M, K, N) => {
+    if (!(A.data instanceof Float32Array && B.data instanceof Float32Array && C instanceof Float32Array)) return false;
+    if (M * N * K < 1 << 14) return false;
+    const buf = rt.memory.buffer;
+    const temps: [number, number][] = [];
+    const place = (data: Float32Array, offset: number, rs: number, cs: number, rows: number, cols: number): Operand | null => {
+      if (data.buffer === buf) return { ptr: data.byteOffset + offset * 4, rs: rs * 4, cs: cs * 4, t: 'f32' };
+      const p = rt.heap.alloc(rows * cols * 4, rt.shared);
+      if (p < 0) return null;
+      temps.push([p, rows * cols * 4]);
+      const f = rt.f32();
+      const o = p / 4;
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) f[o + i * cols + j] = data[offset + i * rs + j * cs];
+      return { ptr: p, rs: cols * 4, cs: 4, t: 'f32' };
+    };
+    try {
+      const a = place(A.data, A.offset, A.rowStride, A.colStride, M, K);
+      const b = a && place(B.data, B.offset, B.rowStride, B.colStride, K, N);
+      if (!a || !b) return false;
+      if (C.buffer === buf) {
+        gemmInto(rt, a, b, C.byteOffset + cOffset * 4, ldc * 4, M, K, N);
+        return true;
+      }
+      const p = rt.heap.alloc(M * N * 4, rt.shared);
+      if (p < 0) return false;
+      temps.push([p, M * N * 4]);
+      gemmInto(rt, a, b, p, N * 4, M, K, N);
+      const f = rt.f32();
+      for (let i = 0; i < M; i++) C.set(f.subarray(p / 4 + i * N, p / 4 + i * N + N), cOffset + i * ldc);
+      return true;
+    } finally {
+      for (const [p, n] of temps) rt.heap.free(p, n);
+    }
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The WASM runtime: one linear memory (shared when SharedArrayBuffer is available, so worker threads compute on
+ * it in place), the generated kernel module instantiated on it, the heap allocator, per-thread GEMM scratch and the
+ * thread pool. Everything the backend stores lives in this memory.
+ */
+import { buildKernelModule } from './kernels/index.ts';
+import { SCRATCH_BYTES } from './kernels/gemm.ts';
+import { Heap } from './heap.ts';
+import { ThreadPool, type Job } from './threads.ts';
+import { encodeModule } from './emit/module.ts';
+import { f32x4, get, type Code } from './emit/code.ts';
+
+export interface CpuWasmOptions {
+  /** Threads (main included); default SEGLLM_CPU_THREADS, else the core count (at most 8); 1 without shared memory. */
+  threads?: number;
+  /** Upper bound of the linear memory in bytes (default 2 GiB, at most 4 GiB). */
+  maxMemoryBytes?: number;
+  /** Initial size in bytes (default 16 MiB). */
+  initialMemoryBytes?: number;
+  /** Use shared memory and workers when available (default true); false forces the single-threaded build. */
+  shared?: boolean;
+}
+
+export class WasmInitError extends Error {
+  override name = 'WasmInitError';
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+
+interface NodeProcess {
+  env?: Record<string, string | undefined>;
+  getBuiltinModule?: (id: string) => unknown;
+}
+
+function defaultThreads(): number {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  const env = proc?.env?.SEGLLM_CPU_THREADS;
+  const n = env ? Number.parseInt(env, 10) : Number.NaN;
+  if (Number.isFinite(n) && n >= 1) return Math.min(n, 8);
+  const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
+  const cores = os ? (os.availableParallelism?.() ?? os.cpus().length) : ((globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+  return Math.max(1, Math.min(cores, 8));
+}
+
+/** Whether this engine validates f32x4.relaxed_madd (then GEMM tiles use fused multiply-adds). */
+function hasRelaxedSimd(): boolean {
+  const p = [0, 1, 2].map((i): Code => get(i));
+  const body = f32x4.madd(p[0], p[1], p[2], true);
+  try {
+    return WebAssembly.validate(encodeModule({ initialPages: 1, maximumPages: 1, shared: false }, [{ name: 'f', params: ['v128', 'v128', 'v128'], result: 'v128', locals: [], body }]));
+  } catch {
+    return false;
+  }
+}
+
+function sharedMemoryUsable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return false;
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+export type WasmFn = (...args: number[]) => void;
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly heap: Heap;
+  readonly shared: boolean;
+  readonly fma: boolean;
+  readonly names: string[];
+  readonly fns: Record<string, WasmFn>;
+  readonly threads: number;
+  /** Per-thread GEMM scratch (byte offsets), thread 0 = the main thread. */
+  readonly scratch: number[];
+  readonly pool: ThreadPool | null;
+  readonly maxBytes: number;
+  #f32: Float32Array | null = null;
+
+  private constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, names: string[], shared: boolean, fma: boolean, pool: ThreadPool | null, maxBytes: number) {
+    this.memory = memory;
+    this.shared = shared;
+    this.fma = fma;
+    this.names = names;
+    this.fns = Object.fromEntries(names.map((n) => [n, instance.exports[n] as WasmFn]));
+    this.pool = pool;
+    this.threads = (pool?.size ?? 0) + 1;
+    this.maxBytes = maxBytes;
+    // Bytes [0, 64 KiB) stay unused (null pointers trap-free but never handed out).
+    this.heap = new Heap(memory, PAGE, maxBytes);
+    this.scratch = Array.from({ length: this.threads }, () => this.heap.alloc(SCRATCH_BYTES));
+  }
+
+  static async create(opts: CpuWasmOptions = {}): Promise<WasmRuntime> {
+    if (typeof WebAssembly === 'undefined') throw new WasmInitError('WebAssembly is unavailable in this environment: use the cpu backend');
+    const maxBytes = Math.min(opts.maxMemoryBytes ?? 2 ** 31, MAX_PAGES * PAGE);
+    const maximumPages = Math.ceil(maxBytes / PAGE);
+    const initialPages = Math.min(maximumPages, Math.ceil((opts.initialMemoryBytes ?? 16 * 2 ** 20) / PAGE));
+    const shared = opts.shared !== false && sharedMemoryUsable();
+    const fma = hasRelaxedSimd();
+    const km = buildKernelModule({ initialPages: 1, maximumPages, shared }, fma);
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(km.bytes);
+    } catch (e) {
+      throw new WasmInitError(`the WASM SIMD kernels did not compile (${String(e)}): this engine lacks WebAssembly SIMD; use the cpu backend`);
+    }
+    const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const want = shared ? Math.max(1, Math.min(opts.threads ?? defaultThreads(), 8)) : 1;
+    let pool: ThreadPool | null = null;
+    if (want > 1) {
+      try {
+        pool = await ThreadPool.start(want - 1, module, memory, km.exports);
+      } catch {
+        pool = null; // workers unavailable: single-threaded
+      }
+    }
+    return new WasmRuntime(memory, instance, km.exports, shared, fma, pool, maximumPages * PAGE);
+  }
+
+  fnIndex(name: string): number {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new WasmInitError(`no wasm kernel '${name}'`);
+    return i;
+  }
+
+  /** A Float32Array over the whole memory (refreshed after growth). */
+  f32(): Float32Array {
+    const buf = this.memory.buffer;
+    if (this.#f32?.buffer !== buf) this.#f32 = new Float32Array(buf);
+    return this.#f32;
+  }
+
+  /** Runs `name` once per argument list: the first here, the others on workers (at most `threads` lists). */
+  parallel(name: string, argLists: number[][]): void {
+    const f = this.fns[name];
+    if (argLists.length === 1 || !this.pool) {
+      for (const a of argLists) f(...a);
+      return;
+    }
+    const idx = this.fnIndex(name);
+    const jobs: Job[] = argLists.map((args) => ({ fn: idx, args }));
+    this.pool.run(jobs, () => f(...argLists[0]));
+  }
+
+  dispose(): void {
+    this.pool?.stop();
+  }
+}
