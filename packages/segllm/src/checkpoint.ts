@@ -4,7 +4,7 @@
  * encoder, its loss bookkeeping, CLIP's unused visual projection), which are skipped on purpose and reported.
  * Saving writes the same layout into a temporary folder and renames it into place.
  */
-import { Tokenizer, openModelCheckpoint, parseClipVisionConfig, readConfigJson } from '@segllm/models';
+import { Tokenizer, parseClipVisionConfig } from '@segllm/models';
 import type { DType, RawTensor, TensorStore } from '@segllm/tensor';
 import { loadSafetensorsInto, saveSafetensors, withoutInit, noGrad } from '@segllm/tensor';
 import { CheckpointError } from './errors.ts';
@@ -14,6 +14,8 @@ import { SegLLMForSegmentation } from './model/modeling.ts';
 import type { MaskDecoder } from './model/decoder.ts';
 import { SegLLM } from './segllm.ts';
 import { HipieDecoder, hipieRename } from './model/hipie.ts';
+import { checkpointFiles } from './files.ts';
+import type { CheckpointFiles, CheckpointSource } from './files.ts';
 
 /** Keys of the release that SegLLM never uses (skipped on purpose). */
 export const UNUSED_KEYS: readonly RegExp[] = [
@@ -35,8 +37,8 @@ export interface SegLLMLoadOptions {
   /** Parameter dtype (checkpoint tensors are cast at load): float32 on the CPU, float16 on GPUs with shader-f16. */
   dtype?: DType;
   onProgress?: (p: LoadProgress) => void;
-  /** A folder with the CLIP tower (config.json + safetensors, HF `openai/clip-vit-large-patch14`) when the checkpoint lacks it. */
-  visionTower?: string;
+  /** The CLIP tower (config.json + safetensors, HF `openai/clip-vit-large-patch14`) when the checkpoint lacks it. */
+  visionTower?: CheckpointSource;
   /** Builds the mask decoder for a config (default: HIPIE-R50 with the config's sizes). */
   decoder?: (config: SegLLMConfig, opts: { dtype?: DType; backend?: string }) => MaskDecoder;
   /**
@@ -76,27 +78,35 @@ export function defaultDecoder(config: SegLLMConfig, opts: { dtype?: DType; back
   return new HipieDecoder(config.hipie, config.hipie_image_size, opts);
 }
 
-export async function loadSegLLM(dir: string, o: SegLLMLoadOptions = {}): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const configJson = await readConfigJson(dir);
-  const vision = o.visionTower ? parseClipVisionConfig(await readConfigJson(o.visionTower)) : undefined;
-  const config = parseSegLLMConfig(configJson, vision);
-  let tokText: string;
-  try {
-    tokText = await fs.readFile(path.join(dir, 'tokenizer.json'), 'utf8');
-  } catch {
+async function configOf(f: CheckpointFiles): Promise<string> {
+  const t = await f.text('config.json');
+  if (t === null) throw new CheckpointError(`${f.label} has no config.json: point at the checkpoint folder (it holds config.json, tokenizer.json and the safetensors)`);
+  return t;
+}
+
+/**
+ * Loads a checkpoint in the release layout from a folder (Node), a base URL, or a map of file name -> Blob/bytes.
+ * Strict except for UNUSED_KEYS and the decoder's skipped keys (reported).
+ */
+export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions = {}): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
+  const files = checkpointFiles(source);
+  const dir = files.label;
+  const towerFiles = o.visionTower !== undefined ? checkpointFiles(o.visionTower) : null;
+  const vision = towerFiles ? parseClipVisionConfig(await configOf(towerFiles)) : undefined;
+  const config = parseSegLLMConfig(await configOf(files), vision);
+  const tokText = await files.text('tokenizer.json');
+  if (tokText === null) {
     throw new CheckpointError(`${dir} has no tokenizer.json: SegLLM needs the checkpoint's own tokenizer (vocab ${config.llava.llm.vocab_size}, with <video> and <seg>)`);
   }
   const tokenizer = Tokenizer.fromString(tokText);
   const init = { dtype: o.dtype, backend: o.backend };
   const net = withoutInit(() => new SegLLMForSegmentation(config, (o.decoder ?? defaultDecoder)(config, init), init));
-  const store = withProgress(await openModelCheckpoint(dir), o.onProgress);
+  const store = withProgress(await files.store(), o.onProgress);
   const skipped: string[] = [];
   let loaded = 0;
   try {
     const hasTower = store.keys().some((k) => k.startsWith('model.vision_tower.vision_tower.vision_model.'));
-    if (!hasTower && !o.visionTower) {
+    if (!hasTower && !towerFiles) {
       throw new CheckpointError(`${dir} does not carry the CLIP tower (model.vision_tower.*): pass visionTower: <folder of openai/clip-vit-large-patch14>`);
     }
     const keySet = new Set(store.keys());
@@ -121,8 +131,8 @@ export async function loadSegLLM(dir: string, o: SegLLMLoadOptions = {}): Promis
     const r = await loadSafetensorsInto(net, store, { rename, strict: false });
     loaded += r.loaded.length;
     let missing = r.missing;
-    if (!hasTower && o.visionTower) {
-      const towerStore = await openModelCheckpoint(o.visionTower);
+    if (!hasTower && towerFiles) {
+      const towerStore = await towerFiles.store();
       try {
         const tr = await loadSafetensorsInto(net.clip, towerStore, { prefix: ['vision_model.', ''], rename: (k) => (k.startsWith('visual_projection.') ? null : k), strict: false });
         loaded += tr.loaded.length;

@@ -9,6 +9,8 @@ import { SegLLMError } from './errors.ts';
 import type { SegLLMForSegmentation } from './model/modeling.ts';
 import { ChatSession } from './session/chat.ts';
 import type { RoundResult } from './session/chat.ts';
+import type { CheckpointSource } from './files.ts';
+import type { SegLLMLoadOptions } from './checkpoint.ts';
 
 export type ImageInput = Image8 | Uint8Array | string;
 
@@ -37,6 +39,12 @@ export class SegLLM {
     }
     this.slotId = slot;
     this.segId = seg;
+  }
+
+  /** Loads a release-layout checkpoint (folder, URL or file map); see loadSegLLM for the options. */
+  static async load(source: CheckpointSource, opts: SegLLMLoadOptions = {}): Promise<SegLLM> {
+    const { loadSegLLM } = await import('./checkpoint.ts');
+    return (await loadSegLLM(source, opts)).model;
   }
 
   /** Opens a chat about an image (decoded Image8, encoded PNG/JPEG bytes, or a file path in Node). */

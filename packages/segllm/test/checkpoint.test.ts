@@ -61,6 +61,37 @@ describe('SegLLM checkpoints in the release layout', () => {
     for (const [k, t] of c.model.stateDict()) expect(Array.from(await t.data()), k).toEqual(Array.from(await sb.get(k)!.data()));
   });
 
+  it('loads the same checkpoint from a file map (browser file picker) and from a URL (fetch)', async () => {
+    manualSeed(5);
+    const cfg = tinySegLLMConfig();
+    const a = new SegLLM(new SegLLMForSegmentation(cfg, defaultDecoder(cfg)), tok);
+    const dir = join(mkdtempSync(join(tmpdir(), 'segllm-ckpt-')), 'm');
+    await saveSegLLM(a, dir, { shards: 2, configJson, tokenizerJson: tokJson });
+    const files = Object.fromEntries(readdirSync(dir).map((f) => [`picked/${f}`, new Blob([readFileSync(join(dir, f))])]));
+    const fromMap = await SegLLM.load(files);
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      const name = (req.url ?? '/').split('/').pop() ?? '';
+      try {
+        const body = readFileSync(join(dir, name));
+        res.writeHead(200).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const fromUrl = await SegLLM.load(`http://127.0.0.1:${port}/ckpt/`);
+      const ref = (await SegLLM.load(dir)).model.stateDict();
+      for (const m of [fromMap, fromUrl]) {
+        for (const [k, t] of m.model.stateDict()) expect(Array.from(await t.data()), k).toEqual(Array.from(await ref.get(k)!.data()));
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it('reports missing and unexpected keys in one typed error', async () => {
     manualSeed(4);
     const cfg = tinySegLLMConfig();

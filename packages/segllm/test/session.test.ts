@@ -2,7 +2,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { Tokenizer, newImage } from '@segllm/models';
+import { ImageDecodeError, Tokenizer, newImage } from '@segllm/models';
 import type { Image8 } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import { availableBackends, compareArrays } from '@segllm/tensor/testing';
@@ -102,6 +102,40 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
     expect(session.rounds).toBe(6);
     const r = await session.ask('Segment the first object again. [REF:1]');
     expect(r.round).toBe(7);
+  });
+
+  it('rejects an image that cannot be decoded with a typed error', async () => {
+    await expect(model.chat(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]))).rejects.toThrow(ImageDecodeError);
+    await expect(model.chat(new Uint8Array([1, 2, 3, 4]))).rejects.toThrow(ImageDecodeError);
+  });
+
+  it('segments a whole conversation autoregressively and teacher-forced', async () => {
+    const img = testImage(40, 30);
+    const S = 128;
+    const gt = (x0: number, y0: number, x1: number, y1: number) => {
+      const m = new Uint8Array(S * S);
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) m[y * S + x] = 1;
+      return m;
+    };
+    const rounds = [
+      { text: ROUNDS[0], gtMaskFrame: gt(10, 10, 60, 50) },
+      { text: ROUNDS[1], gtMaskFrame: gt(70, 20, 120, 90) },
+    ];
+    const auto = await model.segmentConversation(img, rounds, { references: 'predicted' });
+    const teacher = await model.segmentConversation(img, rounds, { references: 'groundTruth' });
+    expect(auto.map((r) => r.round)).toEqual([1, 2]);
+    // Autoregressive evaluation is exactly a chat session over the same rounds.
+    const chat = await model.chat(img);
+    try {
+      for (const [i, r] of rounds.entries()) expect((await chat.ask(r.text)).boxFrame).toEqual(auto[i].boxFrame);
+    } finally {
+      chat.dispose();
+    }
+    // Round 1 has no reference, so both modes agree there; later rounds see different reference encodings.
+    expect(teacher[0].boxFrame).toEqual(auto[0].boxFrame);
+    const h = (rs: typeof auto) => rs.map((r) => r.score);
+    expect(h(teacher).slice(1)).not.toEqual(h(auto).slice(1));
+    await expect(model.segmentConversation(img, [{ text: ROUNDS[0] }], { references: 'groundTruth' })).rejects.toThrow(/gtMaskFrame/);
   });
 
   it('reset forgets every round', async () => {
