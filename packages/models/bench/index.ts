@@ -1,10 +1,10 @@
 /**
- * npm run bench -w @segllm/models -- [--json] [--backend cpu,webgpu] [--only clip,llama,resnet] [--iters N] [--dtype float32|float16]
+ * npm run bench -w @segllm/models -- [--json] [--backend cpu,webgpu] [--only clip,llama,resnet] [--iters N] [--warmup N] [--dtype float32|float16]
  *
  * Per backend, with random weights, batch 1: CLIP-L/14 at 224 (all 24 layers), one LLaMA-7B decoder layer (prefill of
  * 640 tokens; decode of 1 token at context 640, KV cache preallocated), the detectron2 ResNet-50 at 1024x1024.
- * Each case runs `iters` timed times (default 1) after one untimed warm-up on GPU backends (shader compilation);
- * the CPU is not warmed up (a run takes minutes). Times include the readback of the output. Prints a table, or one
+ * Each case runs `iters` timed times (default 1) after `warmup` untimed runs (default 1 on GPU backends, for shader
+ * compilation; 0 on the CPU, where a run takes minutes). Times include the readback of the output. Prints a table, or one
  * JSON line per row with --json. dtype: float32 unless --dtype says otherwise.
  */
 import { Generator, noGrad, randn, rotaryCosSin } from '@segllm/tensor';
@@ -34,6 +34,7 @@ const opt = (name: string): string | undefined => {
 };
 const json = args.includes('--json');
 const iters = Number(opt('iters') ?? 1);
+const warmupOpt = opt('warmup');
 const positional = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')); // e.g. `-- hipie`
 const only = (opt('only') ?? (positional.length ? positional.join(',') : 'clip,llama,resnet')).split(',');
 const dtype = (opt('dtype') ?? 'float32') as DType;
@@ -54,7 +55,8 @@ async function time(backend: string, fn: () => Tensor | Tensor[]): Promise<{ ms:
     for (const o of outs) o.dispose();
     return ms;
   };
-  if (backend !== 'cpu') await once();
+  const warmup = warmupOpt !== undefined ? Number(warmupOpt) : backend === 'cpu' ? 0 : 1;
+  for (let i = 0; i < warmup; i++) await once();
   const times: number[] = [];
   for (let i = 0; i < iters; i++) times.push(await once());
   times.sort((a, b) => a - b);
