@@ -14,7 +14,7 @@ export const FRAME = 64;
 export async function makeFixtures(): Promise<{ dir: string; ckpt: string; image: string; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'segllm-cli-'));
   const ckpt = join(dir, 'tiny');
-  const { model, configJson, tokenizerJson } = await buildTinySegLLM({ seed: 11, imageSize: FRAME });
+  const { model, configJson, tokenizerJson } = await buildTinySegLLM({ seed: 3, imageSize: FRAME });
   await saveSegLLM(model, ckpt, { shards: 2, dtype: 'float32', configJson, tokenizerJson });
   const image = join(dir, 'scene.png');
   writeFileSync(image, encodePng({ width: 40, height: 30, channels: 3, data: testPixels(40, 30) }));

@@ -5,22 +5,21 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { Tokenizer } from '@segllm/models';
-import { SegLLM, SegLLMForSegmentation, loadSegLLM, parseSegLLMConfig } from '@segllm/core';
+import { SegLLM, SegLLMForSegmentation, TINY_HIPIE, defaultDecoder, loadSegLLM, parseSegLLMConfig } from '@segllm/core';
 import type { MaskDecoder, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
 import { initWebGPU, manualSeed } from '@segllm/tensor';
 import type { DType } from '@segllm/tensor';
-import { InterimDecoder } from './interim-decoder.ts';
 
 export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
 }
 
 /**
- * The mask decoder every command builds. HIPIE-R50 is the release's decoder; until its @segllm/core adapter lands
- * this returns the InterimDecoder (a tiny stand-in, see interim-decoder.ts), so only checkpoints written with it load.
+ * The mask decoder every command builds: the release's HIPIE-R50 with the sizes of the config (`hipie_config` in
+ * config.json; the tiny models carry TINY_HIPIE). One place to change if the CLI ever needs another decoder.
  */
-export function decoderFor(config: SegLLMConfig): MaskDecoder {
-  return new InterimDecoder(config.hipie_image_size, config.phrase_dim);
+export function decoderFor(config: SegLLMConfig, opts: { dtype?: DType; backend?: string } = {}): MaskDecoder {
+  return defaultDecoder(config, opts);
 }
 
 export const BACKENDS = ['cpu', 'webgpu'] as const;
@@ -45,7 +44,7 @@ export interface LoadArgs {
   log?: (line: string) => void;
 }
 
-/** Loads a release-layout checkpoint with the decoder of `decoderFor`, printing progress about every second. */
+/** Loads a release-layout checkpoint with the decoder of `decoderFor` (HIPIE), printing progress about every second. */
 export async function loadModel(a: LoadArgs): Promise<{ model: SegLLM; report: SegLLMLoadReport; ms: number }> {
   const { backend, dtype } = await prepareBackend(a.backend, a.dtype);
   const t0 = performance.now();
@@ -66,8 +65,12 @@ export async function loadModel(a: LoadArgs): Promise<{ model: SegLLM; report: S
   return { model, report, ms: performance.now() - t0 };
 }
 
-/** The config.json of a tiny SegLLM (real LLaMA vocabulary, tiny widths; same fields as the release's). */
-export function tinyConfigJson(imageSize = 1024): Record<string, unknown> {
+/**
+ * The config.json of a tiny SegLLM: real LLaMA vocabulary, tiny widths, the tiny HIPIE of the tests, and a small
+ * decoder frame (default 256 px instead of the release's 1024: HIPIE's mask head at 1024 takes ~13 s per round on
+ * a 2-core CPU even at these widths).
+ */
+export function tinyConfigJson(imageSize = 256): Record<string, unknown> {
   return {
     architectures: ['SegLLM (tiny, random weights)'],
     vocab_size: 32011,
@@ -83,6 +86,7 @@ export function tinyConfigJson(imageSize = 1024): Record<string, unknown> {
     mm_hidden_size: 32,
     mm_vision_select_layer: -2,
     segllm_hipie_image_size: imageSize,
+    hipie_config: TINY_HIPIE,
     vision_config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, image_size: 224, patch_size: 14, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5 },
   };
 }
