@@ -119,38 +119,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     } else {
       const I = Array.from({ length: TM }, (_, i) => i);
       const J = Array.from({ length: TN }, (_, j) => j);
-      const rowIdx = I.map((i) => `let r${i} = min(m0 + ${i}, M - 1);`).join(' ');
+      // Whole tiles only (M, N multiples of the workgroup tile): no clamped loads and no guarded stores.
+      const full = M % (TM * WGY) === 0 && N % (TN * WGX) === 0;
+      const guard = (i: number, j: number, e: string) => (full ? e : `if (m0 + ${i} < M && n0 + ${j} < N) { ${e} }`);
+      const rowIdx = I.map((i) => (full ? `let r${i} = m0 + ${i};` : `let r${i} = min(m0 + ${i}, M - 1);`)).join(' ');
       let decl: string;
       let body: string;
       let stores: string;
       if (mode === 'nn') {
         // acc c{i}_{h}: vec4 over columns n0 + 4h .. n0 + 4h + 3
         decl = I.map((i) => `var c${i}_0 = vec4<f32>(0.0); var c${i}_1 = vec4<f32>(0.0);`).join(' ');
-        body = `let nb0 = min(n0 / 4, N / 4 - 1); let nb1 = min(n0 / 4 + 1, N / 4 - 1);
+        body = `${full ? 'let nb0 = n0 / 4; let nb1 = n0 / 4 + 1;' : 'let nb0 = min(n0 / 4, N / 4 - 1); let nb1 = min(n0 / 4 + 1, N / 4 - 1);'}
   for (var k = 0; k < K / 4; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
     ${['x', 'y', 'z', 'w'].map((kc, kk) => `{ let br = ob + (k * 4 + ${kk}) * sbk;
       let b0 = ${fb('B[br + nb0]')}; let b1 = ${fb('B[br + nb1]')};
       ${I.map((i) => `c${i}_0 += a${i}.${kc} * b0; c${i}_1 += a${i}.${kc} * b1;`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)}; }`).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)};`)).join('\n  ')).join('\n  ');
       } else if (mode === 'nt') {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
-        body = `${J.map((j) => `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`).join(' ')}
+        body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
   for (var k = 0; k < K / 4; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
     ${J.map((j) => `{ let b = ${fb(`B[ob + nn${j} + k]`)}; ${I.map((i) => `c${i}_${j} += dot(a${i}, b);`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)}; }`).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
       } else {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
-        body = `${J.map((j) => `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`).join(' ')}
+        body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
   for (var k = 0; k < K; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k * sak]`)};`).join(' ')}
     let bk = ob + k * sbk;
     ${J.map((j) => `{ let b = ${fb(`B[bk + nn${j}]`)}; ${I.map((i) => `c${i}_${j} += a${i} * b;`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => `if (m0 + ${i} < M && n0 + ${j} < N) { Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)}; }`).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
       }
       code = `${head}
 @compute @workgroup_size(${WGX}, ${WGY})
