@@ -33,14 +33,17 @@ function isShared(a: F): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
 }
 
-/** A cached SharedArrayBuffer-backed array of at least n elements (one per role and dtype; GEMMs never nest). */
+/** Scratch arrays up to this many elements are kept between calls; larger ones are left to the GC. */
+const SCRATCH_KEEP = 1 << 22;
+
+/** A SharedArrayBuffer-backed array of at least n elements, cached per role and dtype (GEMMs never nest). */
 function scratch(role: string, like: F, n: number): F {
   const key = `${role}:${like instanceof Float64Array ? 64 : 32}`;
   let s = sharedScratch.get(key);
   if (!s || s.length < n) {
     const buf = new SharedArrayBuffer(Math.max(n, 1) * like.BYTES_PER_ELEMENT);
     s = like instanceof Float64Array ? new Float64Array(buf) : new Float32Array(buf);
-    sharedScratch.set(key, s);
+    if (n <= SCRATCH_KEEP) sharedScratch.set(key, s);
   }
   return s;
 }
