@@ -41,6 +41,9 @@ const WORKLOADS: { w: Workload; shape: string }[] = [
   { w: { op: 'matmul', M: 512, K: 512, N: 512 }, shape: '512x512 . 512x512' },
   { w: { op: 'matmul', M: 1024, K: 1024, N: 1024 }, shape: '1024x1024 . 1024x1024' },
   { w: { op: 'matmul', M: 1, K: 4096, N: 4096 }, shape: '1x4096 . 4096x4096' },
+  { w: { op: 'matmul', M: 577, K: 1024, N: 4096 }, shape: '577x1024 . 1024x4096' },
+  // GEMV with float16 activations and weights on segllm backends (decode); peers run it in float32.
+  { w: { op: 'matmul', M: 1, K: 4096, N: 4096, halfWeights: true } as Workload, shape: '1x4096 . 4096x4096 f16 (peers f32)' },
   { w: { op: 'conv2d', N: 1, C: 64, H: 56, W: 56, O: 64, k: 3, pad: 1 }, shape: '1x64x56x56, 64x64x3x3, pad 1' },
   { w: { op: 'attention', H: 16, T: 577, D: 64 }, shape: '16 heads x 577 tokens x 64' },
 ];
@@ -70,7 +73,8 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
       let inputs: T.Tensor[];
       let fn: () => T.Tensor;
       if (w.op === 'matmul') {
-        const [a, b] = [t([w.M, w.K], 1), t([w.K, w.N], 2)];
+        const half = (make: () => T.Tensor) => T.tidy(() => ((w as { halfWeights?: boolean }).halfWeights ? make().to('float16') : make()));
+        const [a, b] = [half(() => t([w.M, w.K], 1)), half(() => t([w.K, w.N], 2))];
         inputs = [a, b];
         fn = () => T.matmul(a, b);
       } else if (w.op === 'conv2d') {
@@ -90,15 +94,15 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
           : () => T.tidy(() => T.matmul(T.softmax(T.matmul(q, T.transpose(k)).mul(1 / Math.sqrt(w.D)), -1), v));
       }
       const withThreads = <R>(f: () => R): R => {
-        const prev = threads === null ? null : T.setCpuThreads(threads);
+        const prev = threads === null ? null : backend === 'cpu-wasm' ? T.setCpuWasmThreads(threads) : T.setCpuThreads(threads);
         try {
           return f();
         } finally {
-          if (prev !== null) T.setCpuThreads(prev);
+          if (prev !== null) (backend === 'cpu-wasm' ? T.setCpuWasmThreads : T.setCpuThreads)(prev);
         }
       };
       const c: PeerCase = {
-        run: backend === 'cpu'
+        run: backend === 'cpu' || backend === 'cpu-wasm'
           ? () => withThreads(() => fn().dispose())
           : async () => {
             const out = fn();
@@ -147,6 +151,14 @@ async function main(): Promise<void> {
   if (args.backend !== 'webgpu') {
     impls.push(segllm(`segllm-cpu (${threads} thread${threads > 1 ? 's' : ''})`, 'cpu', threads, notes));
     if (threads > 1) impls.push(segllm('segllm-cpu (1 thread)', 'cpu', 1, notes));
+  }
+  if (args.backend !== 'webgpu') {
+    try {
+      const wasm = await T.initCpuWasm({ threads: 2 });
+      for (const n of wasm.rt.threads > 1 ? [1, 2] : [1]) impls.push(segllm(`cpu-wasm-${n}t`, 'cpu-wasm', n, notes));
+    } catch (e) {
+      notes.push(`cpu-wasm rows skipped: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   if (args.backend !== 'cpu') {
     try {

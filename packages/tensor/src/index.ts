@@ -15,7 +15,7 @@ export { noGrad, enableGrad, isGradEnabled, backward, record, AutogradError, typ
 export type { BackwardContext, BackwardFn } from './autograd/node.ts';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random.ts';
 export { cpu, CpuBackend } from './backends/cpu/backend.ts';
-export { initCpuWasm, shutdownCpuWasm, WasmBackend, WasmInitError, WasmMemoryError, WasmWorkerError, type CpuWasmOptions } from './backends/wasm/index.ts';
+export { initCpuWasm, shutdownCpuWasm, setCpuWasmThreads, WasmBackend, WasmInitError, WasmMemoryError, WasmWorkerError, type CpuWasmOptions } from './backends/wasm/index.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, WebGPUUnavailableError, type InitOptions } from './backends/webgpu/index.ts';
 export * from './io/index.ts';
 export * from './nn/index.ts';

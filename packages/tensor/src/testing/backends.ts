@@ -10,6 +10,16 @@ export interface BackendProvider {
 
 export const backendProviders: BackendProvider[] = [
   {
+    // WebAssembly SIMD kernels with threads; SEGLLM_SKIP_CPU_WASM=1 leaves it out.
+    name: 'cpu-wasm',
+    async init() {
+      if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SEGLLM_SKIP_CPU_WASM === '1') return false;
+      const { initCpuWasm } = await import('../backends/wasm/index.ts');
+      await initCpuWasm();
+      return true;
+    },
+  },
+  {
     name: 'webgpu',
     async init() {
       try {

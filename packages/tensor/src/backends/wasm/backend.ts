@@ -133,7 +133,8 @@ export class WasmBackend implements Backend {
   info(): Record<string, unknown> {
     return {
       backend: this.name,
-      threads: this.rt.threads,
+      threads: this.rt.active,
+      threadsStarted: this.rt.threads,
       sharedMemory: this.rt.shared,
       mode: this.rt.pool ? `shared memory, ${this.rt.threads} threads (${isNode() ? 'worker_threads' : 'Web Workers'})` : 'single-threaded (no SharedArrayBuffer, or threads: 1)',
       relaxedSimd: this.rt.fma,

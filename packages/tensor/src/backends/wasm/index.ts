@@ -5,7 +5,7 @@
  */
 import { getBackend, hasBackend, registerBackend, unregisterBackend } from '../../backend.ts';
 import { WasmBackend } from './backend.ts';
-import { WasmRuntime, type CpuWasmOptions } from './runtime.ts';
+import { WasmInitError, WasmRuntime, type CpuWasmOptions } from './runtime.ts';
 import { gemmHook } from './ops/gemm.ts';
 import './ops/rows.ts';
 
@@ -26,6 +26,19 @@ export function initCpuWasm(opts: CpuWasmOptions = {}): Promise<WasmBackend> {
   })();
   pending.catch(() => (pending = null));
   return pending;
+}
+
+/**
+ * Sets how many threads cpu-wasm kernels use (1 to the number started by initCpuWasm); returns the previous count.
+ * Throws when the backend is not initialised.
+ */
+export function setCpuWasmThreads(n: number): number {
+  if (!hasBackend('cpu-wasm')) throw new WasmInitError('cpu-wasm is not initialised: await initCpuWasm() first');
+  const rt = (getBackend('cpu-wasm') as WasmBackend).rt;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setCpuWasmThreads: expected an integer >= 1, got ${n}`);
+  const prev = rt.active;
+  rt.active = Math.min(n, rt.threads);
+  return prev;
 }
 
 /** Stops the workers and unregisters the backend (tensors on it become unusable). */

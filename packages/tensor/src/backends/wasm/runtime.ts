@@ -73,7 +73,10 @@ export class WasmRuntime {
   readonly fma: boolean;
   readonly names: string[];
   readonly fns: Record<string, WasmFn>;
+  /** Threads started (main included). */
   readonly threads: number;
+  /** Threads kernels use now (<= threads; setCpuWasmThreads changes it). */
+  active: number;
   /** Per-thread GEMM scratch (byte offsets), thread 0 = the main thread. */
   readonly scratch: number[];
   readonly pool: ThreadPool | null;
@@ -88,6 +91,7 @@ export class WasmRuntime {
     this.fns = Object.fromEntries(names.map((n) => [n, instance.exports[n] as WasmFn]));
     this.pool = pool;
     this.threads = (pool?.size ?? 0) + 1;
+    this.active = this.threads;
     this.maxBytes = maxBytes;
     // Bytes [0, 64 KiB) stay unused (null pointers trap-free but never handed out).
     this.heap = new Heap(memory, PAGE, maxBytes);

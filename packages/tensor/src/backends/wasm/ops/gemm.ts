@@ -47,7 +47,7 @@ export function gemmInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc
     for (let i = 0; i < M; i++) f.fill(0, (c + i * ldc) / 4, (c + i * ldc) / 4 + N);
     return;
   }
-  const threads = M * N * K < PARALLEL_MIN ? 1 : rt.threads;
+  const threads = M * N * K < PARALLEL_MIN ? 1 : rt.active;
   if (M < GEMV_MAX_M && gemvInto(rt, A, B, c, ldc, M, K, N, threads)) return;
   const byCols = N >= M;
   const parts = Math.max(1, Math.min(threads, Math.floor((byCols ? N / NR : M / MR) / 2)));
