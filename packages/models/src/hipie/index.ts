@@ -1,6 +1,7 @@
 export { HIPIE_R50, HipieConfigError, parseHipieConfig, validateHipieConfig, backboneChannels, type HipieConfig } from './config.ts';
 export { sinePositionEmbedding, querySineEmbedding, sineDimT } from './position.ts';
 export { MSDeformAttn, type SpatialShapes } from './msdeform.ts';
+export { buildInputProjection, projectLevels, levelPositions } from './input-proj.ts';
 export { VLFuse, BiAttentionBlock, BiMultiHeadAttention } from './vl-fusion.ts';
 export { DeformableEncoder, EncoderLayer, encoderReferencePoints } from './encoder.ts';
 export { DeformableDecoder, DecoderLayer, inverseSigmoid, type DecoderOutput } from './decoder.ts';

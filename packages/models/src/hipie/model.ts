@@ -9,15 +9,15 @@
  */
 import { Linear, MLP, cat, tidy } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
-import { GroupNorm } from '@segllm/tensor';
-import { Conv2d, Module, Sequential } from '../nn.ts';
+import { Module } from '../nn.ts';
+import type { Sequential } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import { D2ResNet } from '../resnet/modeling.ts';
 import type { HipieConfig } from './config.ts';
-import { HipieConfigError, backboneChannels, validateHipieConfig } from './config.ts';
+import { HipieConfigError, validateHipieConfig } from './config.ts';
 import { StillClassifier, VLAlign } from './heads.ts';
 import { MaskHeadSmallConv, dynamicMaskLogits, dynamicParamSizes, memoryLevels } from './mask-head.ts';
-import { sinePositionEmbedding } from './position.ts';
+import { buildInputProjection, levelPositions, projectLevels } from './input-proj.ts';
 import { DeformableTransformer } from './transformer.ts';
 
 /** `detr.backbone.0`: the masked-backbone wrapper whose `backbone` is the ResNet. */
@@ -45,10 +45,7 @@ export class HipieDetr extends Module {
     this.bbox_embed = Array.from({ length: c.dec_layers + 1 }, () => new MLP(d, d, 4, 3, opts));
     this.iou_head = Array.from({ length: c.dec_layers }, () => new Linear(d, 1, opts));
     if (c.with_image_encoder) {
-      const [c3, c4, c5] = backboneChannels(c.backbone);
-      const proj = (cin: number, k: number, stride: number) =>
-        new Sequential(new Conv2d(cin, d, k, { ...opts, stride, padding: k === 3 ? 1 : 0 }), new GroupNorm(c.norm_groups, d, 1e-5, opts));
-      this.input_proj = [proj(c3, 1, 1), proj(c4, 1, 1), proj(c5, 1, 1), proj(c5, 3, 2)];
+      this.input_proj = buildInputProjection(c, opts);
       this.backbone = [new HipieBackbone(c, opts)];
     } else {
       this.input_proj = null;
@@ -133,12 +130,8 @@ export class HipieModel extends Module {
     if (H % 32 !== 0 || W % 32 !== 0) throw new HipieInputError(`encodeImage: image size ${H}x${W} must be a multiple of 32 (SegLLM pads to 1024x1024)`);
     const proj = d.input_proj;
     const backbone = d.backbone[0].backbone;
-    const srcs = tidy(() => {
-      const f = backbone.forward(image, ['res3', 'res4', 'res5']);
-      const r5 = f.res5!;
-      return [proj[0].forward(f.res3!), proj[1].forward(f.res4!), proj[2].forward(r5), proj[3].forward(r5)];
-    });
-    const pos = srcs.map((s) => sinePositionEmbedding(s.shape[2], s.shape[3], this.config.hidden_dim / 2, { backend: s.backend }).to(s.dtype));
+    const srcs = tidy(() => projectLevels(proj, backbone.forward(image, ['res3', 'res4', 'res5'])));
+    const pos = levelPositions(srcs, this.config.hidden_dim);
     return { srcs, pos, imageSize: [H, W] };
   }
 
