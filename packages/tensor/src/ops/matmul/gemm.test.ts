@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gemm, gemmStrided, setGemmGrain, type MatView } from './gemm.ts';
 import { cpuThreads, poolWorkers, setCpuThreads, threadsFromEnv } from './pool.ts';
@@ -157,5 +158,19 @@ describe('gemm', () => {
     expect(threadsFromEnv(undefined, 64)).toBe(8);
     expect(() => setCpuThreads(0)).toThrow(RangeError);
     expect(cpu.info().threads).toBe(cpuThreads());
+  });
+
+  it('SEGLLM_CPU_THREADS=1 in the environment makes a fresh process single-threaded', () => {
+    const code = "import { cpuThreads, cpu } from '@segllm/tensor'; console.log(cpuThreads(), cpu.info().threads);";
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--conditions=@segllm/source', '--import', 'tsx', '--input-type=module', '-e', code], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const one = run({ SEGLLM_CPU_THREADS: '1' });
+    expect(one.stdout.trim(), one.stderr).toBe('1 1');
+    const two = run({ SEGLLM_CPU_THREADS: '2' });
+    expect(two.stdout.trim(), two.stderr).toBe('2 2');
   });
 });
