@@ -14,7 +14,35 @@ import { createRuntime } from './runtime.ts';
 import { storageType } from './codegen.ts';
 
 export interface WebGPUStorage extends Storage {
+  /** The buffer (the first chunk when split). */
   handle: GpuBuf;
+  /** Set when the storage is larger than one binding allows: consecutive element ranges, one buffer each. */
+  chunks?: Chunk[];
+}
+
+export interface Chunk {
+  buf: GpuBuf;
+  /** First element and element count. */
+  start: number;
+  count: number;
+}
+
+/** The chunks of a split storage (undefined for ordinary ones). */
+export const chunksOf = (v: View): Chunk[] | undefined => (v.storage as WebGPUStorage).chunks;
+
+/** A view of `v`'s data inside chunk `c` (shape and strides as given, element offset local to the chunk). */
+export function chunkView(v: View, c: Chunk, shape: readonly number[], offset: number, strides: readonly number[] = v.strides): View {
+  const storage: WebGPUStorage = { backend: v.storage.backend, dtype: v.storage.dtype, numel: c.count, handle: c.buf, refs: 1 };
+  return { storage, dtype: v.dtype, shape, strides, offset };
+}
+
+/** Kernels that handle storages split across buffers themselves. */
+const CHUNK_AWARE = new Set(['matmul', 'index_select']);
+let chunkLimitOverride: number | null = null;
+
+/** Testing hook: split storages above `bytes` (null restores the adapter's maxStorageBufferBindingSize). */
+export function setChunkLimitForTesting(bytes: number | null): void {
+  chunkLimitOverride = bytes;
 }
 
 /** Bytes per element on the GPU (bool/uint8 widen to u32, bfloat16 to f32). */
@@ -42,8 +70,21 @@ export class WebGPUBackend implements Backend {
 
   allocate(dtype: DType, numel: number): Storage {
     if (!this.#dtypeOk(dtype)) throw new UnsupportedError(`the webgpu backend cannot store ${dtype}${dtype === 'float16' ? " (the adapter lacks 'shader-f16')" : ''}: cast to float32 first`);
-    const handle = this.runtime.acquire(Math.max(4, numel * gpuItemSize(dtype)));
-    return { backend: this, dtype, numel, handle, refs: 0 } satisfies WebGPUStorage;
+    const item = gpuItemSize(dtype);
+    const limit = chunkLimitOverride ?? this.runtime.limits.maxStorageBufferBindingSize;
+    if (numel * item <= limit) {
+      const handle = this.runtime.acquire(Math.max(4, numel * item));
+      return { backend: this, dtype, numel, handle, refs: 0 } satisfies WebGPUStorage;
+    }
+    // Larger than one binding: consecutive chunks (power-of-two element counts when the limit is one, so
+    // power-of-two rows stay whole).
+    const per = Math.max(16, Math.floor(limit / item / 16) * 16);
+    const chunks: Chunk[] = [];
+    for (let start = 0; start < numel; start += per) {
+      const count = Math.min(per, numel - start);
+      chunks.push({ buf: this.runtime.acquire(count * item), start, count });
+    }
+    return { backend: this, dtype, numel, handle: chunks[0].buf, chunks, refs: 0 } satisfies WebGPUStorage;
   }
 
   #dtypeOk(d: DType): boolean {
@@ -51,10 +92,18 @@ export class WebGPUBackend implements Backend {
   }
 
   upload(storage: Storage, data: StorageArray): void {
-    const b = (storage as WebGPUStorage).handle;
+    const chunks = (storage as WebGPUStorage).chunks;
+    if (chunks) {
+      for (const c of chunks) this.#upload(c.buf, storage.dtype, data.subarray(c.start, c.start + c.count));
+      return;
+    }
+    this.#upload((storage as WebGPUStorage).handle, storage.dtype, data);
+  }
+
+  #upload(b: GpuBuf, dtype: DType, data: StorageArray): void {
     let words: ArrayBufferView = data;
-    if (storage.dtype === 'bool' || storage.dtype === 'uint8') words = Uint32Array.from(data as Uint8Array);
-    else if (storage.dtype === 'bfloat16') {
+    if (dtype === 'bool' || dtype === 'uint8') words = Uint32Array.from(data as Uint8Array);
+    else if (dtype === 'bfloat16') {
       const u = new Uint32Array(data.length);
       for (let i = 0; i < data.length; i++) u[i] = (data[i] & 0xffff) << 16;
       words = u;
@@ -63,11 +112,20 @@ export class WebGPUBackend implements Backend {
   }
 
   async download(storage: Storage): Promise<StorageArray> {
-    const n = storage.numel;
-    const out = allocArray(storage.dtype, n);
+    const chunks = (storage as WebGPUStorage).chunks;
+    if (chunks) {
+      const out = allocArray(storage.dtype, storage.numel);
+      for (const c of chunks) out.set(await this.#download(c.buf, storage.dtype, c.count), c.start);
+      return out;
+    }
+    return this.#download((storage as WebGPUStorage).handle, storage.dtype, storage.numel);
+  }
+
+  async #download(buf: GpuBuf, dtype: DType, n: number): Promise<StorageArray> {
+    const out = allocArray(dtype, n);
     if (n === 0) return out;
-    const bytes = await this.runtime.read((storage as WebGPUStorage).handle, n * gpuItemSize(storage.dtype));
-    switch (storage.dtype) {
+    const bytes = await this.runtime.read(buf, n * gpuItemSize(dtype));
+    switch (dtype) {
       case 'bool':
       case 'uint8':
         out.set(new Uint32Array(bytes));
@@ -78,13 +136,15 @@ export class WebGPUBackend implements Backend {
         break;
       }
       default:
-        new Uint8Array(out.buffer, out.byteOffset, n * itemSize(storage.dtype)).set(new Uint8Array(bytes));
+        new Uint8Array(out.buffer, out.byteOffset, n * itemSize(dtype)).set(new Uint8Array(bytes));
     }
     return out;
   }
 
   free(storage: Storage): void {
-    this.runtime.release((storage as WebGPUStorage).handle);
+    const chunks = (storage as WebGPUStorage).chunks;
+    if (chunks) for (const c of chunks) this.runtime.release(c.buf);
+    else this.runtime.release((storage as WebGPUStorage).handle);
   }
 
   supports(op: string, dtype: DType): boolean {
@@ -95,6 +155,11 @@ export class WebGPUBackend implements Backend {
   run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
     const k = getKernel('webgpu', op);
     if (!k) throw new UnsupportedError(`the webgpu backend has no kernel '${op}'`);
+    if (!CHUNK_AWARE.has(op) && [...inputs, ...outputs].some((v) => (v.storage as WebGPUStorage).chunks)) {
+      throw new UnsupportedError(
+        `'${op}' cannot read a tensor split across GPU buffers (larger than maxStorageBufferBindingSize): only ${[...CHUNK_AWARE].join(' and ')} (embedding, linear/lm_head) handle split tensors; slice it into smaller tensors first`,
+      );
+    }
     // A storage bound for writing may not also be bound for reading: read aliased inputs from a copy.
     const written = new Set(outputs.map((v) => v.storage));
     const temps: GpuBuf[] = [];

@@ -236,3 +236,37 @@ describe.skipIf(hasGpu)('webgpu unavailable', () => {
     console.warn('WebGPU consistency tests skipped: no adapter (set SEGLLM_EXPECT_WEBGPU=1 to make this fail)');
   });
 });
+
+describe.skipIf(!hasGpu)('webgpu tensors split across buffers', () => {
+  it('embedding and linear (lm_head) read a weight split into chunks; other kernels refuse it with a typed error', async () => {
+    const { setChunkLimitForTesting } = await import('./backend.ts');
+    const V = 40;
+    const D = 16;
+    const wv = Array.from({ length: V * D }, (_, i) => Math.sin(i * 0.37));
+    const ids = [0, 39, 17, 16, 15, 32, 31, 5];
+    const x = Array.from({ length: 3 * D }, (_, i) => Math.cos(i * 0.3));
+    const ref = {
+      emb: await ops.embedding(tensor(ids, { dtype: 'int32', shape: [2, 4] }), tensor(wv, { shape: [V, D] })).data(),
+      lin: await ops.linear(tensor(x, { shape: [3, D] }), tensor(wv, { shape: [V, D] })).data(),
+      lin1: await ops.linear(tensor(x.slice(0, D), { shape: [1, D] }), tensor(wv, { shape: [V, D] })).data(),
+    };
+    setChunkLimitForTesting(16 * D * 4); // 16 rows per buffer: 3 chunks (16, 16, 8 rows)
+    try {
+      const w = tensor(wv, { shape: [V, D], backend: 'webgpu' });
+      expect((w.storage as { chunks?: unknown[] }).chunks?.length).toBe(3);
+      expect(Array.from(await w.data())).toEqual(Array.from(new Float32Array(wv)));
+      const e = ops.embedding(tensor(ids, { dtype: 'int32', shape: [2, 4], backend: 'webgpu' }), w);
+      expect(Array.from(await e.data())).toEqual(Array.from(ref.emb));
+      const xs = tensor(x, { shape: [3, D], backend: 'webgpu' });
+      const y = ops.linear(xs, w);
+      const y1 = ops.linear(xs.narrow(0, 0, 1), w);
+      const close = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).every((v, i) => Math.abs(v - b[i]) < 1e-4);
+      expect(close(await y.data(), ref.lin)).toBe(true);
+      expect(close(await y1.data(), ref.lin1)).toBe(true);
+      expect(() => w.add(1)).toThrow(/split across GPU buffers/);
+      for (const t of [w, e, xs, y, y1]) t.dispose();
+    } finally {
+      setChunkLimitForTesting(null);
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { contiguousStrides } from '../../../shape.ts';
 import type { Uniforms } from '../codegen.ts';
 import { isFloatD, loadAs, storeFrom } from '../codegen.ts';
 import { launch } from './launch.ts';
+import { bufOf, chunkView, chunksOf } from '../backend.ts';
 
 const UM = 'fn um(i: i32) -> i32 { return u.m[i / 4][i % 4]; }';
 const w = (i: number) => `u.m[${i >> 2}].${'xyzw'[i & 3]}`;
@@ -74,15 +75,24 @@ registerKernel('webgpu', 'index_select', ([x, index], [out], attrs) => {
   const [pre, S, post] = split3(x, attrs.dim as number);
   const K = index.shape[0];
   const ct = ctOf(x);
-  launch([x, index], [out], pre * K * post, (u) => {
-    const m = u.index;
-    u.i(S, K, post);
-    return `let S = ${w(m)}; let K = ${w(m + 1)}; let post = ${w(m + 2)};
+  // A split x (an embedding table above the binding limit) is read chunk by chunk; each pass writes the outputs
+  // whose source lies in its chunk (the first pass also writes the zeros of out-of-range indices).
+  const chunks = chunksOf(x) ?? [{ buf: bufOf(x), start: 0, count: 2 ** 31 - 1 }];
+  chunks.forEach((c, ci) => {
+    const xv = chunksOf(x) ? chunkView(x, c, x.shape, x.offset) : x;
+    launch([xv, index], [out], pre * K * post, (u) => {
+      const m = u.index;
+      u.i(S, K, post, c.start, c.count, ci === 0 ? 1 : 0);
+      return `let S = ${w(m)}; let K = ${w(m + 1)}; let post = ${w(m + 2)};
   let q = i32(idx) % post; let k = (i32(idx) / post) % K; let p = i32(idx) / (post * K);
   let s = in1[b1 + k];
-  var v = ${ct}(0);
-  if (s >= 0 && s < S) { v = ${loadAs('in0[b0 + (p * S + s) * post + q]', x.dtype, ct)}; }
-  out0[b2 + i32(idx)] = ${storeFrom('v', ct, out.dtype)};`;
+  if (s >= 0 && s < S) {
+    let e = b0 + (p * S + s) * post + q - ${w(m + 3)};
+    if (e >= 0 && e < ${w(m + 4)}) { out0[b2 + i32(idx)] = ${storeFrom(loadAs('in0[e]', x.dtype, ct), ct, out.dtype)}; }
+  } else if (${w(m + 5)} == 1) {
+    out0[b2 + i32(idx)] = ${storeFrom(`${ct}(0)`, ct, out.dtype)};
+  }`;
+    });
   });
 });
 

@@ -8,7 +8,8 @@
  */
 import type { View } from '../../../backend.ts';
 import { registerKernel } from '../../../kernels.ts';
-import { bufOf, rt } from '../backend.ts';
+import { UnsupportedError } from '../../../backend.ts';
+import { bufOf, chunkView, chunksOf, rt } from '../backend.ts';
 import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 
 const TM = 4;
@@ -22,10 +23,11 @@ function vec4Along(v: View, d: number, extent: number): boolean {
   return v.strides.every((s, i) => i === d || s % 4 === 0 || v.shape[i] === 1);
 }
 
-registerKernel(
-  'webgpu',
-  'matmul',
-  ([a, b], [y]) => {
+/**
+ * Records one matmul dispatch writing Y[..., m, ycol + n] with row stride `ldy` (so a split weight can fill a
+ * column range of the output per chunk).
+ */
+function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
     const r = a.shape.length;
     const M = a.shape[r - 2];
     const K = a.shape[r - 1];
@@ -44,7 +46,7 @@ registerKernel(
     const B4 = mode !== 'scalar';
     const div = (x: number, v: boolean) => (v ? x / 4 : x);
     // uniforms: M K N, a (off, sm, sk), b (off, sk, sn), batch meta
-    const u = new Uniforms().i(M, K, N);
+    const u = new Uniforms().i(M, K, N, ldy, ycol);
     u.i(div(a.offset, A4), div(a.strides[r - 2], A4), a.strides[r - 1]);
     u.i(div(b.offset, B4), mode === 'nt' ? b.strides[r - 2] : div(b.strides[r - 2], B4), mode === 'nt' ? b.strides[r - 1] / 4 : b.strides[r - 1]);
     const cb = coalesce(batch, [
@@ -69,11 +71,11 @@ registerKernel(
 @group(0) @binding(1) var<storage, read> B: array<${B4 ? `vec4<${eb}>` : eb}>;
 @group(0) @binding(2) var<storage, read_write> Y: array<${storageType(y.dtype)}>;
 ${uniformDecl(u, 3)}`;
-    const prologue = `let M = ${uw(0)}; let K = ${uw(1)}; let N = ${uw(2)};
-  let sam = ${uw(4)}; let sak = ${uw(5)}; let sbk = ${uw(7)}; let sbn = ${uw(8)};
+    const prologue = `let M = ${uw(0)}; let K = ${uw(1)}; let N = ${uw(2)}; let LDY = ${uw(3)};
+  let sam = ${uw(6)}; let sak = ${uw(7)}; let sbk = ${uw(9)}; let sbn = ${uw(10)};
   let bz = wid.z;
-  ${batchCode.join('\n  ').replace('U_AOFF', uw(3)).replace('U_BOFF', uw(6))}
-  let oy = i32(bz) * M * N;`;
+  ${batchCode.join('\n  ').replace('U_AOFF', uw(5)).replace('U_BOFF', uw(8))}
+  let oy = ${uw(4)} + i32(bz) * M * LDY;`;
     const st = (v: string) => storeFrom(v, 'f32', y.dtype);
     const fa = (e: string) => (A4 ? `vec4<f32>(${e})` : `f32(${e})`);
     const fb = (e: string) => (B4 ? `vec4<f32>(${e})` : `f32(${e})`);
@@ -102,8 +104,8 @@ ${uniformDecl(u, 3)}`;
       }
       const stores =
         mode === 'nn'
-          ? rows.map((i) => [0, 1, 2, 3].map((j) => `Y[oy + ${i} * N + n + ${j}] = ${st(`c${i}[${j}]`)};`).join(' ')).join('\n  ')
-          : rows.map((i) => `Y[oy + ${i} * N + n] = ${st(`c${i}`)};`).join('\n  ');
+          ? rows.map((i) => [0, 1, 2, 3].map((j) => `Y[oy + ${i} * LDY + n + ${j}] = ${st(`c${i}[${j}]`)};`).join(' ')).join('\n  ')
+          : rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`c${i}`)};`).join('\n  ');
       code = `${head}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -136,7 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let b0 = ${fb('B[br + nb0]')}; let b1 = ${fb('B[br + nb1]')};
       ${I.map((i) => `c${i}_0 += a${i}.${kc} * b0; c${i}_1 += a${i}.${kc} * b1;`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)};`)).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)};`)).join('\n  ')).join('\n  ');
       } else if (mode === 'nt') {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
         body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
@@ -144,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
     ${J.map((j) => `{ let b = ${fb(`B[ob + nn${j} + k]`)}; ${I.map((i) => `c${i}_${j} += dot(a${i}, b);`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
       } else {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
         body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
@@ -153,7 +155,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let bk = ob + k * sbk;
     ${J.map((j) => `{ let b = ${fb(`B[bk + nn${j}]`)}; ${I.map((i) => `c${i}_${j} += a${i} * b;`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * N + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
       }
       code = `${head}
 @compute @workgroup_size(${WGX}, ${WGY})
@@ -172,6 +174,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (groups[2] > 65535) throw new RangeError(`matmul: ${nb} batches exceed the 65535 workgroups of one dispatch; reshape into fewer batches`);
     const rtm = rt();
     rtm.dispatch(rtm.pipeline(code, () => code), [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);
+}
+
+registerKernel(
+  'webgpu',
+  'matmul',
+  ([a, b], [y]) => {
+    const r = a.shape.length;
+    const N = b.shape[r - 1];
+    const chunks = chunksOf(b);
+    if (!chunks) {
+      encode(a, b, y, N, y.offset);
+      return;
+    }
+    // A weight split across buffers (lm_head): B = W^T with W [N, K] row-major in chunks of whole rows; each chunk
+    // fills its range of output columns.
+    const K = b.shape[r - 2];
+    const sn = b.strides[r - 1];
+    const batchShared = b.strides.slice(0, r - 2).every((st, i) => st === 0 || b.shape[i] === 1);
+    if (b.strides[r - 2] !== 1 || sn !== K || !batchShared || chunks.some((c) => (c.start - b.offset) % K !== 0 || c.count % K !== 0)) {
+      throw new UnsupportedError(
+        'matmul with an operand split across GPU buffers supports only B = W^T of a row-major weight W [N, K] split into whole rows (linear / lm_head)',
+      );
+    }
+    for (const c of chunks) {
+      const n0 = Math.max(0, (c.start - b.offset) / K);
+      const n1 = Math.min(N, (c.start + c.count - b.offset) / K);
+      if (n1 <= n0) continue;
+      const shape = [...b.shape.slice(0, r - 1), n1 - n0];
+      encode(a, chunkView(b, c, shape, b.offset + n0 * sn - c.start), y, N, y.offset + n0);
+    }
   },
   { dtypes: ['float32', 'float16', 'bfloat16'] },
 );
