@@ -60,6 +60,8 @@ export const v128 = {
   store: (addr: Code, v: Code, off = 0): Code => cat(addr, v, simd(11), memarg(4, off)),
   and: (a: Code, b: Code): Code => cat(a, b, simd(0x4e)),
   or: (a: Code, b: Code): Code => cat(a, b, simd(0x50)),
+  /** a & ~b */
+  andnot: (a: Code, b: Code): Code => cat(a, b, simd(0x4f)),
   bitselect: (a: Code, b: Code, mask: Code): Code => cat(a, b, mask, simd(0x52)),
 };
 
@@ -67,6 +69,7 @@ export const i32x4 = {
   splat: (a: Code): Code => cat(a, simd(0x11)),
   shl: (a: Code, n: Code): Code => cat(a, n, simd(0xab)),
   shrU: (a: Code, n: Code): Code => cat(a, n, simd(0xad)),
+  shrS: (a: Code, n: Code): Code => cat(a, n, simd(0xac)),
   add: (a: Code, b: Code): Code => cat(a, b, simd(0xae)),
   sub: (a: Code, b: Code): Code => cat(a, b, simd(0xb1)),
   gtU: (a: Code, b: Code): Code => cat(a, b, simd(0x3c)),
@@ -82,11 +85,14 @@ export const f32x4 = {
   div: (a: Code, b: Code): Code => cat(a, b, simd(0xe7)),
   min: (a: Code, b: Code): Code => cat(a, b, simd(0xe8)),
   max: (a: Code, b: Code): Code => cat(a, b, simd(0xe9)),
+  /** b > a ? b : a (no NaN propagation from a). */
+  pmax: (a: Code, b: Code): Code => cat(a, b, simd(0xeb)),
   abs: (a: Code): Code => cat(a, simd(0xe0)),
   neg: (a: Code): Code => cat(a, simd(0xe1)),
   sqrt: (a: Code): Code => cat(a, simd(0xe3)),
   nearest: (a: Code): Code => cat(a, simd(0x6a)),
   lt: (a: Code, b: Code): Code => cat(a, b, simd(0x43)),
+  gt: (a: Code, b: Code): Code => cat(a, b, simd(0x44)),
   fromI32: (a: Code): Code => cat(a, simd(0xfa)),
   /** a * b + c: relaxed fused multiply-add where `fma` is set (validated at startup), else mul then add. */
   madd: (a: Code, b: Code, c: Code, fma: boolean): Code => (fma ? cat(a, b, c, simd(0x105)) : f32x4.add(f32x4.mul(a, b), c)),
