@@ -84,7 +84,8 @@ export class WebGPUBackend implements Backend {
       const count = Math.min(per, numel - start);
       chunks.push({ buf: this.runtime.acquire(count * item), start, count });
     }
-    return { backend: this, dtype, numel, handle: chunks[0].buf, chunks, refs: 0 } satisfies WebGPUStorage;
+    const st: WebGPUStorage = { backend: this, dtype, numel, handle: chunks[0].buf, chunks, refs: 0 };
+    return st;
   }
 
   #dtypeOk(d: DType): boolean {
