@@ -13,6 +13,8 @@ export default defineConfig({
   test: {
     include: ['test/browser/**/*.browser-test.ts'],
     testTimeout: 60_000,
+    // failure screenshots stay in the (git-ignored) test/browser/__screenshots__
+    attachmentsDir: 'test/browser/__screenshots__/attachments',
     browser: {
       enabled: true,
       headless: true,
