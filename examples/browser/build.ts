@@ -1,0 +1,45 @@
+/**
+ * Bundles main.ts for the browser with esbuild into dist/ (main.js, index.html, tokenizer.json.gz).
+ *   npm run build -w @segllm/example-browser      then serve dist/ over http (npm run serve -w @segllm/example-browser)
+ * `node:*`, `webgpu` (Dawn), `pngjs` and `jpeg-js` stay external: the library reaches them only through dynamic
+ * imports on Node-only paths (file reading, Dawn, byte decoding), which the page never takes (it decodes with
+ * createImageBitmap and uses navigator.gpu).
+ */
+import { build } from 'esbuild';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const TOKENIZER = join(here, '../../packages/models/test/fixtures/tokenizer/tokenizer.json.gz');
+
+export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { minify?: boolean } = {}): Promise<{ outdir: string; warnings: string[]; externalImports: { path: string; kind: string }[] }> {
+  await mkdir(outdir, { recursive: true });
+  const r = await build({
+    entryPoints: [join(here, 'main.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@segllm/source'],
+    external: ['node:*', 'webgpu', 'pngjs', 'jpeg-js'],
+    outfile: join(outdir, 'main.js'),
+    minify: opts.minify ?? true,
+    sourcemap: true,
+    logLevel: 'silent',
+    metafile: true,
+  });
+  await copyFile(join(here, 'index.html'), join(outdir, 'index.html'));
+  await copyFile(TOKENIZER, join(outdir, 'tokenizer.json.gz'));
+  const externalImports = Object.values(r.metafile.outputs)
+    .flatMap((o) => o.imports)
+    .filter((i) => i.external)
+    .map((i) => ({ path: i.path, kind: i.kind }));
+  return { outdir, warnings: r.warnings.map((w) => w.text), externalImports };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { outdir, warnings } = await buildBrowserExample();
+  for (const w of warnings) console.warn(`warning: ${w}`);
+  console.log(`built ${outdir}: serve it over http (e.g. python3 -m http.server -d ${outdir}) and open index.html in a WebGPU browser`);
+}
