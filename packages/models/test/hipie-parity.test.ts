@@ -121,4 +121,17 @@ describe.each(await availableBackends())('HIPIE decoder parity on %s (hipie_tiny
     const r = compareArrays(await t.data(), await e.data(), DECODER_TOL);
     expect(r.bad, `${name}: worst ${JSON.stringify(r.worst)} maxAbs ${r.maxAbsErr}`).toBe(0);
   });
+
+  it('gives the same results with the encoder tokens processed in chunks (token_chunk 100 of 340)', async () => {
+    const chunked = new HipieModel({ ...config, token_chunk: 100 }, { backend });
+    await loadHipie(chunked, TINY_WEIGHTS);
+    const res = hipieDecodeGolden(chunked, g, await hipieImageSize(TINY_IO, g));
+    for (const name of ['out.memory', 'out.lang_fused', 'out.pred_logits', 'out.pred_masks']) {
+      const r = compareArrays(await res.pairs.find(([k]) => k === name)![1].data(), await g.get(name).data(), DECODER_TOL);
+      expect(r.bad, name).toBe(0);
+    }
+    expect(Array.from(await res.out.selected.data())).toEqual(Array.from(await out.selected.data()));
+    disposeHipieOutputs(res.out);
+    chunked.dispose();
+  });
 });

@@ -36,6 +36,12 @@ export interface HipieConfig {
   norm_groups: number;
   /** Phrase tokens: class 1 (reference) = mean of tokens [0, split), class 2 (target) = mean of [split, end). */
   phrase_split: number;
+  /**
+   * Encoder tokens processed at once by the FFNs and the vision side of the VL fusion (0 = all): bounds the largest
+   * intermediate to token_chunk x max(dim_feedforward, vl_hidden_dim) values (64 MiB in float32 at 8192 x 2048), under
+   * the 128 MiB storage-binding limit of many WebGPU devices. Results do not depend on it beyond float rounding.
+   */
+  token_chunk: number;
   /** Build the backbone and input projection (false for decoder-only weights such as hipie_tiny). */
   with_image_encoder: boolean;
   /** ResNet sizes of the backbone (res3..res5 feed the input projection). */
@@ -64,6 +70,7 @@ export const HIPIE_R50: HipieConfig = {
   query_sine_feats_per_coord: 128,
   norm_groups: 32,
   phrase_split: 4,
+  token_chunk: 8192,
   with_image_encoder: true,
   backbone: RESNET50,
 };
@@ -76,7 +83,7 @@ export class HipieConfigError extends Error {
 const INT_FIELDS = [
   'hidden_dim', 'nheads', 'enc_layers', 'dec_layers', 'dim_feedforward', 'num_queries', 'num_bg_queries', 'vl_hidden_dim', 'vl_heads',
   'lang_dim', 'num_feature_levels', 'enc_n_points', 'dec_n_points', 'num_vl_layers', 'dynamic_mask_channels', 'mask_in_channels',
-  'controller_layers', 'mask_out_stride', 'query_sine_feats_per_coord', 'norm_groups', 'phrase_split',
+  'controller_layers', 'mask_out_stride', 'query_sine_feats_per_coord', 'norm_groups', 'phrase_split', 'token_chunk',
 ] as const;
 
 /** Output channels of res3, res4, res5 for a ResNet config. */
@@ -128,4 +135,12 @@ export function parseHipieConfig(src: Record<string, unknown> = {}, base: HipieC
   if (typeof src.with_image_encoder === 'boolean') out.with_image_encoder = src.with_image_encoder;
   if (src.backbone !== undefined) out.backbone = { ...base.backbone, ...(src.backbone as Partial<ResNetConfig>) };
   return validateHipieConfig(out as unknown as HipieConfig);
+}
+
+/** [start, length] pieces of `n` tokens in chunks of `chunk` (one piece when chunk is 0 or not smaller than n). */
+export function tokenChunks(n: number, chunk: number): [number, number][] {
+  if (chunk <= 0 || chunk >= n) return [[0, n]];
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += chunk) out.push([s, Math.min(chunk, n - s)]);
+  return out;
 }

@@ -4,11 +4,12 @@
  * `layers.i.{self_attn, norm1, linear1, linear2, norm2}`. Post-norm layers:
  * x = LN1(x + MSDeformAttn(x + pos, cell-centre refs, x)); x = LN2(x + W2 ReLU(W1 x)).
  */
-import { tensor, tidy } from '@segllm/tensor';
+import { cat, tensor, tidy } from '@segllm/tensor';
 import type { Backend, Tensor } from '@segllm/tensor';
 import { LayerNorm, Linear, Module } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import type { HipieConfig } from './config.ts';
+import { tokenChunks } from './config.ts';
 import { MSDeformAttn } from './msdeform.ts';
 import type { SpatialShapes } from './msdeform.ts';
 import { VLFuse } from './vl-fusion.ts';
@@ -19,9 +20,11 @@ export class EncoderLayer extends Module {
   linear1: Linear;
   linear2: Linear;
   norm2: LayerNorm;
+  readonly #chunk: number;
   constructor(c: HipieConfig, opts: InitOptions = {}) {
     super();
     const d = c.hidden_dim;
+    this.#chunk = c.token_chunk;
     this.self_attn = new MSDeformAttn(d, c.num_feature_levels, c.nheads, c.enc_n_points, opts);
     this.norm1 = new LayerNorm(d, 1e-5, opts);
     this.linear1 = new Linear(d, c.dim_feedforward, opts);
@@ -32,7 +35,13 @@ export class EncoderLayer extends Module {
   forward(src: Tensor, pos: Tensor, ref: Tensor, shapes: SpatialShapes): Tensor {
     return tidy(() => {
       const x = this.norm1.forward(src.add(this.self_attn.forward(src.add(pos), ref, src, shapes)));
-      return this.norm2.forward(x.add(this.linear2.forward(this.linear1.forward(x).relu())));
+      const pieces = tokenChunks(x.shape[1], this.#chunk).map(([s0, n]) =>
+        tidy(() => {
+          const xc = x.narrow(1, s0, n); // [N, n, C]
+          return this.norm2.forward(xc.add(this.linear2.forward(this.linear1.forward(xc).relu())));
+        }),
+      );
+      return pieces.length === 1 ? pieces[0] : cat(pieces, 1);
     });
   }
 }
@@ -63,7 +72,7 @@ export class DeformableEncoder extends Module {
   layers: EncoderLayer[];
   constructor(c: HipieConfig, opts: InitOptions = {}) {
     super();
-    this.vl_layers = Array.from({ length: c.num_vl_layers }, () => new VLFuse(c.hidden_dim, c.lang_dim, c.vl_hidden_dim, c.vl_heads, opts));
+    this.vl_layers = Array.from({ length: c.num_vl_layers }, () => new VLFuse(c.hidden_dim, c.lang_dim, c.vl_hidden_dim, c.vl_heads, { ...opts, tokenChunk: c.token_chunk }));
     this.layers = Array.from({ length: c.enc_layers }, () => new EncoderLayer(c, opts));
   }
   /** src, pos [N, S, C], lang [N, T, Cl] -> {memory [N, S, C], lang: fused [N, T, Cl]}. */

@@ -7,10 +7,13 @@
  * attention logits are clamped to +-50000 and the language softmax subtracts its row maximum (then clamps again);
  * the all-ones language mask is added to the vision logits (+1, a no-op for the softmax, kept for fidelity).
  */
-import { constParam, softmax, tidy } from '@segllm/tensor';
+import { cat, constParam, softmax, tidy } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
 import { LayerNorm, Linear, Module } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
+import { tokenChunks } from './config.ts';
+
+type FuseOptions = InitOptions & { tokenChunk?: number };
 
 const CLAMP = 50000;
 
@@ -22,15 +25,17 @@ export class BiMultiHeadAttention extends Module {
   out_v_proj: Linear;
   out_l_proj: Linear;
   readonly head_dim: number;
+  readonly #chunk: number;
   constructor(
     vDim: number,
     lDim: number,
     readonly embed_dim: number,
     readonly num_heads: number,
-    opts: InitOptions = {},
+    opts: FuseOptions = {},
   ) {
     super();
     this.head_dim = embed_dim / num_heads;
+    this.#chunk = opts.tokenChunk ?? 0;
     this.v_proj = new Linear(vDim, embed_dim, opts);
     this.l_proj = new Linear(lDim, embed_dim, opts);
     this.values_v_proj = new Linear(vDim, embed_dim, opts);
@@ -47,17 +52,39 @@ export class BiMultiHeadAttention extends Module {
       const H = this.num_heads;
       const hd = this.head_dim;
       const heads = (x: Tensor, n: number) => x.reshape([N, n, H, hd]).permute([0, 2, 1, 3]); // [N, H, n, hd]
-      const q = heads(this.v_proj.forward(v).mul(hd ** -0.5), S); // [N, H, S, hd]
       const k = heads(this.l_proj.forward(l), T); // [N, H, T, hd]
-      const valV = heads(this.values_v_proj.forward(v), S); // [N, H, S, hd]
       const valL = heads(this.values_l_proj.forward(l), T); // [N, H, T, hd]
-      const a = q.matmul(k.transpose(-2, -1)).clamp(-CLAMP, CLAMP); // [N, H, S, T]
+      const merge = (x: Tensor, n: number) => x.permute([0, 2, 1, 3]).reshape([N, n, this.embed_dim]);
+      // Vision side, in token chunks: logits (clamped) and the update from the language values.
+      const chunks = tokenChunks(S, this.#chunk);
+      const aParts: Tensor[] = [];
+      const vParts: Tensor[] = [];
+      for (const [s0, n] of chunks) {
+        const [a, dv] = tidy(() => {
+          const vc = v.narrow(1, s0, n);
+          const q = heads(this.v_proj.forward(vc).mul(hd ** -0.5), n); // [N, H, n, hd]
+          const ac = q.matmul(k.transpose(-2, -1)).clamp(-CLAMP, CLAMP); // [N, H, n, T]
+          const aV = softmax(ac.add(1), -1); // [N, H, n, T]
+          return [ac, this.out_v_proj.forward(merge(aV.matmul(valL), n))]; // [N, n, Cv]
+        });
+        aParts.push(a);
+        vParts.push(dv);
+      }
+      const a = aParts.length === 1 ? aParts[0] : cat(aParts, 2); // [N, H, S, T]
       const aT = a.transpose(-2, -1); // [N, H, T, S]
       const aL = softmax(aT.sub(aT.max(-1, true)).clamp(-CLAMP, CLAMP), -1); // [N, H, T, S]
-      const aV = softmax(a.add(1), -1); // [N, H, S, T]
-      const merge = (x: Tensor, n: number) => x.permute([0, 2, 1, 3]).reshape([N, n, this.embed_dim]);
-      const outV = this.out_v_proj.forward(merge(aV.matmul(valL), S)); // [N, S, Cv]
-      const outL = this.out_l_proj.forward(merge(aL.matmul(valV), T)); // [N, T, Cl]
+      // Language side: sum over the token chunks of aL[..., chunk] @ values_v(chunk).
+      let accL: Tensor | null = null; // [N, H, T, hd]
+      for (const [s0, n] of chunks) {
+        const prev: Tensor | null = accL;
+        accL = tidy((): Tensor => {
+          const part = aL.narrow(3, s0, n).matmul(heads(this.values_v_proj.forward(v.narrow(1, s0, n)), n)); // [N, H, T, hd]
+          return prev ? prev.add(part) : part;
+        });
+        prev?.dispose();
+      }
+      const outV = vParts.length === 1 ? vParts[0] : cat(vParts, 1); // [N, S, Cv]
+      const outL = this.out_l_proj.forward(merge(accL!, T)); // [N, T, Cl]
       return [outV, outL];
     });
   }
@@ -69,7 +96,7 @@ export class BiAttentionBlock extends Module {
   attn: BiMultiHeadAttention;
   gamma_v: Tensor;
   gamma_l: Tensor;
-  constructor(vDim: number, lDim: number, embedDim: number, numHeads: number, opts: InitOptions = {}) {
+  constructor(vDim: number, lDim: number, embedDim: number, numHeads: number, opts: FuseOptions = {}) {
     super();
     this.layer_norm_v = new LayerNorm(vDim, 1e-5, opts);
     this.layer_norm_l = new LayerNorm(lDim, 1e-5, opts);
@@ -91,7 +118,7 @@ export class BiAttentionBlock extends Module {
 /** VLFuse: holds the block under `b_attn`. */
 export class VLFuse extends Module {
   b_attn: BiAttentionBlock;
-  constructor(vDim: number, lDim: number, embedDim: number, numHeads: number, opts: InitOptions = {}) {
+  constructor(vDim: number, lDim: number, embedDim: number, numHeads: number, opts: FuseOptions = {}) {
     super();
     this.b_attn = new BiAttentionBlock(vDim, lDim, embedDim, numHeads, opts);
   }
