@@ -202,6 +202,7 @@ export function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend> {
   initializing ??= (async () => {
     try {
       runtime = await createRuntime(opts);
+      if (opts.bufferReuse) runtime.reuse = opts.bufferReuse;
       backend = new WebGPUBackend(runtime);
       registerBackend(backend);
       const proc = (globalThis as { process?: { once?(ev: string, f: () => void): void } }).process;

@@ -11,4 +11,4 @@ import './kernels/conv.ts';
 import './kernels/pool.ts';
 import './kernels/sampling.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats } from './backend.ts';
-export { WebGPUUnavailableError, type InitOptions } from './runtime.ts';
+export { WebGPUUnavailableError, type InitOptions, type BufferReuse } from './runtime.ts';

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
- * The WebGPU runtime: one device per process, buffers from a pool in size classes (a freed buffer is reusable only
- * after the submission that last used it completed), dispatches recorded into one command encoder and submitted on
+ * The WebGPU runtime: one device per process, buffers from a pool in size classes (a freed buffer is reusable once
+ * the submission that last used it has been submitted, or completed: see `BufferReuse`), dispatches recorded into one command encoder and submitted on
  * readback or every MAX_BATCH dispatches, pipelines cached by shader key, uniforms from a per-submission arena,
  * readback through a staging-buffer pool. Kernels call `dispatch()`; the backend (./backend.ts) owns storages.
  */
@@ -35,6 +35,16 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / q) * q;
 }
 
+/**
+ * When a freed buffer may be handed out again. 'submitted' (default): once the command buffer that last used it has
+ * been submitted. That is safe because every later use (dispatch, copy, queue.writeBuffer) is ordered after that
+ * submission on the one queue; only a buffer used by the encoder still being recorded must wait, since a
+ * writeBuffer would run before it. It keeps memory flat in long synchronous loops, where completion callbacks
+ * cannot run until the program awaits. 'completed': wait for the GPU to finish that submission (the conservative
+ * rule; freed memory accumulates until the JS event loop runs).
+ */
+export type BufferReuse = 'submitted' | 'completed';
+
 export const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
 
 function listFeatures(a: GPUAdapter): string[] {
@@ -53,6 +63,7 @@ export class GpuRuntime {
   /** Serial of the submission now being recorded; submissions <= completed have finished on the GPU. */
   serial = 1;
   completed = 0;
+  reuse: BufferReuse = 'submitted';
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #dispatches = 0;
@@ -65,6 +76,8 @@ export class GpuRuntime {
   #arenaCpu = new Uint8Array(ARENA_BYTES);
   #arenaUsed = 0;
   #pipelines = new Map<string, GPUComputePipeline>();
+  /** Bind group layout of each pipeline (Dawn returns a fresh wrapper per getBindGroupLayout call). */
+  #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   #liveBytes = 0;
   #pooledBytes = 0;
   #allocatedBytes = 0;
@@ -133,12 +146,17 @@ export class GpuRuntime {
     return b;
   }
 
-  /** Returns a buffer to the pool; it becomes reusable once its last submission has completed. */
+  /** The newest submission whose buffers may be reused (see BufferReuse). */
+  get #reusable(): number {
+    return this.reuse === 'submitted' ? this.serial - 1 : this.completed;
+  }
+
+  /** Returns a buffer to the pool; it becomes reusable once its last submission was submitted (or completed). */
   release(b: GpuBuf): void {
     this.#liveBytes -= b.size;
     this.#pooledBytes += b.size;
     if (this.#destroyed) return;
-    if (b.lastUse <= this.completed) this.#pushFree(b);
+    if (b.lastUse <= this.#reusable) this.#pushFree(b);
     else this.#pending.push(b);
   }
 
@@ -149,10 +167,11 @@ export class GpuRuntime {
   }
 
   #reclaim(): void {
+    const ok = this.#reusable;
     if (this.#pending.length) {
       const still: GpuBuf[] = [];
       for (const b of this.#pending) {
-        if (b.lastUse <= this.completed) this.#pushFree(b);
+        if (b.lastUse <= ok) this.#pushFree(b);
         else still.push(b);
       }
       this.#pending = still;
@@ -160,7 +179,7 @@ export class GpuRuntime {
     if (this.#arenaPending.length) {
       const still: GpuBuf[] = [];
       for (const b of this.#arenaPending) {
-        if (b.lastUse <= this.completed) this.#arenaFree.push(b);
+        if (b.lastUse <= ok) this.#arenaFree.push(b);
         else still.push(b);
       }
       this.#arenaPending = still;
@@ -242,7 +261,9 @@ export class GpuRuntime {
       this.#arenaUsed = Math.ceil((off + ulen) / align) * align;
     }
     for (const b of buffers) b.lastUse = this.serial;
-    const bg = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    let layout = this.#layouts.get(pipeline);
+    if (!layout) this.#layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
+    const bg = this.device.createBindGroup({ layout, entries });
     this.#pass ??= enc.beginComputePass();
     this.#pass.setPipeline(pipeline);
     this.#pass.setBindGroup(0, bg);
@@ -324,6 +345,8 @@ export interface InitOptions {
   /** Extra Dawn flags for node (`create([...])`), e.g. 'backend=vulkan' or 'adapter=<name>'. */
   dawnFlags?: string[];
   powerPreference?: 'low-power' | 'high-performance';
+  /** When freed buffers may be reused (default 'submitted'). */
+  bufferReuse?: BufferReuse;
 }
 
 const HOWTO =
