@@ -8,6 +8,8 @@ import { WasmBackend } from './backend.ts';
 import { WasmInitError, WasmRuntime, type CpuWasmOptions } from './runtime.ts';
 import { gemmHook } from './ops/gemm.ts';
 import './ops/rows.ts';
+import './ops/conv.ts';
+import './ops/attention.ts';
 
 export { WasmBackend, WasmStorage, registerWasmKernel, wasmKernelNames } from './backend.ts';
 export { WasmInitError, type CpuWasmOptions } from './runtime.ts';

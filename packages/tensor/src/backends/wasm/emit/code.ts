@@ -53,9 +53,21 @@ export const f32 = {
 };
 
 export const v128 = {
+  /** A constant of four i32 lanes (or one value in all four). */
+  i32x4: (...lanes: number[]): Code => {
+    const l = lanes.length === 1 ? [lanes[0], lanes[0], lanes[0], lanes[0]] : lanes;
+    return cat(simd(12), [...new Uint8Array(new Int32Array(l).buffer)]);
+  },
+  /** A constant of four f32 lanes (or one value in all four). */
+  f32x4: (...lanes: number[]): Code => {
+    const l = lanes.length === 1 ? [lanes[0], lanes[0], lanes[0], lanes[0]] : lanes;
+    return cat(simd(12), [...new Uint8Array(new Float32Array(l).buffer)]);
+  },
   load: (addr: Code, off = 0): Code => cat(addr, simd(0), memarg(4, off)),
   /** Loads 4 u16 and zero-extends them to i32x4. */
   load16x4U: (addr: Code, off = 0): Code => cat(addr, simd(4), memarg(3, off)),
+  /** Loads 4 i16 and sign-extends them to i32x4. */
+  load16x4S: (addr: Code, off = 0): Code => cat(addr, simd(3), memarg(3, off)),
   load32Splat: (addr: Code, off = 0): Code => cat(addr, simd(9), memarg(2, off)),
   store: (addr: Code, v: Code, off = 0): Code => cat(addr, v, simd(11), memarg(4, off)),
   and: (a: Code, b: Code): Code => cat(a, b, simd(0x4e)),

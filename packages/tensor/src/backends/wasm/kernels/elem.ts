@@ -32,19 +32,16 @@ export function loadScalar(t: ElemType, addr: Code, L: Locals, off = 0): Code {
 /** Four consecutive elements of type t at `addr` as f32x4 (uses two scratch v128 locals for f16). */
 export function loadVec(t: ElemType, addr: Code, L: Locals, off = 0): Code {
   if (t === 'f32') return v128.load(addr, off);
-  const w = v128.load16x4U(addr, off); // i32x4 of u16 bits
-  if (t === 'bf16') return i32x4.shl(w, i32.c(16));
-  const h = L.v128();
+  if (t === 'bf16') return i32x4.shl(v128.load16x4U(addr, off), i32.c(16));
+  // Sign-extended halves shifted by 13: the sign lands in bit 31 (bits 28-30 are copies of it, cleared), the 15
+  // magnitude bits in 13-27; times 2^112 (a float multiply keeps the sign) gives the value for finite halves.
+  // Exponent 31 (Inf/NaN) is detected on the magnitude bits and forced to 255.
   const m = L.v128();
   return seq(
-    set(h, w),
-    set(m, i32x4.shl(v128.and(get(h), i32x4.splat(i32.c(0x7fff))), i32.c(13))),
+    set(m, v128.and(i32x4.shl(v128.load16x4S(addr, off), i32.c(13)), v128.i32x4(0x8fffe000 | 0))),
     v128.or(
-      v128.or(
-        f32x4.mul(get(m), i32x4.splat(i32.c(0x77800000))), // m as f32 times 2^112
-        i32x4.shl(v128.and(get(h), i32x4.splat(i32.c(0x8000))), i32.c(16)),
-      ),
-      v128.and(i32x4.gtU(get(m), i32x4.splat(i32.c((0x7c00 << 13) - 1))), i32x4.splat(i32.c(0x7f800000))),
+      f32x4.mul(get(m), v128.i32x4(0x77800000)),
+      v128.and(i32x4.gtU(i32x4.shl(get(m), i32.c(1)), v128.i32x4(((0x7c00 << 13) - 1) << 1)), v128.i32x4(0x7f800000)),
     ),
   );
 }

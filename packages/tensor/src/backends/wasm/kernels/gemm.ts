@@ -35,7 +35,7 @@ export function microKernel(fma: boolean): FuncDef {
   const bv = Array.from({ length: NR / 4 }, () => L.v128());
   const av = L.v128();
   const body: Code[] = [];
-  const zero = f32x4.splat(f32.c(0));
+  const zero = v128.f32x4(0);
   for (const row of acc) for (const a of row) body.push(set(a, zero));
   const inner: Code[] = [];
   bv.forEach((b, j) => inner.push(set(b, v128.load(get(bp), 16 * j))));

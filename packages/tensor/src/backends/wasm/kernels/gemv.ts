@@ -28,7 +28,7 @@ function dot(t: ElemType, fma: boolean): FuncDef {
   const col0 = L.i32();
   const block = seq(
     ...cols.map((c, j) => set(c, i32.add(get(b), i32.mul(i32.add(get(n), i32.c(j)), get(bcs))))),
-    ...acc.map((a) => set(a, f32x4.splat(f32.c(0)))),
+    ...acc.map((a) => set(a, v128.f32x4(0))),
     forRange(k, i32.c(0), get(k8), 8, seq(
       set(xv[0], v128.load(i32.add(get(x), i32.shl(get(k), i32.c(2))))),
       set(xv[1], v128.load(i32.add(get(x), i32.shl(get(k), i32.c(2))), 16)),
@@ -52,7 +52,7 @@ function dot(t: ElemType, fma: boolean): FuncDef {
   // Leftover columns one at a time.
   const single = seq(
     set(col0, i32.add(get(b), i32.mul(get(n), get(bcs)))),
-    set(acc[0], f32x4.splat(f32.c(0))),
+    set(acc[0], v128.f32x4(0)),
     forRange(k, i32.c(0), get(k4), 4, seq(
       set(acc[0], f32x4.madd(v128.load(i32.add(get(x), i32.shl(get(k), i32.c(2)))), loadVec(t, get(col0), L), get(acc[0]), fma)),
       set(col0, i32.add(get(col0), i32.c(4 * eb))),
@@ -75,36 +75,48 @@ function dot(t: ElemType, fma: boolean): FuncDef {
 }
 
 function axpy(t: ElemType, fma: boolean): FuncDef {
+  // Streams B row by row (prefetch-friendly, one page at a time), four rows per pass, over chunks of NB columns
+  // whose f32 partial sums stay in L1 (y itself is the accumulator).
+  const NB = 1024;
   const params = Array<'i32'>(7).fill('i32');
   const [x, b, brs, y, K, n0, n1] = [0, 1, 2, 3, 4, 5, 6];
   const L = new Locals(params);
   const eb = ELEM_BYTES[t];
-  const [n, k, p, xs] = [L.i32(), L.i32(), L.i32(), L.v128()];
-  const acc = Array.from({ length: 4 }, () => L.v128());
+  const [nb, nlen, n4, n, k, k4, yp, bp] = Array.from({ length: 8 }, () => L.i32());
+  const rows = Array.from({ length: 4 }, () => L.i32());
+  const xs = Array.from({ length: 4 }, () => L.v128());
   const s = L.f32();
-  const block = seq(
-    ...acc.map((a) => set(a, f32x4.splat(f32.c(0)))),
-    set(p, i32.add(get(b), i32.mul(get(n), i32.c(eb)))),
-    forRange(k, i32.c(0), get(K), 1, seq(
-      set(xs, v128.load32Splat(i32.add(get(x), i32.shl(get(k), i32.c(2))))),
-      ...acc.map((a, j) => set(a, f32x4.madd(get(xs), loadVec(t, get(p), L, 4 * j * eb), get(a), fma))),
-      set(p, i32.add(get(p), get(brs))),
+  const xAt = (kk: Code): Code => i32.add(get(x), i32.shl(kk, i32.c(2)));
+  const yAt = (nn: Code): Code => i32.add(get(yp), i32.shl(nn, i32.c(2)));
+  const fourRows = seq(
+    ...xs.map((v, r) => set(v, v128.load32Splat(xAt(get(k)), 4 * r))),
+    set(rows[0], i32.add(i32.add(get(b), i32.mul(get(k), get(brs))), i32.mul(get(nb), i32.c(eb)))),
+    ...rows.slice(1).map((r, i) => set(r, i32.add(get(rows[i]), get(brs)))),
+    forRange(n, i32.c(0), get(n4), 4, seq(
+      set(bp, i32.mul(get(n), i32.c(eb))),
+      v128.store(yAt(get(n)), rows.reduce<Code>((acc, r, i) => f32x4.madd(get(xs[i]), loadVec(t, i32.add(get(r), get(bp)), L), acc, fma), v128.load(yAt(get(n))))),
     )),
-    ...acc.map((a, j) => v128.store(i32.add(get(y), i32.shl(get(n), i32.c(2))), get(a), 16 * j)),
+    forRange(n, get(n4), get(nlen), 1, seq(
+      set(bp, i32.mul(get(n), i32.c(eb))),
+      f32.store(yAt(get(n)), rows.reduce<Code>((acc, r, i) => f32.add(acc, f32.mul(f32x4.lane(get(xs[i]), 0), loadScalar(t, i32.add(get(r), get(bp)), L))), f32.load(yAt(get(n))))),
+    )),
   );
-  const single = seq(
-    set(s, f32.c(0)),
-    set(p, i32.add(get(b), i32.mul(get(n), i32.c(eb)))),
-    forRange(k, i32.c(0), get(K), 1, seq(
-      set(s, f32.add(get(s), f32.mul(f32.load(i32.add(get(x), i32.shl(get(k), i32.c(2)))), loadScalar(t, get(p), L)))),
-      set(p, i32.add(get(p), get(brs))),
-    )),
-    f32.store(i32.add(get(y), i32.shl(get(n), i32.c(2))), get(s)),
+  const oneRow = seq(
+    set(s, f32.load(xAt(get(k)))),
+    set(rows[0], i32.add(i32.add(get(b), i32.mul(get(k), get(brs))), i32.mul(get(nb), i32.c(eb)))),
+    forRange(n, i32.c(0), get(nlen), 1,
+      f32.store(yAt(get(n)), f32.add(f32.load(yAt(get(n))), f32.mul(get(s), loadScalar(t, i32.add(get(rows[0]), i32.mul(get(n), i32.c(eb))), L))))),
   );
   const body = seq(
-    set(n, get(n0)),
-    forRange(n, get(n0), i32.sub(get(n1), i32.c(15)), 16, block),
-    forRange(n, get(n), get(n1), 1, single),
+    set(k4, i32.and(get(K), i32.c(~3))),
+    forRange(nb, get(n0), get(n1), NB, seq(
+      set(nlen, i32.sub(get(n1), get(nb))), set(nlen, i32.min(get(nlen), i32.c(NB))),
+      set(n4, i32.and(get(nlen), i32.c(~3))),
+      set(yp, i32.add(get(y), i32.shl(get(nb), i32.c(2)))),
+      forRange(n, i32.c(0), get(nlen), 1, f32.store(yAt(get(n)), f32.c(0))),
+      forRange(k, i32.c(0), get(k4), 4, fourRows),
+      forRange(k, get(k4), get(K), 1, oneRow),
+    )),
   );
   return { name: `gemv_axpy_${t}`, params, locals: L.types, body };
 }

@@ -6,6 +6,7 @@ import { encodeModule, type FuncDef, type MemoryImport } from '../emit/module.ts
 import { gemmDriver, macroKernel, microKernel, packA, packB } from './gemm.ts';
 import { gemvKernels } from './gemv.ts';
 import { rowKernels } from './rows.ts';
+import { im2colKernel } from './conv.ts';
 import type { ElemType } from './elem.ts';
 
 const TYPES: ElemType[] = ['f32', 'f16', 'bf16'];
@@ -24,6 +25,7 @@ export function buildKernelModule(mem: MemoryImport, fma: boolean): KernelModule
     ...TYPES.flatMap((ta) => TYPES.map((tb) => (fn: (n: string) => number) => gemmDriver(ta, tb, fn))),
     ...gemvKernels(fma),
     ...rowKernels(),
+    () => im2colKernel(),
   ];
   // Names first (a dry run with a placeholder index), then the real build resolving calls by name.
   const names = builders.map((b) => b(() => 0).name);

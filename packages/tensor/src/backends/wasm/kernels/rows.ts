@@ -10,27 +10,27 @@
  * exponent bits): within 2 ulp of Math.exp over the f32 range; inputs below -87.3 give 0, above 88.7 give Infinity.
  */
 import { f32, f32x4, forRange, get, i32, i32x4, ifThen, seq, set, v128, type Code } from '../emit/code.ts';
-import { Locals, type FuncDef } from '../emit/module.ts';
+import { Locals, type FuncDef, type ValType } from '../emit/module.ts';
 
 type V = (x: Code) => Code;
 
 /** exp on four lanes; `t` are two scratch v128 locals. */
 function exp4(x: Code, t: [number, number, number]): Code {
   const [xv, n, p] = t;
-  const c = (v: number): Code => f32x4.splat(f32.c(v));
+  const c = (v: number): Code => v128.f32x4(v);
   const poly = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
   let acc = c(poly[0]);
   for (const k of poly.slice(1)) acc = f32x4.add(f32x4.mul(acc, get(p)), c(k));
   return seq(
     set(xv, x),
     // n = round(x / ln 2) on the clamped input; r = x - n ln2 (two parts) goes to p.
-    set(n, f32x4.nearest(f32x4.mul(f32x4.min(f32x4.max(get(xv), c(-87.3)), c(88.7)), c(1.44269504088896341)))),
+    set(n, f32x4.nearest(f32x4.mul(f32x4.min(f32x4.max(get(xv), c(-87.3)), c(88.7)), c(Math.LOG2E)))),
     set(p, f32x4.sub(f32x4.sub(f32x4.min(f32x4.max(get(xv), c(-87.3)), c(88.7)), f32x4.mul(get(n), c(0.693359375))), f32x4.mul(get(n), c(-2.12194440e-4)))),
     // y = (poly(r) r^2 + r + 1) * 2^n  (2^n in two halves so n = 128 does not overflow the exponent field)
     set(p, f32x4.add(f32x4.add(f32x4.mul(acc, f32x4.mul(get(p), get(p))), get(p)), c(1))),
     set(n, i32x4.truncSatF32S(get(n))),
-    set(p, f32x4.mul(f32x4.mul(get(p), i32x4.shl(i32x4.add(i32x4.shrS(get(n), i32.c(1)), i32x4.splat(i32.c(127))), i32.c(23))),
-      i32x4.shl(i32x4.add(i32x4.sub(get(n), i32x4.shrS(get(n), i32.c(1))), i32x4.splat(i32.c(127))), i32.c(23)))),
+    set(p, f32x4.mul(f32x4.mul(get(p), i32x4.shl(i32x4.add(i32x4.shrS(get(n), i32.c(1)), v128.i32x4(127)), i32.c(23))),
+      i32x4.shl(i32x4.add(i32x4.sub(get(n), i32x4.shrS(get(n), i32.c(1))), v128.i32x4(127)), i32.c(23)))),
     // below the range: 0; above: Infinity; NaN stays NaN (comparisons are false for NaN).
     v128.bitselect(c(Infinity), v128.andnot(get(p), f32x4.lt(get(xv), c(-87.3))), f32x4.gt(get(xv), c(88.7))),
   );
@@ -61,7 +61,7 @@ function binary(op: string): FuncDef {
 }
 
 function unary(op: string, L: Locals): V {
-  const c = (v: number): Code => f32x4.splat(f32.c(v));
+  const c = (v: number): Code => v128.f32x4(v);
   const t: [number, number, number] = [L.v128(), L.v128(), L.v128()];
   const u = L.v128();
   switch (op) {
@@ -123,7 +123,7 @@ function rowMap(L: Locals, n: number, f: (off: Code, vec: boolean) => Code, stor
 }
 
 function normRows(): FuncDef {
-  const params: ('i32' | 'f32')[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'];
+  const params: ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'];
   const [x, y, rstd, R, N, eps, rms] = [0, 1, 2, 3, 4, 5, 6];
   const L = new Locals(params);
   const [r, px, py, mean, ss, inv, mv, iv] = [L.i32(), L.i32(), L.i32(), L.f32(), L.f32(), L.f32(), L.v128(), L.v128()];
@@ -141,7 +141,7 @@ function normRows(): FuncDef {
     rowMap(L, N, (off, vec) => f32x4.mul(f32x4.sub(ld(off, vec), get(mv)), get(iv)),
       (off, v, vec) => (vec ? v128.store(i32.add(get(py), off), v) : f32.store(i32.add(get(py), off), v))),
   ));
-  return { name: 'norm_rows', params: params as ('i32' | 'f32')[], locals: L.types, body } as FuncDef;
+  return { name: 'norm_rows', params, locals: L.types, body };
 }
 
 function normRowsBwd(): FuncDef {

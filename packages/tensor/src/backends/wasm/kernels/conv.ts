@@ -1,0 +1,42 @@
+/**
+ * `im2col(x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo, oh0, oh1, dst, c0, c1)`: the column matrix of output rows
+ * [oh0, oh1) for input channels [c0, c1) of one image x [C, H, W] (dense f32): dst [C*kh*kw, (oh1-oh0)*Wo], row
+ * (c*kh + i)*kw + j, zero where the window falls into the padding. Threads fill disjoint channel ranges.
+ */
+import { f32, forRange, get, i32, ifThen, seq, set, type Code } from '../emit/code.ts';
+import { Locals, type FuncDef } from '../emit/module.ts';
+
+export function im2colKernel(): FuncDef {
+  const params = Array<'i32'>(18).fill('i32');
+  const [x, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo, oh0, oh1, dst, c0, c1] = params.map((_, i) => i);
+  void C;
+  const L = new Locals(params);
+  const [c, i, j, oh, ow, ih, iw, d, xrow, tn] = Array.from({ length: 10 }, () => L.i32());
+  const inRange = (v: number, n: number): Code => i32.ltU(get(v), get(n)); // 0 <= v < n as unsigned compare
+  const rowBody = seq(
+    set(ih, i32.add(i32.sub(i32.mul(get(oh), get(sh)), get(ph)), i32.mul(get(i), get(dh)))),
+    ifThen(
+      inRange(ih, H),
+      seq(
+        set(xrow, i32.add(get(x), i32.shl(i32.mul(i32.add(i32.mul(get(c), get(H)), get(ih)), get(W)), i32.c(2)))),
+        set(iw, i32.sub(i32.mul(get(j), get(dw)), get(pw))),
+        forRange(ow, i32.c(0), get(Wo), 1, seq(
+          ifThen(inRange(iw, W),
+            f32.store(get(d), f32.load(i32.add(get(xrow), i32.shl(get(iw), i32.c(2))))),
+            f32.store(get(d), f32.c(0))),
+          set(d, i32.add(get(d), i32.c(4))),
+          set(iw, i32.add(get(iw), get(sw))),
+        )),
+      ),
+      forRange(ow, i32.c(0), get(Wo), 1, seq(f32.store(get(d), f32.c(0)), set(d, i32.add(get(d), i32.c(4))))),
+    ),
+  );
+  const body = seq(
+    set(tn, i32.mul(i32.sub(get(oh1), get(oh0)), get(Wo))),
+    forRange(c, get(c0), get(c1), 1, forRange(i, i32.c(0), get(kh), 1, forRange(j, i32.c(0), get(kw), 1, seq(
+      set(d, i32.add(get(dst), i32.shl(i32.mul(i32.add(i32.mul(i32.add(i32.mul(get(c), get(kh)), get(i)), get(kw)), get(j)), get(tn)), i32.c(2)))),
+      forRange(oh, get(oh0), get(oh1), 1, rowBody),
+    )))),
+  );
+  return { name: 'im2col', params, locals: L.types, body };
+}
