@@ -3,12 +3,11 @@
  * the checkpoint's: `embeddings.{patch_embedding, class_embedding, position_embedding}`, `pre_layrnorm` (sic),
  * `encoder.layers.N.{self_attn.{q,k,v,out}_proj, layer_norm1, mlp.{fc1, fc2}, layer_norm2}`, `post_layernorm`.
  */
-import { cat, noGrad, scaledDotProductAttention, tidy } from '@segllm/tensor';
+import { cat, randn, scaledDotProductAttention, tidy } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
 import { Conv2d, Embedding, LayerNorm, Linear, Module, parameter } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import type { ClipHiddenAct, ClipVisionConfig } from './config.ts';
-import { randn } from '@segllm/tensor';
 
 /** An input whose size does not match the configuration, or a bad feature-selection request. */
 export class ClipInputError extends Error {
@@ -206,9 +205,7 @@ export class ClipVisionTransformer extends Module {
 
   /** Freezes every parameter (SegLLM runs the tower without gradients). */
   freeze(): this {
-    noGrad(() => {
-      for (const p of this.parameters()) p.requiresGrad = false;
-    });
+    for (const p of this.parameters()) p.requiresGrad = false;
     return this;
   }
 }
