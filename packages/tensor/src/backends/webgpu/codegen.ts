@@ -107,6 +107,28 @@ fn pow_any(a: f32, b: f32) -> f32 {
 }
 `;
 
+/** The prelude's functions by name, and the names each one calls. */
+const PRELUDE_FNS: { name: string; text: string; deps: string[] }[] = PRELUDE.split(/\n(?=fn |\/\/ )/)
+  .map((chunk) => chunk.trim())
+  .filter((chunk) => chunk.length > 0)
+  .map((chunk) => {
+    const name = /fn (\w+)/.exec(chunk)?.[1] ?? '';
+    return { name, text: chunk, deps: [] as string[] };
+  });
+for (const f of PRELUDE_FNS) f.deps = PRELUDE_FNS.filter((g) => g !== f && new RegExp(`\\b${g.name}\\(`).test(f.text)).map((g) => g.name);
+
+/** Just the prelude functions `code` calls (and their dependencies), so shaders stay small and compile fast. */
+export function preludeFor(code: string): string {
+  const need = new Set<string>();
+  const add = (n: string) => {
+    if (need.has(n)) return;
+    need.add(n);
+    for (const d of PRELUDE_FNS.find((f) => f.name === n)?.deps ?? []) add(d);
+  };
+  for (const f of PRELUDE_FNS) if (f.name && new RegExp(`\\b${f.name}\\(`).test(code)) add(f.name);
+  return PRELUDE_FNS.filter((f) => need.has(f.name)).map((f) => f.text).join('\n') + '\n';
+}
+
 /** Header enabling f16 when any dtype is float16. */
 export function enables(dtypes: readonly DType[]): string {
   return dtypes.includes('float16') ? 'enable f16;\n' : '';
@@ -230,4 +252,11 @@ export function viewDecls(inputs: readonly View[], outputs: readonly View[], u: 
     u.i(v.offset);
   });
   return { decl: d.join('\n'), lets: l.join(' '), binding: all.length };
+}
+
+/** `code` with the prelude functions it calls inserted after its `enable` directives. */
+export function withPrelude(code: string): string {
+  const m = /^(enable [^;]+;\s*)*/.exec(code);
+  const head = m ? m[0] : '';
+  return head + preludeFor(code) + code.slice(head.length);
 }

@@ -5,6 +5,7 @@
 import { registerKernel } from '../../../kernels.ts';
 import { bufOf, rt } from '../backend.ts';
 import { Uniforms, enables, grid, linearIndex, loadAs, storageType, storeFrom, uniformDecl, uw, uwf } from '../codegen.ts';
+import { withPrelude } from '../codegen.ts';
 
 const WG = 64;
 
@@ -22,7 +23,7 @@ registerKernel(
     const t = storageType(param.dtype);
     const ld = (e: string) => loadAs(e, param.dtype, 'f32');
     const st = (e: string) => storeFrom(e, 'f32', param.dtype);
-    const code = `${enables([param.dtype])}
+    let code = `${enables([param.dtype])}
 @group(0) @binding(0) var<storage, read> G: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> P: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> Mv: array<${t}>;
@@ -46,6 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   P[${uw(2)} + i] = ${st(`p - (${uwf(7)} * m) / (sqrt(vd) / ${uwf(8)} + ${uwf(11)})`)};
 }`;
     const r = rt();
+    code = withPrelude(code);
     r.dispatch(r.pipeline(code, () => code), [bufOf(grad), ...outs.map(bufOf)], u.data(), grid(n, WG));
   },
   { dtypes: ['float32', 'float16', 'bfloat16'] },

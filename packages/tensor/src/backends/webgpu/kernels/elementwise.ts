@@ -10,7 +10,7 @@ import { registerKernel } from '../../../kernels.ts';
 import type { UnaryName, BinaryName } from '../../../ops/elementwise/table.ts';
 import { BINARY, UNARY } from '../../../ops/elementwise/table.ts';
 import { bufOf, rt } from '../backend.ts';
-import { PRELUDE, Uniforms, coalesce, convert, enables, grid, linearIndex, loadAs, storageType, storeFrom, stridedOffsets, uniformDecl, uwf, uw } from '../codegen.ts';
+import { preludeFor, Uniforms, coalesce, convert, enables, grid, linearIndex, loadAs, storageType, storeFrom, stridedOffsets, uniformDecl, uwf, uw } from '../codegen.ts';
 
 const WG = 64;
 
@@ -48,8 +48,7 @@ export function mapKernel(inputs: View[], out: View, body: (u: Uniforms) => stri
   const k = inputs.length;
   const decls = inputs.map((v, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<${storageType(v.dtype)}>;`);
   decls.push(`@group(0) @binding(${k}) var<storage, read_write> y: array<${storageType(out.dtype)}>;`);
-  const code = `${enables(views.map((v) => v.dtype))}${PRELUDE}
-${decls.join('\n')}
+  const main = `${decls.join('\n')}
 ${uniformDecl(u, k + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -58,6 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ${offs}
     ${stmt}
 }`;
+  const code = `${enables(views.map((v) => v.dtype))}${preludeFor(main)}${main}`;
   const r = rt();
   r.dispatch(r.pipeline(code, () => code), [...inputs.map(bufOf), bufOf(out)], u.data(), grid(n, WG));
 }

@@ -5,7 +5,7 @@
  */
 import type { Backend, View } from '../../../backend.ts';
 import { bufOf, rt } from '../backend.ts';
-import { PRELUDE, Uniforms, enables, grid, linearIndex, storageType, uniformDecl, uw, viewDecls } from '../codegen.ts';
+import { preludeFor, Uniforms, enables, grid, linearIndex, storageType, uniformDecl, uw, viewDecls } from '../codegen.ts';
 
 export interface LaunchOptions {
   /** Workgroup size (64). */
@@ -57,8 +57,7 @@ export function launch(inputs: View[], outputs: View[], n: number, body: (u: Uni
   const head = opts.perGroup
     ? `let idx = wid.y * nwg.x + wid.x;\n  if (idx >= u32(${uw(0)})) { return; }`
     : `${linearIndex(wg)}\n  if (idx >= u32(${uw(0)})) { return; }`;
-  const code = `${enables([...inputs, ...outputs].map((x) => x.dtype))}${PRELUDE}
-${v.decl}
+  const main = `${v.decl}
 ${uniformDecl(u, v.binding)}
 ${opts.decl ?? ''}
 ${(opts.atomic ?? []).map((j) => atomicAddFn(`out${j}`)).join('\n')}
@@ -68,6 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ${v.lets}
   ${b}
 }`;
+  const code = `${enables([...inputs, ...outputs].map((x) => x.dtype))}${preludeFor(main)}${main}`;
   const r = rt();
   const g: [number, number] = opts.perGroup ? (n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)]) : grid(n, wg);
   r.dispatch(r.pipeline(code, () => code), [...inputs, ...outputs].map(bufOf), u.data(), g);

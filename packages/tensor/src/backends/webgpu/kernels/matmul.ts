@@ -11,6 +11,7 @@ import { registerKernel } from '../../../kernels.ts';
 import { UnsupportedError } from '../../../backend.ts';
 import { bufOf, chunkView, chunksOf, rt } from '../backend.ts';
 import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
+import { withPrelude } from '../codegen.ts';
 
 const TM = 4;
 const TN = 8;
@@ -173,6 +174,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     if (groups[2] > 65535) throw new RangeError(`matmul: ${nb} batches exceed the 65535 workgroups of one dispatch; reshape into fewer batches`);
     const rtm = rt();
+    code = withPrelude(code);
     rtm.dispatch(rtm.pipeline(code, () => code), [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);
 }
 

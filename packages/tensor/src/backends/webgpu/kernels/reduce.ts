@@ -7,7 +7,7 @@
 import { registerKernel } from '../../../kernels.ts';
 import type { ReduceOp } from '../../../ops/reduce/reduce.ts';
 import { bufOf, rt } from '../backend.ts';
-import { PRELUDE, Uniforms, coalesce, enables, isFloatD, loadAs, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
+import { preludeFor, Uniforms, coalesce, enables, isFloatD, loadAs, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 
 const WG = 64;
 
@@ -57,8 +57,7 @@ registerKernel('webgpu', 'reduce', ([x], [y], attrs) => {
   const argCombine = `if (bi < 0 || (${nan('v')} && (!${nan('acc')} || vi < bi)) || (!${nan('acc')} && !${nan('v')} && (v ${cmp} acc || (v == acc && vi < bi)))) { acc = v; bi = vi; }`;
   const step = isArg ? argCombine : combine;
   const store = isArg ? storeFrom('sb[0]', 'i32', y.dtype) : storeFrom('sv[0]', ct, y.dtype);
-  const code = `${enables([x.dtype, y.dtype])}${PRELUDE}
-@group(0) @binding(0) var<storage, read> x: array<${storageType(x.dtype)}>;
+  const main = `@group(0) @binding(0) var<storage, read> x: array<${storageType(x.dtype)}>;
 @group(0) @binding(1) var<storage, read_write> y: array<${storageType(y.dtype)}>;
 ${uniformDecl(u, 2)}
 var<workgroup> sv: array<${ct}, ${WG}>;
@@ -92,6 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (li == 0u) { y[row] = ${store}; }
 }`;
+  const code = `${enables([x.dtype, y.dtype])}${preludeFor(main)}${main}`;
   const r = rt();
   const g = nOut <= 65535 ? [nOut, 1] : [65535, Math.ceil(nOut / 65535)];
   r.dispatch(r.pipeline(code, () => code), [bufOf(x), bufOf(y)], u.data(), [g[0], g[1]]);
