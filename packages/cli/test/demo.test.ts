@@ -1,7 +1,9 @@
 /** `segllm demo`: the tiny random SegLLM on an MRSeg-Shapes scene, 3 rounds with a reference, the random-weights notice. */
 import { describe, expect, it } from 'vitest';
 import { VAL_SEED, generateShapesSample } from '@segllm/mrseg';
+import { parseSegLLMConfig, tinySegLLMConfig } from '@segllm/core';
 import { pickConversation, runDemo } from '../src/commands/demo.ts';
+import { tinyConfigJson } from '../src/lib/model.ts';
 import { captureIo } from './helpers.ts';
 
 describe('segllm demo', () => {
@@ -26,6 +28,10 @@ describe('segllm demo', () => {
     for (const r of rounds) expect(Number(r[4])).toBeLessThanOrEqual(1);
     expect(rounds.some((r) => r[6] !== undefined)).toBe(true);
     expect(out).toContain('segllm chat --model <checkpoint dir>');
+  });
+
+  it('the tiny checkpoint config.json parses to the tinySegLLMConfig of core', () => {
+    expect(parseSegLLMConfig(tinyConfigJson(256))).toEqual(tinySegLLMConfig({ imageSize: 256 }));
   });
 
   it('rejects unknown options', async () => {

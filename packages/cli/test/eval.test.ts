@@ -27,9 +27,10 @@ beforeAll(async () => {
   fx = await makeFixtures();
   data = join(fx.dir, 'shapes');
   await writeShapesDataset({ out: data, n: 0, seed: 0, valCount: 1 });
-  convPath = join(data, 'conversations/val/positional.json');
-  convs = (JSON.parse(readFileSync(convPath, 'utf8')) as ConversationJson[]).slice(0, 3);
-  convPath = join(fx.dir, 'three.json');
+  // Three 2-round interactional conversations (round 2 refers to round 1) and one hard query (a given-mask reference).
+  const load = (t: string): ConversationJson[] => JSON.parse(readFileSync(join(data, `conversations/val/${t}.json`), 'utf8')) as ConversationJson[];
+  convs = [...load('interactional').slice(0, 3), load('hard')[0]];
+  convPath = join(fx.dir, 'four.json');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(convPath, JSON.stringify(convs));
   ann = join(data, 'annotations/shapes_val.json');
@@ -54,8 +55,11 @@ describe('segllm eval', () => {
     expect(read(gt).map((r) => r.mask)).toEqual(parsed.flatMap((c) => c.rounds.map((r) => rleToCoco(rleFromCoco(byId.get(r.target as number)!)))));
     // Predictions = the library's segmentConversation on the same checkpoint.
     const { model } = await loadSegLLM(fx.ckpt, { decoder: decoderFor });
-    const first = await model.segmentConversation(join(data, 'images', parsed[0].image), parsed[0].rounds.map((_, k) => ({ text: roundText(parsed[0], k).text })));
-    expect(read(pred).slice(0, first.length).map((r) => [r.mask, r.box])).toEqual(first.map((r) => [rleToCoco(encodeBytes(r.mask, r.height, r.width)), r.box]));
+    const lib = [];
+    for (const c of parsed) lib.push(...(await model.segmentConversation(join(data, 'images', c.image), c.rounds.map((_, k) => ({ text: roundText(c, k).text })))));
+    expect(read(pred).map((r) => [r.mask, r.box])).toEqual(lib.map((r) => [rleToCoco(encodeBytes(r.mask, r.height, r.width)), r.box]));
+    expect(parsed.map((c) => c.rounds.map((_, k) => roundText(c, k).text.slice(0, 7)))).toEqual([['I\'d lik', '[REF:1]'], ['Kindly ', '[REF:1]'], ['Please ', '[REF:1]'], ['Can you']]);
+    expect(io.stderr()).toContain('eval: 1 references to given masks (not to earlier rounds) were left out');
     // The printed metrics are those of `segllm data metrics` on the two files, and cIoU is the hand sum.
     const printed = JSON.parse(io.stdout().trim()) as { overall: { cIoU: number; n: number } };
     const metrics = await computeMetricsFromFiles(gt, pred);
@@ -71,7 +75,7 @@ describe('segllm eval', () => {
     expect(metrics.overall.cIoU).toBeCloseTo(inter / union, 12);
   });
 
-  it('--shard i/n splits the conversations disjointly; teacher forcing (groundTruth) leaves round 1 as it was', async () => {
+  it('--shard i/n splits the conversations disjointly; teacher forcing equals segmentConversation with groundTruth references', async () => {
     const all = join(fx.dir, 'pred.json');
     const s0 = join(fx.dir, 'pred-0.json');
     const s1 = join(fx.dir, 'pred-1.json');
@@ -83,10 +87,20 @@ describe('segllm eval', () => {
     const full = read(all);
     const ids = convs.map((c) => c.conv_id);
     expect(read(s0)).toEqual(full.filter((r) => [ids[0], ids[2]].includes(r.conv_id)));
-    expect(read(s1)).toEqual(full.filter((r) => r.conv_id === ids[1]));
+    expect(read(s1)).toEqual(full.filter((r) => [ids[1], ids[3]].includes(r.conv_id)));
+    expect(read(s0).length + read(s1).length).toBe(full.length);
+    // Teacher forcing equals the library's segmentConversation with ground-truth references.
     const teacher = read(tf);
     expect(teacher.filter((r) => r.round === 1)).toEqual(full.filter((r) => r.round === 1));
-    expect(teacher.map((r) => `${r.conv_id}/${r.round}`)).toEqual(full.map((r) => `${r.conv_id}/${r.round}`));
+    const { model } = await loadSegLLM(fx.ckpt, { decoder: decoderFor });
+    const annotations = (JSON.parse(readFileSync(ann, 'utf8')) as { annotations: { id: number; segmentation: { size: [number, number]; counts: string } }[] }).annotations;
+    const byId = new Map(annotations.map((a) => [a.id, rleFromCoco(a.segmentation)]));
+    const lib = [];
+    for (const c of convs.map((x) => parseConversation(x))) {
+      const rounds = c.rounds.map((r, k) => ({ text: roundText(c, k).text, gtMaskFrame: rleToRowMajor(rleToPaddedFrame(byId.get(r.target as number)!, FRAME)) }));
+      lib.push(...(await model.segmentConversation(join(data, 'images', c.image), rounds, { references: 'groundTruth' })));
+    }
+    expect(teacher.map((r) => [r.mask, r.box])).toEqual(lib.map((r) => [rleToCoco(encodeBytes(r.mask, r.height, r.width)), r.box]));
   });
 
   it('argument errors and helpers', async () => {

@@ -7,14 +7,17 @@ import { newImage } from '@segllm/models';
 import { getBackend } from '@segllm/tensor';
 import { guard } from '../lib/errors.ts';
 import { processIo, parseOptions, type Io } from '../lib/io.ts';
-import { buildTinySegLLM, prepareBackend } from '../lib/model.ts';
+import { CliUsageError, buildTinySegLLM, prepareBackend } from '../lib/model.ts';
+import { saveSegLLM } from '@segllm/core';
 import { maskArea } from '../lib/output.ts';
 import { roundText } from './eval.ts';
 import type { Command } from './index.ts';
 
-const DEMO_USAGE = `usage: segllm demo [--backend cpu|webgpu] [--seed <n>] [--scene <n>]
+const DEMO_USAGE = `usage: segllm demo [--backend cpu|webgpu] [--seed <n>] [--scene <n>] [--save <dir>]
   Builds a tiny SegLLM with random weights, renders an MRSeg-Shapes validation scene (--scene, default 0) and runs a
   3-round conversation with a reference on it, printing each stage's time. No downloads.
+  --save <dir> also writes the tiny model as a release-layout checkpoint (bf16 shards), for trying
+  segllm chat / segment / eval without a real one.
 `;
 
 /** The first conversation of the scene with at least 3 rounds and a reference to an earlier round (else the longest). */
@@ -27,7 +30,7 @@ export function pickConversation(convs: readonly ConversationJson[]): ParsedConv
 
 export async function runDemo(argv: string[], io: Io = processIo): Promise<number> {
   return guard('demo', DEMO_USAGE, io.err, async () => {
-    const v = parseOptions(argv, { backend: { type: 'string' }, seed: { type: 'string' }, scene: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+    const v = parseOptions(argv, { backend: { type: 'string' }, seed: { type: 'string' }, scene: { type: 'string' }, save: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
     if (v.help) {
       io.out(DEMO_USAGE);
       return 0;
@@ -39,14 +42,23 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     say('NOTE: this model has RANDOM weights, so its masks are meaningless; the demo shows the pipeline and its timings.');
 
     let t0 = performance.now();
-    const { model } = await buildTinySegLLM({ seed: Number(v.seed ?? 0), backend });
+    const seed = Number(v.seed ?? 0);
+    if (!Number.isInteger(seed)) throw new CliUsageError(`--seed must be an integer, got "${v.seed}"`);
+    const { model, configJson, tokenizerJson } = await buildTinySegLLM({ seed, backend });
     const cfg = model.model.config;
     let params = 0;
     for (const t of model.model.stateDict().values()) params += t.numel;
     say(`1. model: tiny SegLLM (LLaMA ${cfg.llava.llm.num_hidden_layers} layers x ${cfg.llava.llm.hidden_size}, CLIP ${cfg.vision.num_hidden_layers} layers at ${cfg.vision.image_size} px, decoder at ${cfg.hipie_image_size} px), ${params.toLocaleString('en-US')} parameters, built in ${(performance.now() - t0).toFixed(0)} ms`);
 
+    if (v.save) {
+      t0 = performance.now();
+      await saveSegLLM(model, v.save, { configJson, tokenizerJson });
+      say(`   saved as a checkpoint in ${v.save} (${(performance.now() - t0).toFixed(0)} ms): segllm chat --model ${v.save} --image <file>`);
+    }
+
     t0 = performance.now();
     const scene = Number(v.scene ?? 0);
+    if (!Number.isInteger(scene) || scene < 0) throw new CliUsageError(`--scene must be a non-negative integer, got "${v.scene}"`);
     const sample = generateShapesSample(scene, 'val', VAL_SEED, { nextAnn: 1, nextRel: 1 });
     const conv = pickConversation(Object.values(sample.conversations).flat());
     if (!conv) throw new Error(`MRSeg-Shapes scene ${scene} has no conversation: try another --scene`);

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImageFile } from '@segllm/models';
-import type { EvalRound, SegLLM } from '@segllm/core';
+import type { ChatSession, SegLLM } from '@segllm/core';
 import {
   CocoIndex, encodeBytes, evaluateRecords, parseConversation, parseJson, readCocoInstances, rleFromCoco, rleToBoxXyxy, rleToCoco, rleToPaddedFrame,
   type CocoImage, type MaskRecord, type ParsedConversation, type RleMask,
@@ -69,6 +69,19 @@ export interface EvalInputs {
   imagesDir: string;
 }
 
+/** The ground-truth masks (original resolution) of a conversation's round targets. */
+function targetMasks(c: ParsedConversation, convId: string, coco: CocoIndex, byName: Map<string, CocoImage>): RleMask[] {
+  if (!byName.has(c.image) && !byName.has(c.image.split('/').pop() ?? '')) {
+    throw new CliUsageError(`conversation ${convId}: image "${c.image}" is not in the annotations file`);
+  }
+  return c.rounds.map((r) => {
+    if (typeof r.target !== 'number' || !coco.annotations.has(r.target)) {
+      throw new CliUsageError(`conversation ${convId} round ${r.index}: target ${JSON.stringify(r.target)} is not an annotation id of the annotations file`);
+    }
+    return coco.mask(r.target);
+  });
+}
+
 /** Runs the conversations; returns prediction and ground-truth records (original resolution). */
 export async function evaluateConversations(
   model: SegLLM,
@@ -83,34 +96,37 @@ export async function evaluateConversations(
   let rounds = 0;
   let skippedRefs = 0;
   let last = performance.now();
-  for (const [i, c] of inp.conversations.entries()) {
-    const convId = c.convId ?? `${i}`;
-    const im = byName.get(c.image) ?? byName.get(c.image.split('/').pop() ?? '');
-    if (!im) throw new CliUsageError(`conversation ${convId}: image "${c.image}" is not in the annotations file`);
-    const gtMasks = c.rounds.map((r) => {
-      if (r.target === null || typeof r.target !== 'number' || !inp.coco.annotations.has(r.target)) {
-        throw new CliUsageError(`conversation ${convId} round ${r.index}: target ${JSON.stringify(r.target)} is not an annotation id of the annotations file`);
+  // One session per run of conversations on the same image: reset() keeps its image encodings.
+  let open = null as { image: string; session: ChatSession } | null;
+  try {
+    for (const [i, c] of inp.conversations.entries()) {
+      const convId = c.convId ?? `${i}`;
+      const gtMasks = targetMasks(c, convId, inp.coco, byName);
+      if (open?.image === c.image) open.session.reset();
+      else {
+        open?.session.dispose();
+        open = null; // (a failed chat() below must not leave a disposed session to the finally)
+        open = { image: c.image, session: await model.chat(await readImageFile(join(inp.imagesDir, c.image))) };
       }
-      return inp.coco.mask(r.target);
-    });
-    const evalRounds: EvalRound[] = c.rounds.map((_, k) => {
-      const { text, skippedRefs: s } = roundText(c, k);
-      skippedRefs += s;
-      return opts.references === 'groundTruth' ? { text, gtMaskFrame: rleToRowMajor(rleToPaddedFrame(gtMasks[k], S)) } : { text };
-    });
-    const image = await readImageFile(join(inp.imagesDir, c.image));
-    const results = await model.segmentConversation(image, evalRounds, { references: opts.references });
-    for (const r of results) {
-      pred.push({ conv_id: convId, round: r.round, mask: rleToCoco(encodeBytes(r.mask, r.height, r.width)), box: r.box });
-      const g = gtMasks[r.round - 1];
-      gt.push({ conv_id: convId, round: r.round, mask: rleToCoco(g), ...(rleToBoxXyxy(g) ? { box: rleToBoxXyxy(g) } : {}) });
+      for (const k of c.rounds.keys()) {
+        const { text, skippedRefs: s } = roundText(c, k);
+        skippedRefs += s;
+        const r = await open.session.ask(text);
+        // Teacher forcing, as SegLLM.segmentConversation does: later references see this round's ground truth.
+        if (opts.references === 'groundTruth') open.session.replaceLastEncoding(rleToRowMajor(rleToPaddedFrame(gtMasks[k], S)));
+        pred.push({ conv_id: convId, round: r.round, mask: rleToCoco(encodeBytes(r.mask, r.height, r.width)), box: r.box });
+        const box = rleToBoxXyxy(gtMasks[k]);
+        gt.push({ conv_id: convId, round: r.round, mask: rleToCoco(gtMasks[k]), ...(box ? { box } : {}) });
+        rounds++;
+      }
+      const now = performance.now();
+      if (i === inp.conversations.length - 1 || now - last > 2000) {
+        last = now;
+        opts.log(`eval: ${i + 1}/${inp.conversations.length} conversations, ${rounds} rounds\n`);
+      }
     }
-    rounds += results.length;
-    const now = performance.now();
-    if (i === inp.conversations.length - 1 || now - last > 2000) {
-      last = now;
-      opts.log(`eval: ${i + 1}/${inp.conversations.length} conversations, ${rounds} rounds\n`);
-    }
+  } finally {
+    open?.session.dispose();
   }
   return { pred, gt, rounds, skippedRefs };
 }
