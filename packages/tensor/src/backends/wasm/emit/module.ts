@@ -87,7 +87,7 @@ export interface MemoryImport {
 }
 
 /** Encodes the module: imports env.memory, defines `funcs` (callable by index in declaration order). */
-export function encodeModule(mem: MemoryImport, funcs: FuncDef[]): Uint8Array {
+export function encodeModule(mem: MemoryImport, funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
   const sigs: string[] = [];
   const sigBytes: number[][] = [];
   const typeIdx = funcs.map((f) => {

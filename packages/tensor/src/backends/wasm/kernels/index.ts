@@ -12,7 +12,7 @@ import type { ElemType } from './elem.ts';
 const TYPES: ElemType[] = ['f32', 'f16', 'bf16'];
 
 export interface KernelModule {
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   exports: string[];
 }
 
