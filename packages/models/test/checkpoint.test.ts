@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bf16BitsToF32, deserializeSafetensors, f16BitsToF32, fromNumbers, noGrad, serializeSafetensors, tensor } from '@segllm/tensor';
-import type { RawTensor } from '@segllm/tensor';
+import type { RawTensor, TensorStore } from '@segllm/tensor';
 import { assertClose, loadGoldens } from '@segllm/tensor/testing';
 import {
   CheckpointKeyError, CheckpointNotFoundError, ClipVisionTransformer, ConfigError, LlamaForCausalLM, buildProjector, loadCheckpoint, loadClipVision,
-  loadLlama, loadProjector, parseClipVisionConfig, parseLlamaConfig, parseLlavaConfig, readConfigJson,
+  loadLlama, loadProjector, openModelCheckpoint, parseClipVisionConfig, parseLlamaConfig, parseLlavaConfig, readConfigJson,
 } from '../src/index.ts';
 import { fixture } from './model-fixtures.ts';
 
@@ -153,7 +153,7 @@ describe('checkpoint loading', () => {
         const src = llamaFile.tensors[k];
         return { dtype: dt, shape: src.shape, data: fromNumbers(dt, src.data) };
       };
-      const shards = [keys.slice(0, 9), keys.slice(9)];
+      const shards = [keys.filter((_, i) => i % 2 === 0), keys.filter((_, i) => i % 2 === 1)]; // interleaved in key order
       const weightMap: Record<string, string> = {};
       shards.forEach((ks, i) => {
         const name = `model-0000${i + 1}-of-00002.safetensors`;
@@ -162,8 +162,20 @@ describe('checkpoint loading', () => {
       });
       writeFileSync(join(sub, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
       const m = new LlamaForCausalLM(llamaConfig);
-      const r = await loadCheckpoint(m, sub);
+      // Record which shard each read hits: the loader goes shard by shard although the index interleaves them.
+      const store = (await openModelCheckpoint(sub)) as TensorStore & { shardOf(k: string): string; shards(): string[] };
+      const visited: string[] = [];
+      const spy = Object.assign(Object.create(store) as typeof store, {
+        read: (k: string) => {
+          visited.push(store.shardOf(k));
+          return store.read(k);
+        },
+      });
+      const r = await loadCheckpoint(m, spy);
+      await store.close();
       expect(r.loaded).toHaveLength(keys.length);
+      expect(visited).toEqual([...visited].sort());
+      expect(new Set(visited).size).toBe(2);
       const w = m.model.norm.weight;
       expect(w.dtype).toBe('float32');
       const back = fromNumbers(dt, llamaFile.tensors['model.norm.weight'].data);

@@ -1,6 +1,6 @@
 /**
  * Loading a model from a HF-style checkpoint: a single `*.safetensors`, a sharded one through
- * `model.safetensors.index.json` (shards opened as their tensors are reached), or a folder holding either, plus its
+ * `model.safetensors.index.json` (read shard by shard, tensor by tensor), or a folder holding either, plus its
  * `config.json`. Keys are mapped by a prefix chosen among candidates (the one matching most module keys) and an
  * optional rename; values are cast to the parameters' dtype (f16/bf16 checkpoints into a float32 model, or the
  * reverse). Strict by default, with a readable report of missing, unexpected and mis-shaped keys.
@@ -111,13 +111,33 @@ export function choosePrefix(module: Module, keys: readonly string[], prefixes: 
   return best;
 }
 
+/** A view of a sharded store whose keys come shard by shard (in the index's shard order), so shards are read in turn. */
+function shardOrdered(store: TensorStore): TensorStore {
+  const sharded = store as TensorStore & { shards?: () => string[]; shardOf?: (k: string) => string };
+  if (typeof sharded.shards !== 'function' || typeof sharded.shardOf !== 'function') return store;
+  const rank = new Map(sharded.shards().map((s, i) => [s, i]));
+  const keys = store.keys().map((k, i) => ({ k, i, r: rank.get(sharded.shardOf!(k)) ?? 0 }));
+  keys.sort((a, b) => a.r - b.r || a.i - b.i);
+  const ordered = keys.map((e) => e.k);
+  return {
+    get metadata() {
+      return store.metadata;
+    },
+    keys: () => ordered,
+    has: (k) => store.has(k),
+    info: (k) => store.info(k),
+    read: (k) => store.read(k),
+    close: () => store.close(),
+  };
+}
+
 /** Loads `source` (a path as for openModelCheckpoint, or an open store) into `module`; see the file comment. */
 export async function loadCheckpoint(module: Module, source: string | TensorStore, o: LoadCheckpointOptions = {}): Promise<LoadCheckpointReport> {
   const store = typeof source === 'string' ? await openModelCheckpoint(source) : source;
   try {
     const prefix = choosePrefix(module, store.keys(), o.prefixes ?? [''], o.rename);
     try {
-      const r = await loadSafetensorsInto(module, store, { prefix, rename: o.rename, strict: o.strict ?? true });
+      const r = await loadSafetensorsInto(module, shardOrdered(store), { prefix, rename: o.rename, strict: o.strict ?? true });
       return { ...r, prefix };
     } catch (e) {
       if (!(e instanceof StateDictError)) throw e;
