@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as T from '../../index.ts';
-import { f16BitsToF32 } from '../../dtype.ts';
+import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../dtype.ts';
 import { initCpuWasm, setCpuWasmThreads } from './index.ts';
 import { Heap, WasmMemoryError } from './heap.ts';
 import { WasmRuntime } from './runtime.ts';
@@ -294,5 +294,35 @@ describe('single-threaded build without shared memory', () => {
     rt.heap.free(big, 8 << 20);
     b.free(s);
     rt.dispose();
+  });
+});
+
+describe('rounding to half', () => {
+  it('f32 -> float16 / bfloat16 in WASM equals dtype.ts on edge values and a sweep', () => {
+    const rt = be.rt;
+    const vals: number[] = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e9, -1e9, Infinity, -Infinity, Number.NaN, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -26, 2 ** -14, 2 ** -14 - 2 ** -24, 1e-40, 3.4e38];
+    // Every float16 value and the midpoints between neighbours (the ties), both signs.
+    for (let hbits = 0; hbits < 0x7c00; hbits++) {
+      const a = f16BitsToF32(hbits);
+      const b = f16BitsToF32(hbits + 1);
+      vals.push(a, (a + b) / 2, -a, -(a + b) / 2);
+    }
+    const n = vals.length;
+    const src = rt.heap.alloc(n * 4);
+    const dst = rt.heap.alloc(n * 2);
+    try {
+      rt.f32().set(vals, src / 4);
+      for (const [fn, ref] of [['f32_to_f16', f32ToF16Bits], ['f32_to_bf16', f32ToBf16Bits]] as const) {
+        rt.fns[fn](src, dst, n);
+        const got = new Uint16Array(rt.memory.buffer, dst, n);
+        const f = new Float32Array(vals);
+        let bad = 0;
+        for (let i = 0; i < n; i++) if (got[i] !== ref(f[i])) bad++;
+        expect(bad, fn).toBe(0);
+      }
+    } finally {
+      rt.heap.free(src, n * 4);
+      rt.heap.free(dst, n * 2);
+    }
   });
 });

@@ -25,7 +25,7 @@ const un = (op: number) => (a: Code): Code => cat(a, [op]);
 
 export const i32 = {
   c: (v: number): Code => [0x41, ...sleb(v)],
-  eqz: un(0x45), eq: bin(0x46), ne: bin(0x47), lt: bin(0x48), ltU: bin(0x49), gt: bin(0x4a), le: bin(0x4c), ge: bin(0x4e),
+  eqz: un(0x45), eq: bin(0x46), ne: bin(0x47), lt: bin(0x48), ltU: bin(0x49), gt: bin(0x4a), gtU: bin(0x4b), le: bin(0x4c), ge: bin(0x4e), geU: bin(0x4f),
   add: bin(0x6a), sub: bin(0x6b), mul: bin(0x6c), divS: bin(0x6d), divU: bin(0x6e), remU: bin(0x70),
   and: bin(0x71), or: bin(0x72), xor: bin(0x73), shl: bin(0x74), shrS: bin(0x75), shrU: bin(0x76),
   load: (addr: Code, off = 0): Code => cat(addr, [0x28], memarg(2, off)),

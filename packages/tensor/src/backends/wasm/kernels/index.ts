@@ -7,6 +7,7 @@ import { gemmDriver, macroKernel, microKernel, packA, packB } from './gemm.ts';
 import { gemvKernels } from './gemv.ts';
 import { rowKernels } from './rows.ts';
 import { im2colKernel } from './conv.ts';
+import { roundKernels } from './round.ts';
 import type { ElemType } from './elem.ts';
 
 const TYPES: ElemType[] = ['f32', 'f16', 'bf16'];
@@ -26,6 +27,7 @@ export function buildKernelModule(mem: MemoryImport, fma: boolean): KernelModule
     ...gemvKernels(fma),
     ...rowKernels(),
     () => im2colKernel(),
+    ...roundKernels(),
   ];
   // Names first (a dry run with a placeholder index), then the real build resolving calls by name.
   const names = builders.map((b) => b(() => 0).name);

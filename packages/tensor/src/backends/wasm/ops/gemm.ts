@@ -7,7 +7,7 @@
  * depend on the thread count.
  */
 import type { View } from '../../../backend.ts';
-import { f32ToBf16Bits, f32ToF16Bits, itemSize } from '../../../dtype.ts';
+import { itemSize } from '../../../dtype.ts';
 import type { GemmHook } from '../../../ops/matmul/gemm.ts';
 import { numel } from '../../../shape.ts';
 import { addr, registerWasmKernel } from '../backend.ts';
@@ -98,13 +98,9 @@ function operand(v: View, rows: number, cols: number, r: number): Operand | null
   return { ptr: addr(v), rs: v.strides[r - 2] * s, cs: v.strides[r - 1] * s, t };
 }
 
-/** Converts n f32 at byte address `src` into the half dtype at `dst` (round to nearest even). */
+/** Converts n f32 at byte address `src` into the half dtype at `dst` (round to nearest even, in WASM). */
 export function roundOut(rt: WasmRuntime, src: number, dst: number, n: number, dtype: string): void {
-  const f = rt.f32();
-  const h = new Uint16Array(rt.memory.buffer, dst, n);
-  const conv = dtype === 'float16' ? f32ToF16Bits : f32ToBf16Bits;
-  const s = src / 4;
-  for (let i = 0; i < n; i++) h[i] = conv(f[s + i]);
+  rt.fns[dtype === 'float16' ? 'f32_to_f16' : 'f32_to_bf16'](src, dst, n);
 }
 
 registerWasmKernel('matmul', (rt, [a, b], [y]) => {
