@@ -154,12 +154,9 @@ describe('checkpoint loading', () => {
         return { dtype: dt, shape: src.shape, data: fromNumbers(dt, src.data) };
       };
       const shards = [keys.filter((_, i) => i % 2 === 0), keys.filter((_, i) => i % 2 === 1)]; // interleaved in key order
-      const weightMap: Record<string, string> = {};
-      shards.forEach((ks, i) => {
-        const name = `model-0000${i + 1}-of-00002.safetensors`;
-        writeFileSync(join(sub, name), serializeSafetensors(Object.fromEntries(ks.map((k) => [k, half(k)]))));
-        for (const k of ks) weightMap[k] = name;
-      });
+      const shardName = (i: number) => `model-0000${i + 1}-of-00002.safetensors`;
+      shards.forEach((ks, i) => writeFileSync(join(sub, shardName(i)), serializeSafetensors(Object.fromEntries(ks.map((k) => [k, half(k)])))));
+      const weightMap = Object.fromEntries(keys.map((k, i) => [k, shardName(i % 2)])); // index in key order, as HF writes it
       writeFileSync(join(sub, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
       const m = new LlamaForCausalLM(llamaConfig);
       // Record which shard each read hits: the loader goes shard by shard although the index interleaves them.
