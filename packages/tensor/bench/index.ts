@@ -117,8 +117,14 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
 }
 
 /** Median wall-clock ms and median process CPU ms (all threads) per run. */
+/** A case whose warm-up run takes longer than this (ms) is skipped with a note instead of timed >= 5 times. */
+const SLOW_CASE_MS = 30_000;
+
 async function time(c: PeerCase, reps: number): Promise<{ wall: number; cpu: number }> {
+  const w0 = performance.now();
   await c.run(); // warm-up (JIT, packing, worker start)
+  const warm = performance.now() - w0;
+  if (warm > SLOW_CASE_MS) throw new Error(`skipped: one run took ${(warm / 1000).toFixed(1)} s (over ${SLOW_CASE_MS / 1000} s)`);
   const wall: number[] = [];
   const cpu: number[] = [];
   const start = performance.now();
