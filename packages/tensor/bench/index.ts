@@ -116,10 +116,10 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
   };
 }
 
-/** Median wall-clock ms and median process CPU ms (all threads) per run. */
 /** A case whose warm-up run takes longer than this (ms) is skipped with a note instead of timed >= 5 times. */
 const SLOW_CASE_MS = 30_000;
 
+/** Median wall-clock ms and median process CPU ms (all threads) per run. */
 async function time(c: PeerCase, reps: number): Promise<{ wall: number; cpu: number }> {
   const w0 = performance.now();
   await c.run(); // warm-up (JIT, packing, worker start)
