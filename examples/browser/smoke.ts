@@ -27,7 +27,7 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PAT
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  const logHas = (s: string): Promise<unknown> => page.waitForFunction((t) => document.getElementById('log')!.textContent!.includes(t), s, { timeout: 300_000 });
+  const logHas = (s: string): Promise<unknown> => page.waitForFunction((t) => document.getElementById('log')!.textContent.includes(t), s, { timeout: 300_000 });
   await page.goto(`http://127.0.0.1:${port}/index.html`);
   await logHas('Pick an image');
   await page.setInputFiles('#file', image);
