@@ -97,12 +97,19 @@ export class GpuRuntime {
     for (const k of ['vendor', 'architecture', 'device', 'description', 'subgroupMinSize', 'subgroupMaxSize', 'isFallbackAdapter']) {
       if (info[k] !== undefined) this.adapterInfo[k] = info[k];
     }
+    this.cpuAdapter = info.isFallbackAdapter === true || info.architecture === 'software' || /llvmpipe|swiftshader/i.test(typeof info.device === 'string' ? info.device : '');
     device.addEventListener('uncapturederror', (e) => {
       const msg = (e).error.message;
       console.error(`[webgpu] ${msg}`);
       this.#error ??= msg;
     });
   }
+
+  /**
+   * A CPU-emulated adapter (lavapipe, SwiftShader): kernels pick their CPU-friendly variants (no workgroup
+   * reductions or shared-memory tiles, which cost more than they save there). Tests may flip it to cover both.
+   */
+  cpuAdapter = false;
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;

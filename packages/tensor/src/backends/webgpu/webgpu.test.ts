@@ -148,6 +148,18 @@ describe.skipIf(!hasGpu)('webgpu vs cpu', () => {
     for (const k of ranNow) covered.add(k);
   });
 
+  it('GPU-style kernel variants (chosen on real GPUs) match the CPU too', async () => {
+    const { rt } = await import('./backend.ts');
+    const was = rt().cpuAdapter;
+    rt().cpuAdapter = false;
+    try {
+      const r = await consistent([{ shape: [3, 40], grad: true }, { shape: [24, 40], grad: true }], ([a, w]) => ops.linear(a, w), { atol: 1e-4 });
+      expect(r.ok, r.detail).toBe(true);
+    } finally {
+      rt().cpuAdapter = was;
+    }
+  });
+
   it('adamw_step matches the CPU kernel', async () => {
     ranNow.clear();
     const r = await consistent([{ shape: [37], grad: true }], ([p0]) => {

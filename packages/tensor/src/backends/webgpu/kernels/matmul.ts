@@ -1,7 +1,9 @@
 /**
  * WebGPU kernel `matmul`: A [..., M, K] . B [..., K, N] -> Y [..., M, N] (contiguous), batch dims already broadcast
  * (stride 0 allowed), any strides, float32/bfloat16/float16 with f32 accumulation. Tiers by shape and layout:
- *  - M <= 4: GEMV, one thread per output column (per 4 columns when B is N-contiguous), A rows in registers.
+ *  - M <= 4: GEMV, one thread per output column (per 4 columns when B is N-contiguous), A rows in registers; with
+ *    transposed weights (B K-contiguous, as in linear) one workgroup per column splitting K, except on CPU
+ *    adapters (lavapipe), where the per-thread form is faster.
  *  - otherwise a register-tiled GEMM reading straight from global memory (no workgroup tiles, which are slow on
  *    lavapipe): each thread computes 4 rows x 8 columns; vec4 loads along K for A, and along N ("NN") or K ("NT",
  *    transposed weights as in linear) for B when the layout allows; a scalar strided fallback otherwise.
@@ -107,6 +109,32 @@ ${uniformDecl(u, 3)}`;
         mode === 'nn'
           ? rows.map((i) => [0, 1, 2, 3].map((j) => `Y[oy + ${i} * LDY + n + ${j}] = ${st(`c${i}[${j}]`)};`).join(' ')).join('\n  ')
           : rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`c${i}`)};`).join('\n  ');
+      if (mode === 'nt' && N <= 65535 && !rt().cpuAdapter) {
+        // Transposed weights (linear, lm_head): one workgroup per output column, its 64 threads splitting K into
+        // contiguous vec4 runs of the weight row (coalesced), then a tree sum of the (up to 4) row partials.
+        const lanes = ['x', 'y', 'z', 'w'];
+        code = `${head}
+var<workgroup> red: array<vec4<f32>, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${prologue}
+  let n = i32(wid.x);
+  var acc = vec4<f32>(0.0);
+  for (var k = i32(li); k < K / 4; k += 64) {
+    let bv = ${fb('B[ob + n * sbn + k]')};
+    ${rows.map((i) => `acc.${lanes[i]} += dot(${fa(`A[oa + ${i} * sam + k]`)}, bv);`).join('\n    ')}
+  }
+  red[li] = acc;
+  for (var w = 32u; w > 0u; w = w / 2u) {
+    workgroupBarrier();
+    if (li < w) { red[li] = red[li] + red[li + w]; }
+  }
+  if (li == 0u) {
+    ${rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`red[0].${lanes[i]}`)};`).join('\n    ')}
+  }
+}`;
+        groups = [N, 1, nb];
+      } else {
       code = `${head}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -119,6 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${stores}
 }`;
       groups = [Math.ceil(N / cols / 64), 1, nb];
+      }
     } else {
       const I = Array.from({ length: TM }, (_, i) => i);
       const J = Array.from({ length: TN }, (_, j) => j);
