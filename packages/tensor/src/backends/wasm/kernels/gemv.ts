@@ -5,7 +5,7 @@
  * - `gemv_dot_<t>(x, b, bcs, y, K, n0, n1)`: B column-contiguous (bcs = byte stride between columns; a Linear
  *   weight [N, K] seen as W^T): four columns at a time, SIMD dot products along K, two vectors per column per step.
  * - `gemv_axpy_<t>(x, b, brs, y, K, n0, n1)`: B row-contiguous (brs = byte stride between rows): sixteen columns
- *   at a time, y += x[k] * B[k, n:n+16].
+ *   at a time: y[n:n+1024] += x[k:k+8] . B[k:k+8, n:n+1024], rows streamed in order.
  * - `row_to_f32_<t>(src, cs, K, dst)`: a strided row to dense f32.
  */
 import { f32, f32x4, forRange, get, i32, seq, set, v128, type Code } from '../emit/code.ts';
@@ -78,17 +78,18 @@ function axpy(t: ElemType, fma: boolean): FuncDef {
   // Streams B row by row (prefetch-friendly, one page at a time), four rows per pass, over chunks of NB columns
   // whose f32 partial sums stay in L1 (y itself is the accumulator).
   const NB = 1024;
+  const RB = 8; // rows of B per pass
   const params = Array<'i32'>(7).fill('i32');
   const [x, b, brs, y, K, n0, n1] = [0, 1, 2, 3, 4, 5, 6];
   const L = new Locals(params);
   const eb = ELEM_BYTES[t];
   const [nb, nlen, n4, n, k, k4, yp, bp] = Array.from({ length: 8 }, () => L.i32());
-  const rows = Array.from({ length: 4 }, () => L.i32());
-  const xs = Array.from({ length: 4 }, () => L.v128());
+  const rows = Array.from({ length: RB }, () => L.i32());
+  const xs = Array.from({ length: RB }, () => L.v128());
   const s = L.f32();
   const xAt = (kk: Code): Code => i32.add(get(x), i32.shl(kk, i32.c(2)));
   const yAt = (nn: Code): Code => i32.add(get(yp), i32.shl(nn, i32.c(2)));
-  const fourRows = seq(
+  const rowBlock = seq(
     ...xs.map((v, r) => set(v, v128.load32Splat(xAt(get(k)), 4 * r))),
     set(rows[0], i32.add(i32.add(get(b), i32.mul(get(k), get(brs))), i32.mul(get(nb), i32.c(eb)))),
     ...rows.slice(1).map((r, i) => set(r, i32.add(get(rows[i]), get(brs)))),
@@ -108,13 +109,13 @@ function axpy(t: ElemType, fma: boolean): FuncDef {
       f32.store(yAt(get(n)), f32.add(f32.load(yAt(get(n))), f32.mul(get(s), loadScalar(t, i32.add(get(rows[0]), i32.mul(get(n), i32.c(eb))), L))))),
   );
   const body = seq(
-    set(k4, i32.and(get(K), i32.c(~3))),
+    set(k4, i32.and(get(K), i32.c(-RB))),
     forRange(nb, get(n0), get(n1), NB, seq(
       set(nlen, i32.sub(get(n1), get(nb))), set(nlen, i32.min(get(nlen), i32.c(NB))),
       set(n4, i32.and(get(nlen), i32.c(~3))),
       set(yp, i32.add(get(y), i32.shl(get(nb), i32.c(2)))),
       forRange(n, i32.c(0), get(nlen), 1, f32.store(yAt(get(n)), f32.c(0))),
-      forRange(k, i32.c(0), get(k4), 4, fourRows),
+      forRange(k, i32.c(0), get(k4), RB, rowBlock),
       forRange(k, get(k4), get(K), 1, oneRow),
     )),
   );
