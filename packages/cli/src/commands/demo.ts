@@ -38,7 +38,9 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     const say = (s: string): void => io.out(`${s}\n`);
     const tAll = performance.now();
     const { backend } = await prepareBackend(v.backend, 'float32');
-    say(`segllm demo on ${backend} ${JSON.stringify(getBackend(backend).info?.() ?? {})}`);
+    const info = (getBackend(backend).info?.() ?? {}) as { threads?: number; adapter?: { description?: string }; features?: string[] };
+    const where = info.adapter ? `${info.adapter.description ?? 'unknown adapter'}; ${(info.features ?? []).join(', ')}` : `${info.threads ?? 1} thread(s)`;
+    say(`segllm demo on ${backend} (${where})`);
     say('NOTE: this model has RANDOM weights, so its masks are meaningless; the demo shows the pipeline and its timings.');
 
     let t0 = performance.now();
