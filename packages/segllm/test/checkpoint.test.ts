@@ -92,6 +92,36 @@ describe('SegLLM checkpoints in the release layout', () => {
     }
   });
 
+  it('takes the CLIP tower from its own folder when the checkpoint does not carry it', async () => {
+    manualSeed(6);
+    const cfg = tinySegLLMConfig();
+    const a = new SegLLM(new SegLLMForSegmentation(cfg, defaultDecoder(cfg)), tok);
+    const root = mkdtempSync(join(tmpdir(), 'segllm-tower-'));
+    const full = join(root, 'full');
+    await saveSegLLM(a, full, { shards: 1, configJson, tokenizerJson: tokJson });
+    // Split the tower out: the checkpoint without model.vision_tower.*, the tower as HF's CLIPVisionModel layout.
+    const { deserializeSafetensors, saveSafetensors } = await import('@segllm/tensor');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const all = deserializeSafetensors(readFileSync(join(full, 'model-00001-of-00001.safetensors'))).tensors;
+    const tp = 'model.vision_tower.vision_tower.';
+    const rest = Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith(tp)));
+    const tower = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith(tp)).map(([k, v]) => [k.slice(tp.length), v]));
+    const ckpt = join(root, 'ckpt');
+    const towerDir = join(root, 'clip');
+    mkdirSync(ckpt);
+    mkdirSync(towerDir);
+    await saveSafetensors(join(ckpt, 'model.safetensors'), rest);
+    await saveSafetensors(join(towerDir, 'model.safetensors'), tower);
+    const { vision_config, ...noVision } = configJson;
+    writeFileSync(join(ckpt, 'config.json'), JSON.stringify(noVision));
+    writeFileSync(join(ckpt, 'tokenizer.json'), tokJson);
+    writeFileSync(join(towerDir, 'config.json'), JSON.stringify({ vision_config }));
+    await expect(loadSegLLM(ckpt)).rejects.toThrow(/visionTower/);
+    const { model: b } = await loadSegLLM(ckpt, { visionTower: towerDir });
+    const ref = (await SegLLM.load(full)).model.stateDict();
+    for (const [k, t] of b.model.stateDict()) expect(Array.from(await t.data()), k).toEqual(Array.from(await ref.get(k)!.data()));
+  });
+
   it('reports missing and unexpected keys in one typed error', async () => {
     manualSeed(4);
     const cfg = tinySegLLMConfig();

@@ -37,7 +37,7 @@ export function parseSegLLMConfig(json: unknown, vision?: unknown): SegLLMConfig
   const obj = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
   const v = vision !== undefined ? parseClipVisionConfig(vision) : obj.vision_config !== undefined ? parseClipVisionConfig(obj.vision_config) : CLIP_VIT_L14_224;
   if (v.hidden_size !== llava.mm_hidden_size) {
-    throw new SegLLMConfigError(`mm_hidden_size ${llava.mm_hidden_size} does not match the CLIP tower's hidden_size ${v.hidden_size}: load the tower the checkpoint was trained with`);
+    throw new SegLLMConfigError(`mm_hidden_size ${llava.mm_hidden_size} does not match the CLIP tower's hidden_size ${v.hidden_size}: pass the tower the checkpoint was trained with (loadSegLLM's visionTower: <folder>, or a vision_config in config.json)`);
   }
   const num = (k: string, d: number) => {
     const x = obj[k];
