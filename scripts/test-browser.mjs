@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Runs the browser test suites (vitest browser mode in headless Chromium). Without a Chromium it says so loudly and
+// skips, unless SEGLLM_EXPECT_BROWSER=1 (CI), where a missing browser is a failure.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!existsSync(chromium)) {
+  const msg = `browser tests: no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`;
+  if (process.env.SEGLLM_EXPECT_BROWSER === '1') {
+    console.error(`FAIL ${msg}; CI expects one (SEGLLM_EXPECT_BROWSER=1)`);
+    process.exit(1);
+  }
+  console.warn(`\n*** SKIPPED ${msg} ***\n`);
+  process.exit(0);
+}
+const r = spawnSync('npm', ['run', 'test:browser', '-w', '@segllm/tensor'], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
