@@ -149,6 +149,13 @@ describe('the REPL', () => {
     expect((JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')) as { rounds: unknown[] }).rounds).toEqual([]);
   });
 
+  it('prompts only when stdin is a terminal', async () => {
+    const io = captureIo(['history', '', 'exit']);
+    Object.assign(io.stdin, { isTTY: true });
+    expect(await runChat(['--model', fx.ckpt, '--image', fx.image], io)).toBe(0);
+    expect(io.stdout().split('\n').slice(1)).toEqual(['segllm> no rounds yet', 'segllm> segllm> ']);
+  });
+
   it('reads rounds from a real stdin pipe (spawned CLI) and exits at end of input', async () => {
     const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=@segllm/source', join(root, 'packages/cli/src/main.ts'), 'chat', '--model', fx.ckpt, '--image', fx.image], { cwd: root });
     let out = '';

@@ -99,11 +99,17 @@ class ChatRun {
 /** Reads lines until `exit` or end of input; every error that is the user's to fix is printed and the REPL goes on. */
 async function repl(run: ChatRun, io: Io): Promise<number> {
   const rl = createInterface({ input: io.stdin, terminal: false });
+  // A prompt only for a person at a terminal; piped input (scripts, tests) gets none.
+  const prompt = (io.stdin as { isTTY?: boolean }).isTTY ? () => io.out('segllm> ') : () => {};
   io.out('type a request per line ("[REF:k]" refers to round k); commands: undo, reset, history, exit\n');
+  prompt();
   try {
     for await (const raw of rl) {
       const line = raw.trim();
-      if (!line) continue;
+      if (!line) {
+        prompt();
+        continue;
+      }
       const word = line.toLowerCase();
       try {
         if (word === 'exit' || word === 'quit') break;
@@ -115,6 +121,7 @@ async function repl(run: ChatRun, io: Io): Promise<number> {
         if (!isUserError(e)) throw e;
         io.out(`${e.name}: ${e.message}\n`);
       }
+      prompt();
     }
   } finally {
     rl.close();
