@@ -94,7 +94,7 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     }
     say(`done in ${((performance.now() - tAll) / 1000).toFixed(1)} s.`);
     say('The IoUs are poor because the weights are random. Real results need a trained checkpoint (release layout), e.g.:');
-    say('  segllm chat --model <checkpoint dir> [--vision-tower <clip-vit-large-patch14 dir>] --image photo.jpg --backend webgpu --dtype float16');
+    say('  segllm chat --model <checkpoint dir> [--vision-tower <clip-vit-large-patch14 dir>] --image photo.jpg --backend webgpu');
     return 0;
   });
 }
