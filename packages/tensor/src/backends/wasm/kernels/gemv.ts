@@ -4,8 +4,8 @@
  *
  * - `gemv_dot_<t>(x, b, bcs, y, K, n0, n1)`: B column-contiguous (bcs = byte stride between columns; a Linear
  *   weight [N, K] seen as W^T): four columns at a time, SIMD dot products along K, two vectors per column per step.
- * - `gemv_axpy_<t>(x, b, brs, y, K, n0, n1)`: B row-contiguous (brs = byte stride between rows): sixteen columns
- *   at a time: y[n:n+1024] += x[k:k+8] . B[k:k+8, n:n+1024], rows streamed in order.
+ * - `gemv_axpy_<t>(x, b, brs, y, K, n0, n1)`: B row-contiguous (brs = byte stride between rows), eight rows
+ *   per pass: y[n:n+1024] += x[k:k+8] . B[k:k+8, n:n+1024], rows streamed in order.
  * - `row_to_f32_<t>(src, cs, K, dst)`: a strided row to dense f32.
  */
 import { f32, f32x4, forRange, get, i32, seq, set, v128, type Code } from '../emit/code.ts';
