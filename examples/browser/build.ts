@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const TOKENIZER = join(here, '../../packages/models/test/fixtures/tokenizer/tokenizer.json.gz');
+const TOKENIZER = join(here, '../../packages/segllm/assets/tokenizer/tokenizer.json.gz');
 
 export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { minify?: boolean } = {}): Promise<{ outdir: string; warnings: string[]; externalImports: { path: string; kind: string }[] }> {
   await mkdir(outdir, { recursive: true });

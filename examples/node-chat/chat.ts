@@ -26,7 +26,7 @@ async function openModel(dir: string | undefined, backend: string): Promise<SegL
     return model;
   }
   // The tiny model: the LLaVA tokenizer kept in this repository, tiny LLaMA / CLIP / HIPIE, random weights.
-  const tokenizerJson = gunzipSync(readFileSync(new URL('../../packages/models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8');
+  const tokenizerJson = gunzipSync(readFileSync(new URL('../../packages/segllm/assets/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8');
   manualSeed(0);
   const config = tinySegLLMConfig({ imageSize: 128 });
   const net = new SegLLMForSegmentation(config, defaultDecoder(config));

@@ -26,7 +26,7 @@ describe('examples', () => {
     const js = readFileSync(join(out, 'main.js'), 'utf8');
     for (const name of ['SegLLM = class', 'ChatSession = class', 'HipieDecoder = class', 'DecompressionStream']) expect(js).toContain(name);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<script type="module" src="./main.js"></script>');
-    expect(readFileSync(join(out, 'tokenizer.json.gz')).equals(readFileSync(join(root, 'packages/models/test/fixtures/tokenizer/tokenizer.json.gz')))).toBe(true);
+    expect(readFileSync(join(out, 'tokenizer.json.gz')).equals(readFileSync(join(root, 'packages/segllm/assets/tokenizer/tokenizer.json.gz')))).toBe(true);
   });
 
   it('node-chat: runs the tiny random model through rounds, a rejected reference and undo', async () => {

@@ -3,19 +3,17 @@
  * Per-round latency of a tiny SegLLM (real tokenizer, tiny LLaMA/CLIP/decoder, random weights) for rounds 1..N on
  * each backend. Later rounds run only their own tokens on the KV cache, so their cost should stay flat after round 1.
  */
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { Tokenizer, newImage } from '@segllm/models';
+import { newImage } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import { availableBackends } from '@segllm/tensor/testing';
-import { SegLLM, SegLLMForSegmentation, tinySegLLMConfig } from '@segllm/core';
+import { SegLLM, SegLLMForSegmentation, bundledTokenizer, tinySegLLMConfig } from '@segllm/core';
 import { benchDecoder } from './decoder.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const nRounds = Number(args[args.indexOf('--rounds') + 1]) || 8;
 const only = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : null;
-const tok = Tokenizer.fromString(gunzipSync(readFileSync(new URL('../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8'));
+const tok = await bundledTokenizer();
 
 const PROMPTS = [
   'Segment the dog.',

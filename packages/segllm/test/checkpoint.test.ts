@@ -3,20 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { Tokenizer } from '@segllm/models';
 import { manualSeed, fromStorageArray } from '@segllm/tensor';
-import { CheckpointError, SegLLM, SegLLMForSegmentation, TINY_HIPIE, defaultDecoder, loadSegLLM, saveSegLLM, tinySegLLMConfig } from '@segllm/core';
+import { CheckpointError, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, saveSegLLM, tinySegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
 
-const tokJson = gunzipSync(readFileSync(new URL('../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8');
+const tokJson = await bundledTokenizerJson();
 const tok = Tokenizer.fromString(tokJson);
 const S = 128;
-const configJson = {
-  vocab_size: 32011, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-  max_position_embeddings: 2048, rms_norm_eps: 1e-5, rope_theta: 10000, mm_projector_type: 'mlp2x_gelu', mm_hidden_size: 32,
-  mm_vision_select_layer: -2, segllm_hipie_image_size: S, hipie_config: TINY_HIPIE,
-  vision_config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, image_size: 224, patch_size: 14, hidden_act: 'quick_gelu' },
-};
+const configJson = tinySegLLMConfigJson({ imageSize: S });
 const bert = (k: string) => ({ [`model.segmentator.hipie.text_encoder.body.model.${k}`]: { dtype: 'bfloat16' as const, shape: [2, 3], data: new Uint16Array(6).fill(0x3f80) } });
 
 describe('SegLLM checkpoints in the release layout', () => {

@@ -1,15 +1,13 @@
 /** The session API on a tiny random SegLLM (real tokenizer, tiny LLaMA, CLIP and HIPIE). */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { ImageDecodeError, Tokenizer, newImage } from '@segllm/models';
+import { ImageDecodeError, newImage } from '@segllm/models';
 import type { Image8 } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import { availableBackends, compareArrays } from '@segllm/tensor/testing';
-import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, defaultDecoder, tinySegLLMConfig } from '@segllm/core';
+import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, bundledTokenizer, defaultDecoder, tinySegLLMConfig } from '@segllm/core';
 import type { ChatSession } from '@segllm/core';
 
-const tok = Tokenizer.fromString(gunzipSync(readFileSync(new URL('../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url))).toString('utf8'));
+const tok = await bundledTokenizer();
 
 function testImage(w: number, h: number): Image8 {
   const img = newImage(w, h, 3);

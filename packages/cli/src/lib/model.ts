@@ -2,10 +2,8 @@
  * Model plumbing shared by the commands: the mask decoder for a config (`decoderFor`), backend start-up, checkpoint
  * loading with progress, and the tiny random SegLLM used by `segllm demo`, the tests and the examples.
  */
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
 import { Tokenizer } from '@segllm/models';
-import { SegLLM, SegLLMForSegmentation, TINY_HIPIE, defaultDecoder, loadSegLLM, parseSegLLMConfig } from '@segllm/core';
+import { BUNDLED_TOKENIZER_URL, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
 import type { MaskDecoder, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
 import { initWebGPU, manualSeed } from '@segllm/tensor';
 import type { DType } from '@segllm/tensor';
@@ -66,40 +64,18 @@ export async function loadModel(a: LoadArgs): Promise<{ model: SegLLM; report: S
 }
 
 /**
- * The config.json of a tiny SegLLM: real LLaMA vocabulary, tiny widths, the tiny HIPIE of the tests, and a small
- * decoder frame (default 256 px instead of the release's 1024: HIPIE's mask head at 1024 takes ~13 s per round on
- * a 2-core CPU even at these widths).
+ * The config.json of the CLI's tiny SegLLM: core's tiny config with a 256 px decoder frame (the release uses 1024;
+ * HIPIE's mask head at 1024 takes ~13 s per round on a 2-core CPU even at these widths).
  */
 export function tinyConfigJson(imageSize = 256): Record<string, unknown> {
-  return {
-    architectures: ['SegLLM (tiny, random weights)'],
-    vocab_size: 32011,
-    hidden_size: 32,
-    intermediate_size: 64,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    max_position_embeddings: 2048,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    mm_projector_type: 'mlp2x_gelu',
-    mm_hidden_size: 32,
-    mm_vision_select_layer: -2,
-    segllm_hipie_image_size: imageSize,
-    hipie_config: TINY_HIPIE,
-    vision_config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, image_size: 224, patch_size: 14, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5 },
-  };
+  return tinySegLLMConfigJson({ imageSize });
 }
 
-/** The LLaVA-1.5 tokenizer (with `<video>` and `<seg>`) kept in the repository as a test fixture of @segllm/models. */
-export const TINY_TOKENIZER_URL = new URL('../../../models/test/fixtures/tokenizer/tokenizer.json.gz', import.meta.url);
+/** The SegLLM tokenizer bundled with @segllm/core (tiny models have no checkpoint of their own). */
+export const TINY_TOKENIZER_URL = BUNDLED_TOKENIZER_URL;
 
-export async function tinyTokenizerJson(): Promise<string> {
-  try {
-    return gunzipSync(await readFile(TINY_TOKENIZER_URL)).toString('utf8');
-  } catch (e) {
-    throw new Error(`cannot read the tokenizer of the tiny model at ${TINY_TOKENIZER_URL.pathname} (${(e as Error).message}): run from a clone of segllm-ts`);
-  }
+export function tinyTokenizerJson(): Promise<string> {
+  return bundledTokenizerJson();
 }
 
 /** A tiny SegLLM with random weights (seeded), its config.json and tokenizer.json text (for saveSegLLM). */
