@@ -26,6 +26,33 @@ const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_D
 const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
 const STAGING_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
 
+/** Bind groups kept before the cache is cleared (they reference pooled buffers, which live on anyway). */
+const BIND_GROUP_CACHE = 4096;
+
+const bufIds = new WeakMap<GPUBuffer, number>();
+let nextBufId = 1;
+function bufId(b: GPUBuffer): number {
+  let id = bufIds.get(b);
+  if (id === undefined) bufIds.set(b, (id = nextBufId++));
+  return id;
+}
+
+/**
+ * The bind group layout entries a generated shader declares (`@group(0) @binding(i) var<storage, read|read_write>`
+ * or `var<uniform>`, the uniform block at a dynamic offset), or null when its declarations do not follow that form.
+ */
+export function bindingsOf(code: string): GPUBindGroupLayoutEntry[] | null {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<([^>]*)>/g)) {
+    const kind = m[2].replace(/\s+/g, '');
+    const type = kind === 'uniform' ? 'uniform' : kind === 'storage,read' ? 'read-only-storage' : kind === 'storage,read_write' ? 'storage' : null;
+    if (!type) return null;
+    entries.push({ binding: Number(m[1]), visibility: 4 /* COMPUTE */, buffer: { type, hasDynamicOffset: type === 'uniform' } });
+  }
+  entries.sort((a, b) => a.binding - b.binding);
+  return entries.length > 0 && entries.every((e, i) => e.binding === i) ? entries : null;
+}
+
 /** Size classes: powers of two below 4 KiB, then 2^k * {1, 1.25, 1.5, 1.75} (at most 25% slack). */
 export function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 4) * 4);
@@ -77,7 +104,9 @@ export class GpuRuntime {
   #arenaUsed = 0;
   #pipelines = new Map<string, GPUComputePipeline>();
   /** Bind group layout of each pipeline (Dawn returns a fresh wrapper per getBindGroupLayout call). */
-  #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  #layouts = new WeakMap<GPUComputePipeline, { bgl: GPUBindGroupLayout; dynamic: boolean }>();
+  #bindGroups = new WeakMap<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
+  #bindGroupCount = 0;
   #liveBytes = 0;
   #pooledBytes = 0;
   #allocatedBytes = 0;
@@ -110,6 +139,19 @@ export class GpuRuntime {
    * reductions or shared-memory tiles, which cost more than they save there). Tests may flip it to cover both.
    */
   cpuAdapter = false;
+
+  /**
+   * Row reductions (reduce, norms, attention block maxima) combine within a subgroup with subgroupAdd/Max/...
+   * before one small workgroup-memory step: on when the device has 'subgroups', unless `initWebGPU({ subgroups:
+   * false })`; tests flip it to cover the workgroup-memory fallback.
+   */
+  useSubgroups = false;
+
+  /** Kernel variants recorded since the last clear (tests check that each one ran). */
+  readonly variants = new Set<string>();
+  variant(name: string): void {
+    this.variants.add(name);
+  }
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;
@@ -221,6 +263,7 @@ export class GpuRuntime {
       }
     }
     this.#free.clear();
+    this.#clearBindGroups();
   }
 
   // ------------------------------------------------------------------ pipelines and dispatch
@@ -228,12 +271,49 @@ export class GpuRuntime {
   pipeline(key: string, code: () => string): GPUComputePipeline {
     let p = this.#pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: code(), label: key });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      const text = code();
+      const module = this.device.createShaderModule({ code: text, label: key });
+      const entries = bindingsOf(text);
+      if (entries) {
+        // An explicit layout with the uniform block at a dynamic offset: one bind group serves every dispatch of
+        // the same buffers (see #bindGroup), whatever its uniform slot in the arena.
+        const bgl = this.device.createBindGroupLayout({ entries });
+        const layout = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+        p = this.device.createComputePipeline({ layout, compute: { module, entryPoint: 'main' }, label: key });
+        this.#layouts.set(p, { bgl, dynamic: entries.some((e) => e.buffer?.hasDynamicOffset) });
+      } else {
+        p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      }
       this.#pipelines.set(key, p);
     }
     return p;
   }
+
+  /** A cached bind group of `buffers` (and the arena, bound at a dynamic offset) for a pipeline's layout. */
+  #bindGroup(bgl: GPUBindGroupLayout, buffers: GpuBuf[], arena: GpuBuf | null, ulen: number): GPUBindGroup {
+    let key = '';
+    for (const b of buffers) key += `${bufId(b.buffer)},`;
+    if (arena) key += `u${bufId(arena.buffer)}:${ulen}`;
+    let m = this.#bindGroups.get(bgl);
+    if (!m) this.#bindGroups.set(bgl, (m = new Map<string, GPUBindGroup>()));
+    let bg = m.get(key);
+    if (!bg) {
+      const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer, size: b.size } }));
+      if (arena) entries.push({ binding: buffers.length, resource: { buffer: arena.buffer, offset: 0, size: ulen } });
+      bg = this.device.createBindGroup({ layout: bgl, entries });
+      if (++this.#bindGroupCount > BIND_GROUP_CACHE) this.#clearBindGroups();
+      m.set(key, bg);
+    }
+    return bg;
+  }
+
+  #clearBindGroups(): void {
+    this.#bindGroups = new WeakMap();
+    this.#bindGroupCount = 0;
+  }
+
+  /** Bind groups are cached (cheaper small dispatches); tests turn this off to compare. */
+  cacheBindGroups = true;
 
   get pipelineCount(): number {
     return this.#pipelines.size;
@@ -259,21 +339,27 @@ export class GpuRuntime {
     if (ulen > ARENA_BYTES) throw new BackendError(`uniform block of ${ulen} bytes is too large`);
     if (this.#encoder && this.#arenaUsed + ulen > ARENA_BYTES) this.flush();
     const enc = this.#encoderNow();
-    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer, size: b.size } }));
+    let off = 0;
     if (uniforms) {
-      const off = this.#arenaUsed;
+      off = this.#arenaUsed;
       this.#arenaCpu.set(new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength), off);
-      entries.push({ binding: buffers.length, resource: { buffer: this.#arena!.buffer, offset: off, size: ulen } });
       const align = this.limits.minUniformBufferOffsetAlignment;
       this.#arenaUsed = Math.ceil((off + ulen) / align) * align;
     }
     for (const b of buffers) b.lastUse = this.serial;
-    let layout = this.#layouts.get(pipeline);
-    if (!layout) this.#layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
-    const bg = this.device.createBindGroup({ layout, entries });
+    let info = this.#layouts.get(pipeline);
+    if (!info) this.#layouts.set(pipeline, (info = { bgl: pipeline.getBindGroupLayout(0), dynamic: false }));
+    let bg: GPUBindGroup;
+    if (info.dynamic && this.cacheBindGroups) bg = this.#bindGroup(info.bgl, buffers, uniforms ? this.#arena : null, ulen);
+    else {
+      const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer, size: b.size } }));
+      if (uniforms) entries.push({ binding: buffers.length, resource: { buffer: this.#arena!.buffer, offset: info.dynamic ? 0 : off, size: ulen } });
+      bg = this.device.createBindGroup({ layout: info.bgl, entries });
+    }
     this.#pass ??= enc.beginComputePass();
     this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, bg);
+    if (info.dynamic) this.#pass.setBindGroup(0, bg, uniforms ? [off] : []);
+    else this.#pass.setBindGroup(0, bg);
     this.#pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
     if (++this.#dispatches >= MAX_BATCH) this.flush();
   }
@@ -354,6 +440,8 @@ export interface InitOptions {
   powerPreference?: 'low-power' | 'high-performance';
   /** When freed buffers may be reused (default 'submitted'). */
   bufferReuse?: BufferReuse;
+  /** false: never use subgroup operations, even when the adapter has 'subgroups' (the workgroup-memory path). */
+  subgroups?: boolean;
 }
 
 const HOWTO =
@@ -399,5 +487,7 @@ export async function createRuntime(opts: InitOptions = {}): Promise<GpuRuntime>
     // Some limits the adapter lists cannot be requested on every platform: retry with the defaults.
     device = await adapter.requestDevice({ requiredFeatures, ...(dawn ? { dawnTogglesDescriptor: { enabledToggles: toggles } } : {}) });
   }
-  return new GpuRuntime(gpu, adapter, device);
+  const r = new GpuRuntime(gpu, adapter, device);
+  r.useSubgroups = r.features.has('subgroups') && opts.subgroups !== false;
+  return r;
 }

@@ -10,6 +10,7 @@ import { registerKernel } from '../../../kernels.ts';
 import type { UnaryName, BinaryName } from '../../../ops/elementwise/table.ts';
 import { BINARY, UNARY } from '../../../ops/elementwise/table.ts';
 import { bufOf, rt } from '../backend.ts';
+import type { Coalesced } from '../codegen.ts';
 import { preludeFor, Uniforms, coalesce, convert, enables, grid, linearIndex, loadAs, storageType, storeFrom, stridedOffsets, uniformDecl, uwf, uw } from '../codegen.ts';
 
 const WG = 64;
@@ -33,33 +34,84 @@ const F32_BINARY: Partial<Record<BinaryName, string>> = {
   minimum: 'select(min(a, b), a + b, isnan_f(a) || isnan_f(b))',
 };
 
+/** Pipelines by shader body per runtime (skips prelude selection and hashing the full text on repeat calls). */
+const pipelines = new WeakMap<object, Map<string, GPUComputePipeline>>();
+
+function pipelineFor(main: string, dtypes: DType[]): GPUComputePipeline {
+  const r = rt();
+  let m = pipelines.get(r);
+  if (!m) pipelines.set(r, (m = new Map<string, GPUComputePipeline>()));
+  let p = m.get(main);
+  if (!p) {
+    const code = `${enables(dtypes)}${preludeFor(main)}${main}`;
+    p = r.pipeline(code, () => code);
+    m.set(main, p);
+  }
+  return p;
+}
+
+/** Testing hook: turn the vec4 path off (null restores the default, on). */
+let vec4Enabled = true;
+export function setElementwiseVec4ForTesting(on: boolean | null): void {
+  vec4Enabled = on ?? true;
+}
+
 /**
- * Records a map kernel over same-shaped views: `body(loaded names)` returns the WGSL statement(s) assigning the
- * output element `y[o{k}]` from inputs read as `x{j}[o{j}]`. `extra(u)` may append uniforms and return declarations.
+ * Whether a coalesced iteration space can run 4 elements per thread with vec4 loads/stores: rank 1 (or 0), the
+ * count divisible by 4, the output and every non-broadcast input unit-stride at an offset divisible by 4 (inputs
+ * broadcast with stride 0 are read as scalars).
+ */
+function vec4Ok(c: Coalesced, n: number, k: number): boolean {
+  if (!vec4Enabled || n % 4 !== 0 || c.shape.length !== 1) return false;
+  return c.strides.every((st, j) => (st[0] === 1 && c.offsets[j] % 4 === 0) || (j < k && st[0] === 0));
+}
+
+/**
+ * Records a map kernel over same-shaped views: `body(u)` returns the WGSL statement(s) assigning the output element
+ * `y[o{k}]` from inputs read as `x{j}[o{j}]` (it may append uniforms to `u`). Contiguous operands whose count is
+ * divisible by 4 take the vec4 path: each thread loads vec4s, runs the statement once per lane (the element reads
+ * and the output assignment rewritten to the lanes) and stores one vec4.
  */
 export function mapKernel(inputs: View[], out: View, body: (u: Uniforms) => string): void {
   const views = [...inputs, out];
   const n = out.shape.reduce((a, d) => a * d, 1);
   if (n === 0) return;
   const c = coalesce(out.shape, views);
-  const u = new Uniforms().i(n);
-  const offs = stridedOffsets(c, u);
-  const stmt = body(u);
   const k = inputs.length;
-  const decls = inputs.map((v, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<${storageType(v.dtype)}>;`);
-  decls.push(`@group(0) @binding(${k}) var<storage, read_write> y: array<${storageType(out.dtype)}>;`);
+  const vec = vec4Ok(c, n, k);
+  const u = new Uniforms().i(vec ? n / 4 : n);
+  const elem = (j: number, t: string) => (vec && (j === k || c.strides[j][0] === 1) ? `vec4<${t}>` : t);
+  const decls = inputs.map((v, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<${elem(j, storageType(v.dtype))}>;`);
+  decls.push(`@group(0) @binding(${k}) var<storage, read_write> y: array<${elem(k, storageType(out.dtype))}>;`);
+  let inner: string;
+  if (vec) {
+    const ob = u.index;
+    u.i(...c.offsets.map((o, j) => (c.strides[j][0] === 1 ? o / 4 : o)));
+    const stmt = body(u);
+    const loads = inputs.map((_, j) => (c.strides[j][0] === 1 ? `let v${j} = x${j}[${uw(ob + j)} + i4];` : `let o${j} = ${uw(ob + j)};`));
+    const lanes = [0, 1, 2, 3].map((l) => {
+      let s = stmt.replace(new RegExp(`\\by\\[o${k}\\] = `, 'g'), `r[${l}] = `);
+      for (let j = 0; j < k; j++) if (c.strides[j][0] === 1) s = s.split(`x${j}[o${j}]`).join(`v${j}[${l}]`);
+      return `{ ${s} }`;
+    });
+    inner = `let i4 = i32(idx);
+    ${loads.join(' ')}
+    var r: vec4<${storageType(out.dtype)}>;
+    ${lanes.join('\n    ')}
+    y[${uw(ob + k)} + i4] = r;`;
+  } else {
+    const offs = stridedOffsets(c, u);
+    inner = `${offs}\n    ${body(u)}`;
+  }
   const main = `${decls.join('\n')}
 ${uniformDecl(u, k + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     ${linearIndex(WG)}
     if (idx >= u32(${uw(0)})) { return; }
-    ${offs}
-    ${stmt}
+    ${inner}
 }`;
-  const code = `${enables(views.map((v) => v.dtype))}${preludeFor(main)}${main}`;
-  const r = rt();
-  r.dispatch(r.pipeline(code, () => code), [...inputs.map(bufOf), bufOf(out)], u.data(), grid(n, WG));
+  rt().dispatch(pipelineFor(main, views.map((v) => v.dtype)), [...inputs.map(bufOf), bufOf(out)], u.data(), grid(vec ? n / 4 : n, WG));
 }
 
 registerKernel('webgpu', 'copy', ([x], [y]) => {

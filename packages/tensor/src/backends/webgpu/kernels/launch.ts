@@ -14,6 +14,8 @@ export interface LaunchOptions {
   perGroup?: boolean;
   /** Extra module-scope declarations (workgroup arrays, helper functions). */
   decl?: string;
+  /** Use subgroup builtins (`enable subgroups;`, and `sgi` = subgroup_invocation_id, `sgs` = subgroup_size in main). */
+  subgroups?: boolean;
   /** Output indices declared `array<atomic<u32>>` (float32 outputs accumulated with `atomicAdd_out{j}`). */
   atomic?: number[];
 }
@@ -48,6 +50,18 @@ export function withTempI32(data: Int32Array, f: (v: View) => void): void {
   }
 }
 
+/** A temporary float32 buffer of `n` elements as a View (released once the dispatches recorded so far complete). */
+export function withTempF32(n: number, f: (v: View) => void): void {
+  const r = rt();
+  const buf = r.acquire(Math.max(4, n * 4));
+  const storage = { backend: null as unknown as Backend, dtype: 'float32' as const, numel: n, handle: buf, refs: 1 };
+  try {
+    f({ storage, dtype: 'float32', shape: [n], strides: [1], offset: 0 });
+  } finally {
+    r.release(buf);
+  }
+}
+
 export function launch(inputs: View[], outputs: View[], n: number, body: (u: Uniforms) => string, opts: LaunchOptions = {}): void {
   if (n <= 0) return;
   const wg = opts.wg ?? 64;
@@ -62,19 +76,49 @@ ${uniformDecl(u, v.binding)}
 ${opts.decl ?? ''}
 ${(opts.atomic ?? []).map((j) => atomicAddFn(`out${j}`)).join('\n')}
 @compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32${opts.subgroups ? SG_BUILTINS : ''}) {
   ${head}
   ${v.lets}
   ${b}
 }`;
-  const code = `${enables([...inputs, ...outputs].map((x) => x.dtype))}${preludeFor(main)}${main}`;
+  const code = `${opts.subgroups ? 'enable subgroups;\n' : ''}${enables([...inputs, ...outputs].map((x) => x.dtype))}${preludeFor(main)}${main}`;
   const r = rt();
   const g: [number, number] = opts.perGroup ? (n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)]) : grid(n, wg);
   r.dispatch(r.pipeline(code, () => code), [...inputs, ...outputs].map(bufOf), u.data(), g);
 }
 
-/** WGSL for a workgroup sum of `f32` values into `red[0]` (needs `var<workgroup> red: array<f32, WG>`). */
-export function groupSum(v: string, wg: number, out: string): string {
+/** Extra parameters of `main` for subgroup kernels. */
+export const SG_BUILTINS = ', @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32';
+
+/**
+ * WGSL `fn group_<op>(v, li, sgi, sgs) -> f32` for a workgroup of `wg` threads (op 'sum' or 'max'): the subgroup
+ * combines with subgroupAdd/subgroupMax, each subgroup's first lane stores its result in `sgred[li / sgs]`, and every
+ * thread then folds those (at most wg / 4) values in the same order. Assumes subgroups are consecutive runs of
+ * local_invocation_index (true of the Vulkan, Metal and D3D12 compute implementations; ONNX Runtime relies on it too).
+ */
+export function groupFnSg(op: 'sum' | 'max', wg: number): string {
+  const a = `sgred_${op}`;
+  const sub = op === 'sum' ? 'subgroupAdd(v)' : 'select(subgroupMax(v), f_nan(), subgroupAny(isnan_f(v)))';
+  const fold = op === 'sum' ? `t = t + ${a}[i];` : `if (isnan_f(${a}[i])) { t = ${a}[i]; break; } t = max(t, ${a}[i]);`;
+  return `var<workgroup> ${a}: array<f32, ${wg}>;
+fn group_${op}(v: f32, li: u32, sgi: u32, sgs: u32) -> f32 {
+  let s = ${sub};
+  if (sgi == 0u) { ${a}[li / sgs] = s; }
+  workgroupBarrier();
+  let nsg = (${wg}u + sgs - 1u) / sgs;
+  var t = ${a}[0];
+  for (var i = 1u; i < nsg; i++) { ${fold} }
+  workgroupBarrier();
+  return t;
+}`;
+}
+
+/**
+ * WGSL for a workgroup sum of `f32` values (needs `var<workgroup> red: array<f32, WG>`, or with `subgroups` the
+ * `groupFnSg('sum', WG)` declaration and launch's `subgroups` option).
+ */
+export function groupSum(v: string, wg: number, out: string, subgroups = false): string {
+  if (subgroups) return `let ${out} = group_sum(${v}, li, sgi, sgs);`;
   return `red[li] = ${v};
   for (var w = ${wg / 2}u; w > 0u; w = w / 2u) { workgroupBarrier(); if (li < w) { red[li] = red[li] + red[li + w]; } }
   workgroupBarrier();

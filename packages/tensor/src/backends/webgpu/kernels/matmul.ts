@@ -12,6 +12,7 @@ import type { View } from '../../../backend.ts';
 import { registerKernel } from '../../../kernels.ts';
 import { UnsupportedError } from '../../../backend.ts';
 import { bufOf, chunkView, chunksOf, rt } from '../backend.ts';
+import { launch, withTempF32 } from './launch.ts';
 import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 import { withPrelude } from '../codegen.ts';
 
@@ -31,6 +32,70 @@ function vec4Along(v: View, d: number, extent: number): boolean {
  * column range of the output per chunk).
  */
 function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
+    const rr = a.shape.length;
+    const MM = a.shape[rr - 2];
+    const KK = a.shape[rr - 1];
+    const NN = b.shape[rr - 1];
+    const nbb = y.shape.slice(0, rr - 2).reduce((p, d) => p * d, 1);
+    if (MM === 0 || NN === 0 || nbb === 0) return;
+    const plan = splitPlan(a, b, MM, KK, NN, nbb);
+    if (!plan) {
+      encodeOne(a, b, y, ldy, ycol, null);
+      return;
+    }
+    // Split-K: partial products of each K chunk into P [S, batch, M, N] (f32), then one pass sums the chunks.
+    rt().variant(`matmul:splitk-${plan.mode}`);
+    const total = nbb * MM * NN;
+    withTempF32(plan.splits * total, (pv) => {
+      encodeOne(a, b, { ...pv, shape: y.shape }, NN, 0, plan);
+      launch([pv], [{ ...y, offset: 0 }], total, (u) => {
+        const m = u.index;
+        u.i(plan.splits, MM, NN, ldy, ycol);
+        const w = (i: number) => uw(m + i);
+        return `let tot = ${uw(0)}; let i = i32(idx); let n = i % ${w(2)}; let row = i / ${w(2)};
+  var s = 0.0;
+  for (var t = 0; t < ${w(0)}; t++) { s += in0[b0 + t * tot + i]; }
+  out0[${w(4)} + row * ${w(3)} + n] = ${storeFrom('s', 'f32', y.dtype)};`;
+      });
+    });
+}
+
+/** How a split-K dispatch cuts K: `splits` chunks of `chunk` loop steps (vec4 steps in the vec4 modes). */
+interface SplitPlan {
+  splits: number;
+  chunk: number;
+  mode: string;
+}
+
+/** Split-K applies to M <= 64 and K >= 4096 when the output has few workgroups (under 32 tiles, batches included). */
+export const SPLIT_K = { maxM: 64, minK: 4096, maxTiles: 32, targetGroups: 64, minChunk: 256 };
+
+function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number): SplitPlan | null {
+  if (M > SPLIT_K.maxM || K < SPLIT_K.minK) return null;
+  const r = a.shape.length;
+  const m = layoutMode(a, b, r, K, N);
+  const gemv = M <= 4;
+  const wgColumn = gemv && m === 'nt' && N <= 65535 && !rt().cpuAdapter;
+  const tiles = nb * (gemv ? (wgColumn ? N : Math.ceil(N / (m === 'nn' ? 4 : 1) / 64)) : Math.ceil(N / (TN * WGX)) * Math.ceil(M / (TM * WGY)));
+  if (tiles >= SPLIT_K.maxTiles) return null;
+  const extent = m === 'scalar' || (gemv && m === 'nn') ? K : K / 4;
+  const want = Math.min(Math.ceil(SPLIT_K.targetGroups / tiles), Math.floor(extent / SPLIT_K.minChunk));
+  if (want < 2) return null;
+  const chunk = Math.ceil(extent / want);
+  const splits = Math.ceil(extent / chunk);
+  if (nb * splits > 65535) return null;
+  return { splits, chunk, mode: gemv ? `gemv-${m}` : m };
+}
+
+function layoutMode(a: View, b: View, r: number, K: number, N: number): 'nn' | 'nt' | 'scalar' {
+  const vA = vec4Along(a, r - 1, K);
+  const bNN = vec4Along(b, r - 1, N);
+  const bNT = !bNN && vec4Along(b, r - 2, K);
+  return vA && bNN ? 'nn' : vA && bNT ? 'nt' : 'scalar';
+}
+
+/** Records the matmul dispatch (over the K chunk of `wid.z / batch` when `split` is given, into f32 partials). */
+function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: SplitPlan | null): void {
     const r = a.shape.length;
     const M = a.shape[r - 2];
     const K = a.shape[r - 1];
@@ -38,11 +103,8 @@ function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
     const batch = y.shape.slice(0, r - 2);
     const nb = batch.reduce((p, d) => p * d, 1);
     if (M === 0 || N === 0 || nb === 0) return;
-    const vA = vec4Along(a, r - 1, K);
-    const bNN = vec4Along(b, r - 1, N);
-    const bNT = !bNN && vec4Along(b, r - 2, K);
     const gemv = M <= 4;
-    const mode = vA && bNN ? 'nn' : vA && bNT ? 'nt' : 'scalar';
+    const mode = layoutMode(a, b, r, K, N);
     const ea = storageType(a.dtype);
     const eb = storageType(b.dtype);
     const A4 = mode !== 'scalar';
@@ -60,6 +122,9 @@ function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
     u.i(...cb.shape);
     for (const s of cb.strides) u.i(...s);
     const R = cb.shape.length;
+    const sIdx = u.index;
+    const extent = mode === 'scalar' || (gemv && mode === 'nn') ? K : K / 4;
+    u.i(nb, split ? split.chunk : extent, extent);
     const batchCode: string[] = ['var oa = U_AOFF; var ob = U_BOFF;'];
     if (R > 0) {
       batchCode.push('var rem = i32(bz);');
@@ -76,9 +141,10 @@ function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
 ${uniformDecl(u, 3)}`;
     const prologue = `let M = ${uw(0)}; let K = ${uw(1)}; let N = ${uw(2)}; let LDY = ${uw(3)};
   let sam = ${uw(6)}; let sak = ${uw(7)}; let sbk = ${uw(9)}; let sbn = ${uw(10)};
-  let bz = wid.z;
+  let bz = wid.z % u32(${uw(sIdx)}); let ks = i32(wid.z / u32(${uw(sIdx)}));
+  let k0 = ks * ${uw(sIdx + 1)}; let k1 = min(${uw(sIdx + 2)}, k0 + ${uw(sIdx + 1)});
   ${batchCode.join('\n  ').replace('U_AOFF', uw(5)).replace('U_BOFF', uw(8))}
-  let oy = ${uw(4)} + i32(bz) * M * LDY;`;
+  let oy = ${uw(4)} + (ks * ${uw(sIdx)} + i32(bz)) * M * LDY;`;
     const st = (v: string) => storeFrom(v, 'f32', y.dtype);
     const fa = (e: string) => (A4 ? `vec4<f32>(${e})` : `f32(${e})`);
     const fb = (e: string) => (B4 ? `vec4<f32>(${e})` : `f32(${e})`);
@@ -90,17 +156,17 @@ ${uniformDecl(u, 3)}`;
       const accT = mode === 'nn' ? 'vec4<f32>' : 'f32';
       let body: string;
       if (mode === 'nn') {
-        body = `for (var k = 0; k < K; k++) {
+        body = `for (var k = k0; k < k1; k++) {
       let bv = ${fb('B[ob + k * sbk + n4]')};
       ${rows.map((i) => `c${i} += f32(A[oa + ${i} * sam + k / 4][k % 4]) * bv;`).join('\n      ')}
     }`;
       } else if (mode === 'nt') {
-        body = `for (var k = 0; k < K / 4; k++) {
+        body = `for (var k = k0; k < k1; k++) {
       let bv = ${fb('B[ob + n * sbn + k]')};
       ${rows.map((i) => `c${i} += dot(${fa(`A[oa + ${i} * sam + k]`)}, bv);`).join('\n      ')}
     }`;
       } else {
-        body = `for (var k = 0; k < K; k++) {
+        body = `for (var k = k0; k < k1; k++) {
       let bv = ${fb('B[ob + k * sbk + n * sbn]')};
       ${rows.map((i) => `c${i} += ${fa(`A[oa + ${i} * sam + k * sak]`)} * bv;`).join('\n      ')}
     }`;
@@ -120,7 +186,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${prologue}
   let n = i32(wid.x);
   var acc = vec4<f32>(0.0);
-  for (var k = i32(li); k < K / 4; k += 64) {
+  for (var k = k0 + i32(li); k < k1; k += 64) {
     let bv = ${fb('B[ob + n * sbn + k]')};
     ${rows.map((i) => `acc.${lanes[i]} += dot(${fa(`A[oa + ${i} * sam + k]`)}, bv);`).join('\n    ')}
   }
@@ -133,7 +199,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`red[0].${lanes[i]}`)};`).join('\n    ')}
   }
 }`;
-        groups = [N, 1, nb];
+        groups = [N, 1, nb * (split?.splits ?? 1)];
       } else {
       code = `${head}
 @compute @workgroup_size(64)
@@ -146,7 +212,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${body}
   ${stores}
 }`;
-      groups = [Math.ceil(N / cols / 64), 1, nb];
+      groups = [Math.ceil(N / cols / 64), 1, nb * (split?.splits ?? 1)];
       }
     } else {
       const I = Array.from({ length: TM }, (_, i) => i);
@@ -162,7 +228,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         // acc c{i}_{h}: vec4 over columns n0 + 4h .. n0 + 4h + 3
         decl = I.map((i) => `var c${i}_0 = vec4<f32>(0.0); var c${i}_1 = vec4<f32>(0.0);`).join(' ');
         body = `${full ? 'let nb0 = n0 / 4; let nb1 = n0 / 4 + 1;' : 'let nb0 = min(n0 / 4, N / 4 - 1); let nb1 = min(n0 / 4 + 1, N / 4 - 1);'}
-  for (var k = 0; k < K / 4; k++) {
+  for (var k = k0; k < k1; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
     ${['x', 'y', 'z', 'w'].map((kc, kk) => `{ let br = ob + (k * 4 + ${kk}) * sbk;
       let b0 = ${fb('B[br + nb0]')}; let b1 = ${fb('B[br + nb1]')};
@@ -172,7 +238,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       } else if (mode === 'nt') {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
         body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
-  for (var k = 0; k < K / 4; k++) {
+  for (var k = k0; k < k1; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
     ${J.map((j) => `{ let b = ${fb(`B[ob + nn${j} + k]`)}; ${I.map((i) => `c${i}_${j} += dot(a${i}, b);`).join(' ')} }`).join('\n    ')}
   }`;
@@ -180,7 +246,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       } else {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
         body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
-  for (var k = 0; k < K; k++) {
+  for (var k = k0; k < k1; k++) {
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k * sak]`)};`).join(' ')}
     let bk = ob + k * sbk;
     ${J.map((j) => `{ let b = ${fb(`B[bk + nn${j}]`)}; ${I.map((i) => `c${i}_${j} += a${i} * b;`).join(' ')} }`).join('\n    ')}
@@ -199,9 +265,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${body}
   ${stores}
 }`;
-      groups = [Math.ceil(N / (TN * WGX)), Math.ceil(M / (TM * WGY)), nb];
+      groups = [Math.ceil(N / (TN * WGX)), Math.ceil(M / (TM * WGY)), nb * (split?.splits ?? 1)];
     }
-    if (groups[2] > 65535) throw new RangeError(`matmul: ${nb} batches exceed the 65535 workgroups of one dispatch; reshape into fewer batches`);
+    if (groups[2] > 65535) throw new RangeError(`matmul: ${groups[2]} batches exceed the 65535 workgroups of one dispatch; reshape into fewer batches`);
     const rtm = rt();
     code = withPrelude(code);
     rtm.dispatch(rtm.pipeline(code, () => code), [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);

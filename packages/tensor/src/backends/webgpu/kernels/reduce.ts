@@ -1,12 +1,15 @@
 /**
  * WebGPU kernel `reduce` (attrs {op: sum|prod|max|min|argmax|argmin, dims}), matching the CPU kernel: one workgroup
  * per output element, threads stride over the reduced elements, then a tree reduction in workgroup memory. Floats
- * accumulate in f32 (the CPU uses f64), integers in i32. max/min propagate NaN; argmax/argmin return the first
+ * accumulate in f32 (the CPU uses f64), integers in i32. With subgroups (GpuRuntime.useSubgroups) each subgroup
+ * combines first (subgroupAdd/Mul/Max/Min, argmax/argmin by value then smallest index) and thread 0 folds the
+ * per-subgroup results; otherwise a tree in workgroup memory. max/min propagate NaN; argmax/argmin return the first
  * extremum in row-major order (a NaN counts as the extremum), as an index into the reduced dims.
  */
 import { registerKernel } from '../../../kernels.ts';
 import type { ReduceOp } from '../../../ops/reduce/reduce.ts';
 import { bufOf, rt } from '../backend.ts';
+import { SG_BUILTINS } from './launch.ts';
 import { preludeFor, Uniforms, coalesce, enables, isFloatD, loadAs, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 
 const WG = 64;
@@ -57,13 +60,60 @@ registerKernel('webgpu', 'reduce', ([x], [y], attrs) => {
   const argCombine = `if (bi < 0 || (${nan('v')} && (!${nan('acc')} || vi < bi)) || (!${nan('acc')} && !${nan('v')} && (v ${cmp} acc || (v == acc && vi < bi)))) { acc = v; bi = vi; }`;
   const step = isArg ? argCombine : combine;
   const store = isArg ? storeFrom('sb[0]', 'i32', y.dtype) : storeFrom('sv[0]', ct, y.dtype);
+  const sg = rt().useSubgroups;
+  rt().variant(sg ? 'reduce:subgroup' : 'reduce:workgroup');
+  const big = 'bitcast<i32>(0x7fffffffu)';
+  // Within a subgroup: NaN wins max/min (WGSL's subgroupMax need not propagate it); argmax/argmin take the value,
+  // then the smallest index holding it (a NaN, when any lane has one).
+  const sgNan = ct === 'f32' ? 'subgroupAny(isnan_f(acc) && bi >= 0)' : 'false';
+  const sgOp = op === 'argmax' || op === 'max' ? 'subgroupMax' : 'subgroupMin';
+  const sgStep = {
+    sum: 'acc = subgroupAdd(acc);',
+    prod: 'acc = subgroupMul(acc);',
+    max: ct === 'f32' ? 'acc = select(subgroupMax(acc), f_nan(), subgroupAny(isnan_f(acc)));' : 'acc = subgroupMax(acc);',
+    min: ct === 'f32' ? 'acc = select(subgroupMin(acc), f_nan(), subgroupAny(isnan_f(acc)));' : 'acc = subgroupMin(acc);',
+    argmax: '',
+    argmin: '',
+  }[op];
+  const sgArg = `{
+    let anyNan = ${sgNan.replace('&& bi >= 0', '&& bi >= 0')};
+    let best = ${sgOp}(select(acc, ${init}, bi < 0${ct === 'f32' ? ' || isnan_f(acc)' : ''}));
+    let cand = bi >= 0 && select(acc == best, ${ct === 'f32' ? 'isnan_f(acc)' : 'false'}, anyNan);
+    let first = subgroupMin(select(${big}, bi, cand));
+    bi = select(first, -1, first == ${big});
+    acc = select(best, ${ct === 'f32' ? 'f_nan()' : 'best'}, anyNan);
+  }`;
+  const tail = sg
+    ? `${isArg ? sgArg : sgStep}
+  if (sgi == 0u) { sv[li / sgs] = acc; sb[li / sgs] = bi; }
+  workgroupBarrier();
+  if (li == 0u) {
+    let nsg = (${WG}u + sgs - 1u) / sgs;
+    for (var t = 1u; t < nsg; t++) {
+      let v = sv[t]; let vi = sb[t];
+      ${isArg ? 'if (vi >= 0) { ' + argCombine + ' }' : step}
+    }
+    y[row] = ${isArg ? storeFrom('bi', 'i32', y.dtype) : storeFrom('acc', ct, y.dtype)};
+  }`
+    : `sv[li] = acc;
+  sb[li] = bi;
+  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
+    workgroupBarrier();
+    if (li < w) {
+      acc = sv[li]; bi = sb[li];
+      let v = sv[li + w]; let vi = sb[li + w];
+      ${isArg ? 'if (vi >= 0) { ' + argCombine + ' }' : step}
+      sv[li] = acc; sb[li] = bi;
+    }
+  }
+  if (li == 0u) { y[row] = ${store}; }`;
   const main = `@group(0) @binding(0) var<storage, read> x: array<${storageType(x.dtype)}>;
 @group(0) @binding(1) var<storage, read_write> y: array<${storageType(y.dtype)}>;
 ${uniformDecl(u, 2)}
 var<workgroup> sv: array<${ct}, ${WG}>;
 var<workgroup> sb: array<i32, ${WG}>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32${sg ? SG_BUILTINS : ''}) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= u32(${uw(0)})) { return; }
   let nred = ${uw(1)};
@@ -78,20 +128,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let vi = r;
     ${step}
   }
-  sv[li] = acc;
-  sb[li] = bi;
-  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
-    workgroupBarrier();
-    if (li < w) {
-      acc = sv[li]; bi = sb[li];
-      let v = sv[li + w]; let vi = sb[li + w];
-      ${isArg ? 'if (vi >= 0) { ' + argCombine + ' }' : step}
-      sv[li] = acc; sb[li] = bi;
-    }
-  }
-  if (li == 0u) { y[row] = ${store}; }
+  ${tail}
 }`;
-  const code = `${enables([x.dtype, y.dtype])}${preludeFor(main)}${main}`;
+  const code = `${sg ? 'enable subgroups;\n' : ''}${enables([x.dtype, y.dtype])}${preludeFor(main)}${main}`;
   const r = rt();
   const g = nOut <= 65535 ? [nOut, 1] : [65535, Math.ceil(nOut / 65535)];
   r.dispatch(r.pipeline(code, () => code), [bufOf(x), bufOf(y)], u.data(), [g[0], g[1]]);

@@ -4,11 +4,19 @@
  */
 import { registerKernel } from '../../../kernels.ts';
 import { isFloatD, loadAs, storeFrom } from '../codegen.ts';
-import { groupSum, launch } from './launch.ts';
+import { rt } from '../backend.ts';
+import { groupFnSg, groupSum, launch } from './launch.ts';
 
 const WG = 64;
 const RED = `var<workgroup> red: array<f32, ${WG}>;`;
 const F = ['float32', 'float16', 'bfloat16'] as const;
+
+/** Subgroup or workgroup-memory row sums (see GpuRuntime.useSubgroups). */
+function rowOpts(): { perGroup: true; wg: number; decl: string; subgroups: boolean } {
+  const sg = rt().useSubgroups;
+  rt().variant(sg ? 'norm_rows:subgroup' : 'norm_rows:workgroup');
+  return { perGroup: true, wg: WG, decl: sg ? groupFnSg('sum', WG) : RED, subgroups: sg };
+}
 
 registerKernel(
   'webgpu',
@@ -16,6 +24,7 @@ registerKernel(
   ([x], [y, rstd], attrs) => {
     const [R, N] = x.shape;
     const rms = attrs.rms as boolean;
+    const opts = rowOpts();
     const ld = (e: string) => loadAs(e, x.dtype, 'f32');
     launch(
       [x],
@@ -29,16 +38,16 @@ registerKernel(
   var mean = 0.0;
   ${rms ? '' : `var s = 0.0;
   for (var i = i32(li); i < N; i += ${WG}) { s += ${ld('in0[b0 + row + i]')}; }
-  ${groupSum('s', WG, 'tot')}
+  ${groupSum('s', WG, 'tot', opts.subgroups)}
   mean = tot / f32(N);`}
   var ss = 0.0;
   for (var i = i32(li); i < N; i += ${WG}) { let d = ${ld('in0[b0 + row + i]')} - mean; ss += d * d; }
-  ${groupSum('ss', WG, 'tss')}
+  ${groupSum('ss', WG, 'tss', opts.subgroups)}
   let inv = 1.0 / sqrt(tss / f32(N) + eps);
   if (li == 0u) { out1[b2 + i32(idx)] = ${storeFrom('inv', 'f32', rstd.dtype)}; }
   for (var i = i32(li); i < N; i += ${WG}) { out0[b1 + row + i] = ${storeFrom(`(${ld('in0[b0 + row + i]')} - mean) * inv`, 'f32', y.dtype)}; }`;
       },
-      { perGroup: true, wg: WG, decl: RED },
+      opts,
     );
   },
   { dtypes: [...F] },
@@ -50,6 +59,7 @@ registerKernel(
   ([g, y, rstd], [dx], attrs) => {
     const [R, N] = g.shape;
     const rms = attrs.rms as boolean;
+    const opts = rowOpts();
     const lg = (e: string) => loadAs(e, g.dtype, 'f32');
     const ly = (e: string) => loadAs(e, y.dtype, 'f32');
     launch(
@@ -63,15 +73,15 @@ registerKernel(
   let row = i32(idx) * N;
   var sg = 0.0; var sgy = 0.0;
   for (var i = i32(li); i < N; i += ${WG}) { let gv = ${lg('in0[b0 + row + i]')}; sg += gv; sgy += gv * ${ly('in1[b1 + row + i]')}; }
-  ${groupSum('sg', WG, 'tg')}
-  ${groupSum('sgy', WG, 'tgy')}
+  ${groupSum('sg', WG, 'tg', opts.subgroups)}
+  ${groupSum('sgy', WG, 'tgy', opts.subgroups)}
   let mg = ${rms ? '0.0' : 'tg / f32(N)'}; let mgy = tgy / f32(N);
   let r = ${loadAs('in2[b2 + i32(idx)]', rstd.dtype, 'f32')};
   for (var i = i32(li); i < N; i += ${WG}) {
     out0[b3 + row + i] = ${storeFrom(`r * (${lg('in0[b0 + row + i]')} - mg - ${ly('in1[b1 + row + i]')} * mgy)`, 'f32', dx.dtype)};
   }`;
       },
-      { perGroup: true, wg: WG, decl: RED },
+      opts,
     );
   },
   { dtypes: [...F] },
