@@ -79,6 +79,7 @@ export function mapKernel(inputs: View[], out: View, body: (u: Uniforms) => stri
   const c = coalesce(out.shape, views);
   const k = inputs.length;
   const vec = vec4Ok(c, n, k);
+  rt().variant(vec ? 'elementwise:vec4' : 'elementwise:scalar');
   const u = new Uniforms().i(vec ? n / 4 : n);
   const elem = (j: number, t: string) => (vec && (j === k || c.strides[j][0] === 1) ? `vec4<${t}>` : t);
   const decls = inputs.map((v, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<${elem(j, storageType(v.dtype))}>;`);
@@ -114,9 +115,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   rt().dispatch(pipelineFor(main, views.map((v) => v.dtype)), [...inputs.map(bufOf), bufOf(out)], u.data(), grid(vec ? n / 4 : n, WG));
 }
 
-registerKernel('webgpu', 'copy', ([x], [y]) => {
+/** Copies `x` into the same-shaped view `y`, converting the dtype (torch's cast rules). */
+export function copyConvert(x: View, y: View): void {
   mapKernel([x], y, () => `y[o1] = ${convert('x0[o0]', x.dtype, y.dtype)};`);
-});
+}
+
+registerKernel('webgpu', 'copy', ([x], [y]) => copyConvert(x, y));
 
 for (const [name, row] of Object.entries(UNARY) as [UnaryName, (typeof UNARY)[UnaryName]][]) {
   registerKernel('webgpu', `unary:${name}`, ([x], [y], attrs) => {

@@ -84,7 +84,7 @@ function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number
   const chunk = Math.ceil(extent / want);
   const splits = Math.ceil(extent / chunk);
   if (nb * splits > 65535) return null;
-  return { splits, chunk, mode: gemv ? `gemv-${m}` : m };
+  return { splits, chunk, mode: gemv ? `gemv-${m}${wgColumn ? '-wg' : ''}` : m };
 }
 
 function layoutMode(a: View, b: View, r: number, K: number, N: number): 'nn' | 'nt' | 'scalar' {

@@ -1,10 +1,12 @@
 /**
  * WebGPU resampling kernels (contracts in ops/interpolate, ops/grid-sample, ops/ms-deform-attn): forwards one
  * thread per output element; backwards one thread per output (or sample) scattering into the input gradient with a
- * compare-and-swap float atomic add (so the backwards are float32 only; their summation order is not fixed).
+ * compare-and-swap float atomic add (float32; half dtypes run them on f32 copies, see widen.ts; their summation
+ * order is not fixed).
  * interpolate's source taps come from the CPU's `interpTaps` (torch's float32 index arithmetic) in a small buffer.
  */
 import type { Attrs, View } from '../../../backend.ts';
+import { widenToF32 } from './widen.ts';
 import { registerKernel } from '../../../kernels.ts';
 import { interpTaps } from '../../../ops/interpolate/interpolate.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
@@ -64,6 +66,7 @@ registerKernel(
 registerKernel(
   'webgpu',
   'interpolate_backward',
+  widenToF32(
   ([gy], [gx], a) => {
     zeroFill(gx);
     withTempI32(tapsData(gx, gy, a), (taps) => {
@@ -87,7 +90,9 @@ registerKernel(
       );
     });
   },
-  { dtypes: ['float32'] },
+    'interpolate_backward',
+  ),
+  { dtypes: [...F] },
 );
 
 /** WGSL: pixel coordinate and its derivative for grid coordinate `c` along a dim of `size` (torch's rule). */
@@ -150,6 +155,7 @@ registerKernel(
 registerKernel(
   'webgpu',
   'grid_sample_backward',
+  widenToF32(
   ([gy, x, grid], [gx, gg], a) => {
     zeroFill(gx);
     const N = x.shape[0];
@@ -179,7 +185,9 @@ registerKernel(
       { decl: SOURCE, atomic: [0] },
     );
   },
-  { dtypes: ['float32'] },
+    'grid_sample_backward',
+  ),
+  { dtypes: [...F] },
 );
 
 /** WGSL: the 4 bilinear corners (rows, -1 outside) and weights of loc (lx, ly) on an h x w map (torch's float ops). */
@@ -247,6 +255,7 @@ registerKernel(
 registerKernel(
   'webgpu',
   'ms_deform_attn_backward',
+  widenToF32(
   ([gout, value, loc, attw], [gv, gl, ga], a) => {
     zeroFill(gv);
     launch(
@@ -284,5 +293,7 @@ registerKernel(
       { decl: `${CORNERS}\n${UM}`, atomic: [0] },
     );
   },
-  { dtypes: ['float32'] },
+    'ms_deform_attn_backward',
+  ),
+  { dtypes: [...F] },
 );

@@ -1,0 +1,198 @@
+/**
+ * WebGPU kernel variants chosen by adapter features and shapes, each against the CPU: subgroup reductions and their
+ * workgroup-memory fallback (reduce, norms, attention), split-K matmul in every layout tier, split-K decode attention
+ * (flash-decoding), vec4 elementwise, the half-precision scatter backwards, and cached bind groups. Every variant a
+ * kernel records must have run in a passing case (checked last). Skipped loudly without an adapter (webgpu.test.ts).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { availableBackends } from '../../testing/backends.ts';
+import type { Tensor } from '../../tensor.ts';
+import { tensor } from '../../tensor.ts';
+import * as ops from '../../ops/index.ts';
+import { UNARY, BINARY, type UnaryName, type BinaryName } from '../../ops/elementwise/table.ts';
+import { consistent, type InputSpec } from './consistency.ts';
+import { bindingsOf } from './runtime.ts';
+
+const hasGpu = (await availableBackends()).includes('webgpu');
+const { rt, initWebGPU, shutdownWebGPU } = await import('./backend.ts');
+const hasSubgroups = hasGpu && rt().features.has('subgroups');
+const seen = new Set<string>();
+
+type Case = [name: string, specs: InputSpec[], f: (xs: Tensor[]) => Tensor | Tensor[], tol?: { rtol?: number; atol?: number }];
+
+/** Runs a case with subgroups on (when the adapter has them) and forced off; records the variants that ran. */
+async function check([, specs, f, tol]: Case, modes: boolean[] = hasSubgroups ? [true, false] : [false]): Promise<void> {
+  const r = rt();
+  const was = r.useSubgroups;
+  try {
+    for (const sg of modes) {
+      r.useSubgroups = sg;
+      r.variants.clear();
+      const res = await consistent(specs, f, tol);
+      expect(res.ok, `${sg ? 'subgroups' : 'workgroup memory'}: ${res.detail}`).toBe(true);
+      for (const v of r.variants) seen.add(v);
+    }
+  } finally {
+    r.useSubgroups = was;
+  }
+}
+
+const NAN_ROWS = [1, NaN, -Infinity, 3, 2, 0, -1, NaN, 3, 7, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, 5];
+
+const REDUCE: Case[] = [
+  ['sum/prod/max/min over long rows', [{ shape: [3, 200], grad: true }], ([x]) => [x.sum(1), x.max(1), x.min(0), x.mul(0.1).exp().prod(1), x.sum()]],
+  ['argmax/argmin with ties', [{ shape: [5, 150], kind: 'int' }], ([x]) => [x.argmax(1), x.argmin(1), x.argmax(0), x.argmin()]],
+  ['NaN and -inf rows', [{ shape: [2, 8], kind: NAN_ROWS }], ([x]) => [x.max(1), x.min(1), x.argmax(1), x.argmin(1), x.sum(1)]],
+  ['all -inf row argmax', [{ shape: [1, 70], kind: Array.from({ length: 70 }, () => -Infinity) }], ([x]) => [x.argmax(1), x.max(1)]],
+  ['int32', [{ shape: [4, 90], dtype: 'int32', kind: 'int' }], ([x]) => [x.sum(1), x.max(1), x.min(0), x.argmax(1), x.argmin(0)]],
+  ['softmax and log-softmax rows', [{ shape: [6, 130], grad: true }], ([x]) => [ops.softmax(x, -1), ops.logSoftmax(x, 0)]],
+];
+
+const NORM: Case[] = [
+  ['layer/rms norm', [{ shape: [3, 5, 150], grad: true }, { shape: [150], grad: true }, { shape: [150], grad: true }], ([x, w, b]) => [ops.layerNorm(x, [150], w, b), ops.rmsNorm(x, w)], { atol: 1e-4 }],
+  ['group norm', [{ shape: [2, 6, 5, 5], grad: true }], ([x]) => ops.groupNorm(x, 3), { atol: 1e-4 }],
+];
+
+const causalMask = (tq: number, tk: number) => Array.from({ length: tq * tk }, (_, i) => (Math.floor(i / tk) === 0 ? 0 : i % 5 === 2 || i % tk > 520 ? 0 : 1));
+
+const ATTN: Case[] = [
+  ['sdpa rows (short prefix)', [{ shape: [2, 4, 5, 8], grad: true }, { shape: [2, 2, 70, 8], grad: true }, { shape: [2, 2, 70, 6], grad: true }], ([q, k, v]) => [
+    ops.scaledDotProductAttention(q, k, v),
+    ops.scaledDotProductAttention(q, k, v, { isCausal: true }),
+  ], { atol: 1e-4 }],
+  // grouped heads (4 query heads on 2 kv heads), bottom-right causal alignment over 600 keys: 3 chunks
+  ['sdpa split decode, causal GQA', [{ shape: [1, 4, 3, 16], grad: true }, { shape: [1, 2, 600, 16], grad: true }, { shape: [1, 2, 600, 8], grad: true }], ([q, k, v]) =>
+    ops.scaledDotProductAttention(q, k, v, { isCausal: true }), { atol: 1e-4 }],
+  ['sdpa split decode, one row, 1030 keys', [{ shape: [2, 2, 1, 8] }, { shape: [2, 2, 1030, 8] }, { shape: [2, 2, 1030, 12] }], ([q, k, v]) =>
+    ops.scaledDotProductAttention(q, k, v), { atol: 1e-5 }],
+  // row 0 sees no key (NaN, as on the CPU); row 1 has whole chunks masked out
+  ['sdpa split decode, masked chunks and an empty row', [{ shape: [1, 2, 2, 8] }, { shape: [1, 1, 700, 8] }, { shape: [1, 1, 700, 8] }, { shape: [1, 1, 2, 700], dtype: 'bool', kind: causalMask(2, 700) }], ([q, k, v, m]) =>
+    ops.scaledDotProductAttention(q, k, v, { mask: m }), { atol: 1e-5 }],
+  ['sdpa split decode, float16', [{ shape: [1, 2, 2, 8] }, { shape: [1, 2, 800, 8] }, { shape: [1, 2, 800, 8] }], ([q, k, v]) =>
+    ops.scaledDotProductAttention(q.to('float16'), k.to('float16'), v.to('float16'), { isCausal: true }).to('float32'), { rtol: 2e-3, atol: 2e-3 }],
+];
+
+const SPLITK: Case[] = [
+  ['split-K tiled NN (M 8, K 4096)', [{ shape: [8, 4096], grad: true }, { shape: [4096, 16], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['split-K tiled NT (linear, M 8)', [{ shape: [8, 4096] }, { shape: [16, 4096] }], ([a, w]) => ops.linear(a, w), { atol: 1e-4 }],
+  ['split-K tiled, scalar layout (K 4097), batched', [{ shape: [2, 8, 4097] }, { shape: [4097, 5] }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['split-K GEMV NN and NT', [{ shape: [2, 4096] }, { shape: [4096, 12] }, { shape: [20, 4096] }], ([a, b, w]) => [a.matmul(b), ops.linear(a, w)], { atol: 1e-4 }],
+  ['split-K batched NN (batch 2, M 6)', [{ shape: [2, 6, 4096] }, { shape: [4096, 12] }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['split-K bfloat16', [{ shape: [4, 4096] }, { shape: [4096, 8] }], ([a, b]) => a.to('bfloat16').matmul(b.to('bfloat16')).to('float32'), { rtol: 1e-2, atol: 1e-2 }],
+];
+
+function vec4Cases(): Case[] {
+  const unary = Object.keys(UNARY) as UnaryName[];
+  const binary = Object.keys(BINARY) as BinaryName[];
+  const POS = new Set<string>(['log', 'sqrt', 'rsqrt', 'pow_scalar', 'log1p', 'reciprocal']);
+  return [
+    ['vec4 unary (every op)', [{ shape: [4, 8], kind: 'positive' }, { shape: [4, 8] }], ([p, x]) => unary.map((n) => ops.unary(n, POS.has(n) ? p : x, 0.3, 0.9))],
+    ['vec4 binary (every op) and a scalar operand', [{ shape: [2, 12], kind: 'positive' }, { shape: [2, 12], kind: 'positive' }], ([a, b]) => [
+      ...binary.map((n) => ops.binary(n, a, b)),
+      a.add(2.5),
+      a.mul(b.narrow(1, 4, 1)),
+    ]],
+    ['vec4 int32 and bool', [{ shape: [16], dtype: 'int32', kind: 'int' }, { shape: [16], dtype: 'int32', kind: 'int' }], ([a, b]) => [a.add(b), a.mul(b), a.gt(b), a.maximum(b), a.neg(), a.eq(b).logicalNot()]],
+    ['vec4 where and copies', [{ shape: [3, 8], kind: 'bool', dtype: 'bool' }, { shape: [3, 8], grad: true }, { shape: [3, 8], grad: true }], ([c, a, b]) => [
+      ops.where(c, a, b),
+      a.to('float16').to('float32'),
+      a.to('bfloat16').to('float32'),
+      a.mul(50).to('int32'),
+      a.gt(0).to('uint8'),
+      a.narrow(1, 4, 4).contiguous(),
+      a.narrow(1, 1, 4).contiguous(), // offset 1: scalar path
+    ]],
+    ['vec4 float16 arithmetic', [{ shape: [4, 8] }, { shape: [4, 8] }], ([a, b]) => a.to('float16').mul(b.to('float16')).exp().to('float32'), { rtol: 2e-3, atol: 2e-3 }],
+    ['vec4 gradients (elementwise backward chains)', [{ shape: [8, 4], grad: true }, { shape: [8, 4], grad: true }], ([a, b]) => a.mul(b).tanh().add(a.sigmoid())],
+  ];
+}
+
+const HALF_SCATTER: Case[] = [
+  ['interpolate backward float16', [{ shape: [1, 2, 5, 6], grad: true, dtype: 'float16' }], ([x]) => ops.interpolate(x, { size: [9, 4], mode: 'bilinear' }), { rtol: 1e-2, atol: 1e-2 }],
+  ['grid_sample backward bfloat16', [{ shape: [1, 2, 5, 6], grad: true, dtype: 'bfloat16' }, { shape: [1, 4, 3, 2], grad: true, kind: 'unit', dtype: 'bfloat16' }], ([x, g]) =>
+    ops.gridSample(x, g.mul(2.4).sub(1.2)), { rtol: 3e-2, atol: 3e-2 }],
+  ['ms_deform_attn backward float16', [{ shape: [2, 20 + 6, 2, 4], grad: true, dtype: 'float16' }, { shape: [2, 3, 2, 2, 3, 2], grad: true, kind: 'unit', dtype: 'float16' }, { shape: [2, 3, 2, 2, 3], grad: true, kind: 'unit', dtype: 'float16' }],
+    ([v, loc, aw]) => ops.msDeformAttn(v, [[4, 5], [2, 3]], loc.mul(1.2).sub(0.1), aw), { rtol: 1e-2, atol: 1e-2 }],
+];
+
+describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
+  describe('subgroup reductions and the workgroup-memory fallback', () => {
+    it.each([...REDUCE, ...NORM].map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+  });
+  describe('attention: rows and split-K decode', () => {
+    it.each(ATTN.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+  });
+  describe('split-K matmul', () => {
+    it.each(SPLITK.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
+    it('GPU-style GEMV (workgroup per column) split over K', async () => {
+      const was = rt().cpuAdapter;
+      rt().cpuAdapter = false;
+      try {
+        await check(['', [{ shape: [3, 4096] }, { shape: [24, 4096] }], ([a, w]) => ops.linear(a, w), { atol: 1e-4 }], [rt().useSubgroups]);
+      } finally {
+        rt().cpuAdapter = was;
+      }
+    });
+  });
+  describe('vec4 elementwise', () => {
+    it.each(vec4Cases().map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
+  });
+  describe('half-precision scatter backwards (run in f32, rounded once)', () => {
+    it.each(HALF_SCATTER.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
+  });
+
+  it('cached bind groups (dynamic uniform offsets) give the same results as fresh ones', async () => {
+    const a = tensor(Array.from({ length: 64 }, (_, i) => i * 0.5), { backend: 'webgpu' });
+    const outs: number[][] = [];
+    for (const cached of [false, true]) {
+      rt().cacheBindGroups = cached;
+      let acc = a;
+      for (let i = 0; i < 200; i++) {
+        const next = acc.mul(0.5).add(a.narrow(0, (i * 4) % 60, 4).sum());
+        if (acc !== a) acc.dispose();
+        acc = next;
+      }
+      outs.push(Array.from(await acc.data()));
+      acc.dispose();
+    }
+    rt().cacheBindGroups = true;
+    expect(outs[1]).toEqual(outs[0]);
+    a.dispose();
+  });
+
+  it('reads the bind group layout of generated shaders (null for other forms)', () => {
+    const code = '@group(0) @binding(0) var<storage, read> x: array<f32>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@group(0) @binding(2) var<uniform> u: U;';
+    expect(bindingsOf(code)?.map((e) => [e.binding, e.buffer?.type, e.buffer?.hasDynamicOffset])).toEqual([
+      [0, 'read-only-storage', false],
+      [1, 'storage', false],
+      [2, 'uniform', true],
+    ]);
+    expect(bindingsOf('@group(0) @binding(1) var<storage, read> x: array<f32>;')).toBeNull();
+    expect(bindingsOf('@group(0) @binding(0) var t: texture_2d<f32>;')).toBeNull();
+  });
+
+  afterAll(async () => {
+    // initWebGPU({ subgroups: false }) turns the subgroup paths off for the whole device
+    shutdownWebGPU();
+    const be = await initWebGPU({ subgroups: false });
+    expect(be.runtime.useSubgroups).toBe(false);
+    const x = tensor([3, 1, 2, 5], { shape: [2, 2], backend: 'webgpu' });
+    be.runtime.variants.clear();
+    expect(Array.from(await x.sum(1).data())).toEqual([4, 7]);
+    expect([...be.runtime.variants]).toEqual(['reduce:workgroup']);
+    x.dispose();
+  });
+});
+
+describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
+  it('every variant ran in a passing case', () => {
+    const want = [
+      'reduce:workgroup', 'norm_rows:workgroup', 'sdpa:rows', 'sdpa:split',
+      'matmul:splitk-nn', 'matmul:splitk-nt', 'matmul:splitk-scalar', 'matmul:splitk-gemv-nn', 'matmul:splitk-gemv-nt', 'matmul:splitk-gemv-nt-wg',
+      'elementwise:vec4', 'elementwise:scalar',
+      'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',
+      ...(hasSubgroups ? ['reduce:subgroup', 'norm_rows:subgroup', 'sdpa:rows-subgroup', 'sdpa:split-subgroup'] : []),
+    ];
+    expect(want.filter((v) => !seen.has(v))).toEqual([]);
+  });
+});
