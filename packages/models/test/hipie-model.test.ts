@@ -134,6 +134,25 @@ describe('HIPIE model (tiny random config)', () => {
     }
   });
 
+  it('runs a float16 model on float32 inputs (inputs are cast to the weights dtype)', async () => {
+    const m = new HipieModel(config, { dtype: 'float16' });
+    await loadHipie(m, await openSafetensors(bytes));
+    const { image, tokens } = inputs('cpu');
+    const { f, out } = run(m, image, tokens);
+    expect(f.srcs[0].dtype).toBe('float16');
+    expect(out.masks.dtype).toBe('float16');
+    expect(Array.from(await out.logits.data()).every(Number.isFinite)).toBe(true);
+    const r = compareArrays(await out.boxes.data(), await cpuOut.boxes.data(), { rtol: 0.05, atol: 0.05 });
+    expect(r.bad).toBe(0);
+    const seg = await postprocess(out, config);
+    expect(seg.mask).toHaveLength(128 * 128);
+    disposeHipieOutputs(out);
+    disposeImageFeatures(f);
+    image.dispose();
+    tokens.dispose();
+    m.dispose();
+  });
+
   it('rejects bad inputs with typed errors', () => {
     const img = randn([1, 3, 100, 128]);
     expect(() => cpuModel.encodeImage(img)).toThrow(HipieInputError);

@@ -8,7 +8,7 @@
  * runs once per phrase-token set, because SegLLM decodes several rounds against one image.
  */
 import { Linear, MLP, cat, tidy } from '@segllm/tensor';
-import type { Tensor } from '@segllm/tensor';
+import type { DType, Tensor } from '@segllm/tensor';
 import { Module } from '../nn.ts';
 import type { Sequential } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
@@ -121,6 +121,11 @@ export class HipieModel extends Module {
     this.mask_head = new MaskHeadSmallConv(config.hidden_dim, opts);
   }
 
+  /** The floating-point dtype of the weights; inputs are cast to it. */
+  get dtype(): DType {
+    return this.detr.transformer.level_embed.dtype;
+  }
+
   /** image [1, 3, H, W] (normalised, padded; H and W multiples of 32) -> projected levels + position embeddings. */
   encodeImage(image: Tensor): ImageFeatures {
     const d = this.detr;
@@ -130,7 +135,7 @@ export class HipieModel extends Module {
     if (H % 32 !== 0 || W % 32 !== 0) throw new HipieInputError(`encodeImage: image size ${H}x${W} must be a multiple of 32 (SegLLM pads to 1024x1024)`);
     const proj = d.input_proj;
     const backbone = d.backbone[0].backbone;
-    const srcs = tidy(() => projectLevels(proj, backbone.forward(image, ['res3', 'res4', 'res5'])));
+    const srcs = tidy(() => projectLevels(proj, backbone.forward(image.to(this.dtype), ['res3', 'res4', 'res5'])));
     const pos = levelPositions(srcs, this.config.hidden_dim);
     return { srcs, pos, imageSize: [H, W] };
   }
@@ -146,7 +151,8 @@ export class HipieModel extends Module {
       if (features.srcs.length !== 4 || features.srcs.some((s) => s.shape[0] !== 1 || s.shape[1] !== c.hidden_dim)) {
         throw new HipieInputError(`decode expects 4 projected levels [1, ${c.hidden_dim}, h, w], got ${features.srcs.map((s) => `[${s.shape.join(', ')}]`).join(' ')}`);
       }
-      return tidy(() => this.#decode(features, lang));
+      const dt = this.dtype;
+      return tidy(() => this.#decode({ ...features, srcs: features.srcs.map((t) => t.to(dt)), pos: features.pos.map((t) => t.to(dt)) }, lang.to(dt)));
     } finally {
       lang.dispose();
     }
@@ -157,7 +163,7 @@ export class HipieModel extends Module {
     const d = this.detr;
     const L = c.dec_layers - 1;
     const objectness = d.class_embed[c.dec_layers] as StillClassifier;
-    const t = d.transformer.forward(features.srcs, features.pos, lang.to(features.srcs[0].dtype), objectness, d.bbox_embed);
+    const t = d.transformer.forward(features.srcs, features.pos, lang, objectness, d.bbox_embed);
     const h = t.hs[L]; // [1, Q, C]
     const refIn = L === 0 ? t.initReference : t.references[L - 1]; // the box fed into the last layer [1, Q, 4]
     const logits = (d.class_embed[L] as VLAlign).forward(h, t.lang); // [1, Q, T]
