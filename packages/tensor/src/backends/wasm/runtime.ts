@@ -13,7 +13,7 @@ import { f32x4, get, type Code } from './emit/code.ts';
 export interface CpuWasmOptions {
   /** Threads (main included); default SEGLLM_CPU_THREADS, else the core count (at most 8); 1 without shared memory. */
   threads?: number;
-  /** Upper bound of the linear memory in bytes (default 2 GiB, at most 4 GiB). */
+  /** Upper bound of the linear memory in bytes (default 4 GiB under Node, 2 GiB in browsers; at most 4 GiB). */
   maxMemoryBytes?: number;
   /** Initial size in bytes (default 16 MiB). */
   initialMemoryBytes?: number;
@@ -100,7 +100,9 @@ export class WasmRuntime {
 
   static async create(opts: CpuWasmOptions = {}): Promise<WasmRuntime> {
     if (typeof WebAssembly === 'undefined') throw new WasmInitError('WebAssembly is unavailable in this environment: use the cpu backend');
-    const maxBytes = Math.min(opts.maxMemoryBytes ?? 2 ** 31, MAX_PAGES * PAGE);
+    // Default bound: 4 GiB (the wasm32 limit) under Node, 2 GiB in browsers (a shared memory reserves its maximum).
+    const isNode = !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+    const maxBytes = Math.min(opts.maxMemoryBytes ?? (isNode ? 2 ** 32 : 2 ** 31), MAX_PAGES * PAGE);
     const maximumPages = Math.ceil(maxBytes / PAGE);
     const initialPages = Math.min(maximumPages, Math.ceil((opts.initialMemoryBytes ?? 16 * 2 ** 20) / PAGE));
     const shared = opts.shared !== false && sharedMemoryUsable();
