@@ -2,8 +2,9 @@
  * WebGPU `sdpa` (contract in ops/attention/attention.ts): flash-style, one workgroup per query row, keys in blocks
  * of 64 (one score per thread, kept in workgroup memory), an online softmax (running max and sum) and each thread
  * accumulating up to 4 output channels (Dv <= 256). Grouped KV heads, bottom-right causal alignment, an optional
- * additive mask broadcast over batch/heads; rows that see no key give NaN, as on the CPU. With subgroups the block
- * maximum comes from subgroupMax (see launch.ts groupFnSg) instead of every thread scanning the block.
+ * additive mask broadcast over batch/heads; rows that see no key give NaN, as on the CPU. Each thread exponentiates
+ * its own score once per block (the block's probabilities are shared through workgroup memory). With subgroups the
+ * block maximum comes from subgroupMax (see launch.ts groupFnSg) instead of every thread scanning the block.
  *
  * Decode shapes (1..4 query rows over a long KV prefix, see SPLIT_ATTN) take the split-K "flash-decoding" path: one
  * workgroup per (query row, chunk of CHUNK keys) writes its unnormalised partial output O_c with its running max m_c
@@ -44,10 +45,8 @@ function body(q: View, mask: View | undefined, out: View, attrs: Record<string, 
     ? `let chunk = i32(idx) % ${w(m + 9)}; let jLo = chunk * ${w(m + 10)}; let jHi = min(jEnd, jLo + ${w(m + 10)});`
     : 'let jLo = 0; let jHi = jEnd;';
   const blockMax = sg
-    ? 'var bm = max(mx, group_max(s, li, sgi, sgs));'
-    : `sc[li] = s;
-    workgroupBarrier();
-    var bm = mx;
+    ? 'let bm = max(mx, group_max(s, li, sgi, sgs));'
+    : `var bm = mx;
     for (var t = 0; t < cnt; t++) { bm = max(bm, sc[t]); }`;
   const store = split
     ? `let S = ${w(m + 9)}; let rows = i32(${w(0)}) / S;
@@ -86,17 +85,23 @@ function body(q: View, mask: View | undefined, out: View, attrs: Record<string, 
       s = dot * scale${mask ? ` + ${loadAs('in3[mo + j]', mask.dtype, 'f32')}` : ''};
     }
     let cnt = min(${WG}, jHi - j0);
-    ${sg ? 'sc[li] = s;\n    workgroupBarrier();\n    ' : ''}${blockMax}
-    if (bm > -f_inf()) {
+    ${sg ? '' : 'sc[li] = s;\n    workgroupBarrier();\n    '}${blockMax}
+    // each thread turns its own score into a probability once; the block's are then read from workgroup memory
+    let live = bm > -f_inf();
+    let p = select(0.0, exp(s - bm), live);
+    workgroupBarrier();
+    sc[li] = p;
+    workgroupBarrier();
+    if (live) {
       let corr = exp(mx - bm);
       sum = sum * corr;
       for (var c = 0; c < 4; c++) { acc[c] = acc[c] * corr; }
       for (var t = 0; t < cnt; t++) {
-        let p = exp(sc[t] - bm);
-        sum += p;
+        let pt = sc[t];
+        sum += pt;
         for (var c = 0; c < 4; c++) {
           let dv = i32(li) + c * ${WG};
-          if (dv < Dv) { acc[c] += p * ${l(`in2[vo + (j0 + t) * Dv + dv]`)}; }
+          if (dv < Dv) { acc[c] += pt * ${l(`in2[vo + (j0 + t) * Dv + dv]`)}; }
         }
       }
       mx = bm;

@@ -34,20 +34,12 @@ const F32_BINARY: Partial<Record<BinaryName, string>> = {
   minimum: 'select(min(a, b), a + b, isnan_f(a) || isnan_f(b))',
 };
 
-/** Pipelines by shader body per runtime (skips prelude selection and hashing the full text on repeat calls). */
+/** Pipelines per runtime by a short key (statement, dtypes, layout): repeat calls skip generating the shader. */
 const pipelines = new WeakMap<object, Map<string, GPUComputePipeline>>();
 
 function pipelineFor(main: string, dtypes: DType[]): GPUComputePipeline {
-  const r = rt();
-  let m = pipelines.get(r);
-  if (!m) pipelines.set(r, (m = new Map<string, GPUComputePipeline>()));
-  let p = m.get(main);
-  if (!p) {
-    const code = `${enables(dtypes)}${preludeFor(main)}${main}`;
-    p = r.pipeline(code, () => code);
-    m.set(main, p);
-  }
-  return p;
+  const code = `${enables(dtypes)}${preludeFor(main)}${main}`;
+  return rt().pipeline(code, () => code);
 }
 
 /** Testing hook: turn the vec4 path off (null restores the default, on). */
@@ -73,22 +65,44 @@ function vec4Ok(c: Coalesced, n: number, k: number): boolean {
  * and the output assignment rewritten to the lanes) and stores one vec4.
  */
 export function mapKernel(inputs: View[], out: View, body: (u: Uniforms) => string): void {
-  const views = [...inputs, out];
   const n = out.shape.reduce((a, d) => a * d, 1);
   if (n === 0) return;
+  const views = [...inputs, out];
   const c = coalesce(out.shape, views);
   const k = inputs.length;
   const vec = vec4Ok(c, n, k);
-  rt().variant(vec ? 'elementwise:vec4' : 'elementwise:scalar');
+  const r = rt();
+  r.variant(vec ? 'elementwise:vec4' : 'elementwise:scalar');
+  // Uniforms: n, then (vec4) the view offsets or (scalar) the strided metadata, then what `body` appends. The shader
+  // depends only on the statement, the dtypes and the layout pattern: look the pipeline up by that short key.
   const u = new Uniforms().i(vec ? n / 4 : n);
+  const ob = u.index;
+  let offs = '';
+  if (vec) u.i(...c.offsets.map((o, j) => (c.strides[j][0] === 1 ? o / 4 : o)));
+  else offs = stridedOffsets(c, u);
+  const stmt = body(u);
+  let key = `${vec ? 'v' : 's'}${u.vec4s}|${stmt}`;
+  for (const v of views) key += `|${v.dtype}`;
+  if (vec) for (const st of c.strides) key += st[0];
+  else key += `|${offs}`;
+  let m = pipelines.get(r);
+  if (!m) pipelines.set(r, (m = new Map<string, GPUComputePipeline>()));
+  let pipe = m.get(key);
+  if (!pipe) {
+    pipe = pipelineFor(mapShader(inputs, out, c, vec, u, ob, offs, stmt), views.map((v) => v.dtype));
+    m.set(key, pipe);
+  }
+  r.dispatch(pipe, [...inputs.map(bufOf), bufOf(out)], u.data(), grid(vec ? n / 4 : n, WG));
+}
+
+/** The WGSL of a map kernel (see mapKernel). */
+function mapShader(inputs: View[], out: View, c: Coalesced, vec: boolean, u: Uniforms, ob: number, offs: string, stmt: string): string {
+  const k = inputs.length;
   const elem = (j: number, t: string) => (vec && (j === k || c.strides[j][0] === 1) ? `vec4<${t}>` : t);
   const decls = inputs.map((v, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<${elem(j, storageType(v.dtype))}>;`);
   decls.push(`@group(0) @binding(${k}) var<storage, read_write> y: array<${elem(k, storageType(out.dtype))}>;`);
   let inner: string;
   if (vec) {
-    const ob = u.index;
-    u.i(...c.offsets.map((o, j) => (c.strides[j][0] === 1 ? o / 4 : o)));
-    const stmt = body(u);
     const loads = inputs.map((_, j) => (c.strides[j][0] === 1 ? `let v${j} = x${j}[${uw(ob + j)} + i4];` : `let o${j} = ${uw(ob + j)};`));
     const lanes = [0, 1, 2, 3].map((l) => {
       let s = stmt.replace(new RegExp(`\\by\\[o${k}\\] = `, 'g'), `r[${l}] = `);
@@ -101,10 +115,9 @@ export function mapKernel(inputs: View[], out: View, body: (u: Uniforms) => stri
     ${lanes.join('\n    ')}
     y[${uw(ob + k)} + i4] = r;`;
   } else {
-    const offs = stridedOffsets(c, u);
-    inner = `${offs}\n    ${body(u)}`;
+    inner = `${offs}\n    ${stmt}`;
   }
-  const main = `${decls.join('\n')}
+  return `${decls.join('\n')}
 ${uniformDecl(u, k + 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -112,7 +125,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (idx >= u32(${uw(0)})) { return; }
     ${inner}
 }`;
-  rt().dispatch(pipelineFor(main, views.map((v) => v.dtype)), [...inputs.map(bufOf), bufOf(out)], u.data(), grid(vec ? n / 4 : n, WG));
 }
 
 /** Copies `x` into the same-shaped view `y`, converting the dtype (torch's cast rules). */

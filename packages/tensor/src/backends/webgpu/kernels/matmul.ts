@@ -67,8 +67,12 @@ interface SplitPlan {
   mode: string;
 }
 
-/** Split-K applies to M <= 64 and K >= 4096 when the output has few workgroups (under 32 tiles, batches included). */
-export const SPLIT_K = { maxM: 64, minK: 4096, maxTiles: 32, targetGroups: 64, minChunk: 256 };
+/**
+ * Split-K applies to M <= 64 and K >= 4096 when the output has few workgroups (under 32 tiles, batches included):
+ * K is cut into chunks of at least `minChunk` loop steps so that about `targetGroups` workgroups run (a few on CPU
+ * adapters, whose "GPU" is a handful of threads).
+ */
+export const SPLIT_K = { maxM: 64, minK: 4096, maxTiles: 32, targetGroups: 64, targetGroupsCpu: 8, minChunk: 256 };
 
 function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number): SplitPlan | null {
   if (M > SPLIT_K.maxM || K < SPLIT_K.minK) return null;
@@ -79,7 +83,7 @@ function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number
   const tiles = nb * (gemv ? (wgColumn ? N : Math.ceil(N / (m === 'nn' ? 4 : 1) / 64)) : Math.ceil(N / (TN * WGX)) * Math.ceil(M / (TM * WGY)));
   if (tiles >= SPLIT_K.maxTiles) return null;
   const extent = m === 'scalar' || (gemv && m === 'nn') ? K : K / 4;
-  const want = Math.min(Math.ceil(SPLIT_K.targetGroups / tiles), Math.floor(extent / SPLIT_K.minChunk));
+  const want = Math.min(Math.ceil((rt().cpuAdapter ? SPLIT_K.targetGroupsCpu : SPLIT_K.targetGroups) / tiles), Math.floor(extent / SPLIT_K.minChunk));
   if (want < 2) return null;
   const chunk = Math.ceil(extent / want);
   const splits = Math.ceil(extent / chunk);
