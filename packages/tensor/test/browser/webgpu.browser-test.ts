@@ -9,6 +9,7 @@ import { tensor } from '../../src/tensor.ts';
 import type { Tensor } from '../../src/tensor.ts';
 import { getBackend } from '../../src/backend.ts';
 import { backendInfo, initWebGPU } from '../../src/backends/webgpu/index.ts';
+import { rt } from '../../src/backends/webgpu/backend.ts';
 
 await initWebGPU();
 
@@ -61,5 +62,29 @@ describe('webgpu in the browser', () => {
       grads.push(w.grad!);
     }
     await close(grads[1], grads[0]);
+  });
+
+  it('adapter-dependent variants (vec4, split-K matmul and decode attention, subgroups and their fallback) match the CPU', async () => {
+    const r = rt();
+    r.variants.clear();
+    const [ac, ag] = both(vals(8 * 4096, 3), [8, 4096]);
+    const [bc, bg] = both(vals(4096 * 8, 5), [4096, 8]);
+    await close(ag.matmul(bg), ac.matmul(bc), 1e-3);
+    await close(ag.mul(ag).add(2), ac.mul(ac).add(2));
+    const [qc, qg] = both(vals(2 * 2 * 8, 2), [1, 2, 2, 8]);
+    const [kc, kg] = both(vals(600 * 8, 9), [1, 1, 600, 8]);
+    const sgModes = r.features.has('subgroups') ? [true, false] : [false];
+    for (const sg of sgModes) {
+      r.useSubgroups = sg;
+      await close(ops.scaledDotProductAttention(qg, kg, kg, { isCausal: true }), ops.scaledDotProductAttention(qc, kc, kc, { isCausal: true }));
+      await close(ag.sum(1), ac.sum(1), 1e-3);
+      await close(ag.argmax(1), ac.argmax(1), 0);
+      await close(ops.layerNorm(ag, [4096]), ops.layerNorm(ac, [4096]), 1e-3);
+    }
+    r.useSubgroups = r.features.has('subgroups');
+    const want = ['matmul:splitk-nn', 'elementwise:vec4', 'sdpa:split', 'reduce:workgroup', 'norm_rows:workgroup'];
+    if (sgModes.length > 1) want.push('sdpa:split-subgroup', 'reduce:subgroup', 'norm_rows:subgroup');
+    expect(want.filter((v) => !r.variants.has(v))).toEqual([]);
+    console.log(`browser variants: ${[...r.variants].sort().join(', ')}; features: ${[...r.features].sort().join(', ')}`);
   });
 });
