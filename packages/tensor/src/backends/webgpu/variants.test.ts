@@ -12,6 +12,7 @@ import * as ops from '../../ops/index.ts';
 import { UNARY, BINARY, type UnaryName, type BinaryName } from '../../ops/elementwise/table.ts';
 import { consistent, type InputSpec } from './consistency.ts';
 import { bindingsOf } from './runtime.ts';
+import { sgMatrixGemmWgsl, subgroupMatrixConfig } from './kernels/sgmatrix.ts';
 
 const hasGpu = (await availableBackends()).includes('webgpu');
 const { rt, initWebGPU, shutdownWebGPU } = await import('./backend.ts');
@@ -169,6 +170,37 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
     ]);
     expect(bindingsOf('@group(0) @binding(1) var<storage, read> x: array<f32>;')).toBeNull();
     expect(bindingsOf('@group(0) @binding(0) var t: texture_2d<f32>;')).toBeNull();
+  });
+
+  it('subgroup-matrix GEMM: off without a configuration; its WGSL parses (Dawn reports only the missing extension)', async () => {
+    const r = rt();
+    const hasSgm = r.features.has('chromium-experimental-subgroup-matrix');
+    if (!hasSgm) expect(subgroupMatrixConfig(r)).toBeNull();
+    // float16 matmul on block-aligned shapes: the subgroup-matrix kernel when configured, the SIMT tiers otherwise
+    if (r.hasF16) {
+      r.variants.clear();
+      await check(['', [{ shape: [16, 32] }, { shape: [32, 16] }], ([a, b]) => a.to('float16').matmul(b.to('float16')).to('float32'), { rtol: 2e-3, atol: 2e-3 }], [r.useSubgroups]);
+      expect(seen.has('matmul:subgroup-matrix')).toBe(subgroupMatrixConfig(r) !== null);
+    }
+    for (const result of ['f32', 'f16'] as const) {
+      const code = sgMatrixGemmWgsl({ M: 8, N: 8, K: 8, result }, 32);
+      r.device.pushErrorScope('validation');
+      const mod = r.device.createShaderModule({ code });
+      const info = await mod.getCompilationInfo();
+      await r.device.popErrorScope();
+      const errors = info.messages.filter((m) => m.type === 'error').map((m) => m.message);
+      if (hasSgm) expect(errors).toEqual([]);
+      else {
+        expect(errors).toHaveLength(1);
+        expect(errors[0]).toMatch(/chromium_experimental_subgroup_matrix.*not allowed/);
+      }
+    }
+    // a syntax error is reported as such (so the check above means the rest of the module parsed)
+    r.device.pushErrorScope('validation');
+    const bad = r.device.createShaderModule({ code: sgMatrixGemmWgsl({ M: 8, N: 8, K: 8, result: 'f32' }, 32).replace('var acc =', 'var acc') });
+    const badInfo = await bad.getCompilationInfo();
+    await r.device.popErrorScope();
+    expect(badInfo.messages.some((m) => m.type === 'error' && !/not allowed/.test(m.message))).toBe(true);
   });
 
   afterAll(async () => {

@@ -1,6 +1,8 @@
 /**
  * WebGPU kernel `matmul`: A [..., M, K] . B [..., K, N] -> Y [..., M, N] (contiguous), batch dims already broadcast
  * (stride 0 allowed), any strides, float32/bfloat16/float16 with f32 accumulation. Tiers by shape and layout:
+ *  - float16 on devices with subgroup matrices (chromium-experimental-subgroup-matrix): ./sgmatrix.ts;
+ *  - M <= 64 with K >= 4096 and few output tiles: split-K (SPLIT_K), f32 partials per K chunk, then a sum pass;
  *  - M <= 4: GEMV, one thread per output column (per 4 columns when B is N-contiguous), A rows in registers; with
  *    transposed weights (B K-contiguous, as in linear) one workgroup per column splitting K, except on CPU
  *    adapters (lavapipe), where the per-thread form is faster.
@@ -13,6 +15,7 @@ import { registerKernel } from '../../../kernels.ts';
 import { UnsupportedError } from '../../../backend.ts';
 import { bufOf, chunkView, chunksOf, rt } from '../backend.ts';
 import { launch, withTempF32 } from './launch.ts';
+import { trySubgroupMatrixGemm } from './sgmatrix.ts';
 import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 import { withPrelude } from '../codegen.ts';
 
@@ -38,6 +41,7 @@ function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
     const NN = b.shape[rr - 1];
     const nbb = y.shape.slice(0, rr - 2).reduce((p, d) => p * d, 1);
     if (MM === 0 || NN === 0 || nbb === 0) return;
+    if (ldy === NN && ycol === y.offset && trySubgroupMatrixGemm(a, b, y)) return;
     const plan = splitPlan(a, b, MM, KK, NN, nbb);
     if (!plan) {
       encodeOne(a, b, y, ldy, ycol, null);
