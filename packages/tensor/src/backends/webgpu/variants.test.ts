@@ -135,6 +135,30 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
       }
     });
   });
+  it('split-K over a weight split across buffers (lm_head chunks fill their column ranges)', async () => {
+    const { setChunkLimitForTesting } = await import('./backend.ts');
+    const [V, K] = [40, 4096];
+    const wv = Array.from({ length: V * K }, (_, i) => Math.sin(i * 0.37));
+    const xv = Array.from({ length: 3 * K }, (_, i) => Math.cos(i * 0.3));
+    const ref = await ops.linear(tensor(xv, { shape: [3, K] }), tensor(wv, { shape: [V, K] })).data();
+    setChunkLimitForTesting(16 * K * 4);
+    try {
+      rt().variants.clear();
+      const w = tensor(wv, { shape: [V, K], backend: 'webgpu' });
+      const x = tensor(xv, { shape: [3, K], backend: 'webgpu' });
+      const y = ops.linear(x, w);
+      const got = await y.data();
+      expect((w.storage as { chunks?: unknown[] }).chunks?.length).toBe(3);
+      expect(rt().variants.has('matmul:splitk-gemv-nt')).toBe(true);
+      let worst = 0;
+      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]));
+      expect(worst).toBeLessThan(1e-3);
+      for (const t of [w, x, y]) t.dispose();
+    } finally {
+      setChunkLimitForTesting(null);
+    }
+  });
+
   describe('vec4 elementwise', () => {
     it.each(vec4Cases().map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
   });
