@@ -73,6 +73,8 @@ export class WasmBackend implements Backend {
   readonly rt: WasmRuntime;
   /** Ops run by SIMD kernels and by the readable fallback since start (for info()). */
   readonly counts = { simd: 0, fallback: 0 };
+  /** Runs per op: by a SIMD kernel, and by the readable fallback. */
+  readonly byOp = { simd: new Map<string, number>(), fallback: new Map<string, number>() };
 
   readonly #hook: GemmHook;
 
@@ -113,10 +115,12 @@ export class WasmBackend implements Backend {
     const k = kernels.get(op);
     if (k && k(this.rt, inputs, outputs, attrs)) {
       this.counts.simd++;
+      this.byOp.simd.set(op, (this.byOp.simd.get(op) ?? 0) + 1);
       return;
     }
     if (!cpu.supports(op, inputs[0]?.dtype ?? outputs[0].dtype)) throw new UnsupportedError(`the cpu-wasm backend has no kernel '${op}'`);
     this.counts.fallback++;
+    this.byOp.fallback.set(op, (this.byOp.fallback.get(op) ?? 0) + 1);
     // The readable kernel runs on the same memory; its GEMMs go to the SIMD GEMM meanwhile.
     const prev = setGemmHook(this.#hook);
     try {

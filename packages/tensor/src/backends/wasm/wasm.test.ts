@@ -268,7 +268,9 @@ describe('attention and convolution vs the readable kernels', () => {
       return [y.dataSync(), xi.grad!.dataSync(), wi.grad!.dataSync()];
     };
     const want = go(x, w, b);
+    const before = ['conv2d', 'conv2d_grad_input', 'conv2d_grad_weight'].map((k) => be.byOp.simd.get(k) ?? 0);
     const got = go(wx, ww, wb);
+    expect(['conv2d', 'conv2d_grad_input', 'conv2d_grad_weight'].map((k, i) => (be.byOp.simd.get(k) ?? 0) - before[i])).toEqual([1, 1, 1]);
     got.forEach((g, i) => expect(relErr(g, want[i])).toBeLessThan(1e-5));
   });
 });

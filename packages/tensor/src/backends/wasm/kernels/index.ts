@@ -6,7 +6,7 @@ import { encodeModule, type FuncDef, type MemoryImport } from '../emit/module.ts
 import { gemmDriver, macroKernel, microKernel, packA, packB } from './gemm.ts';
 import { gemvKernels } from './gemv.ts';
 import { rowKernels } from './rows.ts';
-import { im2colKernel } from './conv.ts';
+import { col2imKernel, im2colKernel } from './conv.ts';
 import { roundKernels } from './round.ts';
 import type { ElemType } from './elem.ts';
 
@@ -27,6 +27,7 @@ export function buildKernelModule(mem: MemoryImport, fma: boolean): KernelModule
     ...gemvKernels(fma),
     ...rowKernels(),
     () => im2colKernel(),
+    () => col2imKernel(),
     ...roundKernels(),
   ];
   // Names first (a dry run with a placeholder index), then the real build resolving calls by name.
