@@ -9,6 +9,7 @@ import { BackendError, UnsupportedError } from '../../backend.ts';
 import type { DType, StorageArray } from '../../dtype.ts';
 import { itemSize } from '../../dtype.ts';
 import { cpu } from '../cpu/backend.ts';
+import { getKernel, type KernelFn } from '../../kernels.ts';
 import type { WasmRuntime } from './runtime.ts';
 import { setGemmHook, type GemmHook } from '../../ops/matmul/gemm.ts';
 
@@ -118,7 +119,15 @@ export class WasmBackend implements Backend {
       this.byOp.simd.set(op, (this.byOp.simd.get(op) ?? 0) + 1);
       return;
     }
-    if (!cpu.supports(op, inputs[0]?.dtype ?? outputs[0].dtype)) throw new UnsupportedError(`the cpu-wasm backend has no kernel '${op}'`);
+    const cpuKernel = getKernel('cpu', op);
+    if (!cpuKernel || !cpu.supports(op, inputs[0]?.dtype ?? outputs[0].dtype)) throw new UnsupportedError(`the cpu-wasm backend has no kernel '${op}'`);
+    const anyHalf = inputs.some((v) => isHalf(v.dtype)) || outputs.some((v) => isHalf(v.dtype));
+    if (anyHalf && !cpuKernel.half) {
+      // float16/bfloat16 are storage formats: widen the spans the views cover to f32 in WASM, run the f32 kernel
+      // (SIMD when there is one, else readable), round the outputs back.
+      this.#runWidened(op, k, cpuKernel.fn, inputs, outputs, attrs);
+      return;
+    }
     this.counts.fallback++;
     this.byOp.fallback.set(op, (this.byOp.fallback.get(op) ?? 0) + 1);
     // The readable kernel runs on the same memory; its GEMMs go to the SIMD GEMM meanwhile.
@@ -127,6 +136,49 @@ export class WasmBackend implements Backend {
       cpu.run(op, inputs, outputs, attrs);
     } finally {
       setGemmHook(prev);
+    }
+  }
+
+  #runWidened(op: string, k: WasmKernel | undefined, readable: KernelFn, inputs: View[], outputs: View[], attrs: Attrs): void {
+    const temps: { ptr: number; bytes: number; lo: number; len: number; view: View }[] = [];
+    const widen = (v: View): View => {
+      if (!isHalf(v.dtype)) return v;
+      let lo = v.offset;
+      let hi = v.offset;
+      v.shape.forEach((n, d) => {
+        const ext = (n - 1) * v.strides[d];
+        if (n === 0) return;
+        if (ext < 0) lo += ext;
+        else hi += ext;
+      });
+      const len = v.shape.includes(0) ? 0 : hi - lo + 1;
+      const ptr = this.rt.heap.alloc(len * 4);
+      temps.push({ ptr, bytes: len * 4, lo, len, view: v });
+      if (len > 0) this.rt.fns[`row_to_f32_${v.dtype === 'float16' ? 'f16' : 'bf16'}`](ws(v.storage).ptr + lo * 2, 2, len, ptr);
+      const storage = new WasmStorage(this, 'float32', len, ptr);
+      return { storage, dtype: 'float32', shape: v.shape, strides: v.strides, offset: v.offset - lo };
+    };
+    try {
+      const ins = inputs.map(widen);
+      const outs = outputs.map(widen);
+      if (k?.(this.rt, ins, outs, attrs)) {
+        this.counts.simd++;
+        this.byOp.simd.set(op, (this.byOp.simd.get(op) ?? 0) + 1);
+      } else {
+        this.counts.fallback++;
+        this.byOp.fallback.set(op, (this.byOp.fallback.get(op) ?? 0) + 1);
+        const prev = setGemmHook(this.#hook);
+        try {
+          readable(ins, outs, attrs);
+        } finally {
+          setGemmHook(prev);
+        }
+      }
+      for (const t of temps.slice(inputs.filter((v) => isHalf(v.dtype)).length)) {
+        if (t.len > 0) this.rt.fns[t.view.dtype === 'float16' ? 'f32_to_f16' : 'f32_to_bf16'](t.ptr, ws(t.view.storage).ptr + t.lo * 2, t.len);
+      }
+    } finally {
+      for (const t of temps) this.rt.heap.free(t.ptr, t.bytes);
     }
   }
 
@@ -147,6 +199,10 @@ export class WasmBackend implements Backend {
       ops: { ...this.counts },
     };
   }
+}
+
+function isHalf(d: DType): boolean {
+  return d === 'float16' || d === 'bfloat16';
 }
 
 function isNode(): boolean {
