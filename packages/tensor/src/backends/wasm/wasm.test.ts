@@ -328,3 +328,21 @@ describe('rounding to half', () => {
     }
   });
 });
+
+describe('half-precision ops', () => {
+  it.each(['float16', 'bfloat16'] as const)('%s elementwise, softmax, sdpa run the f32 SIMD kernels on widened spans and match the reference', (dtype) => {
+    const [a, wa] = pair([6, 40], 30, 2, dtype);
+    const [b, wb] = pair([6, 40], 31, 2, dtype);
+    const [q, wq] = pair([1, 2, 6, 8], 32, 1, dtype);
+    const [k, wk] = pair([1, 2, 9, 8], 33, 1, dtype);
+    const [v, wv] = pair([1, 2, 9, 8], 34, 1, dtype);
+    const before = ['binary:add', 'sdpa'].map((op) => be.byOp.simd.get(op) ?? 0);
+    // a strided view of a half storage as an input, so only its span is widened
+    expect(Array.from(wa.transpose(0, 1).add(wb.transpose(0, 1)).dataSync())).toEqual(Array.from(a.transpose(0, 1).add(b.transpose(0, 1)).dataSync()));
+    expect(relErr(T.softmax(wa.narrow(1, 3, 30), -1).dataSync(), T.softmax(a.narrow(1, 3, 30), -1).dataSync())).toBeLessThan(dtype === 'float16' ? 1e-3 : 8e-3);
+    const att = (x: T.Tensor, y: T.Tensor, z: T.Tensor) => T.scaledDotProductAttention(x, y, z, { isCausal: true }).dataSync();
+    expect(relErr(att(wq, wk, wv), att(q, k, v))).toBeLessThan(dtype === 'float16' ? 1e-3 : 8e-3);
+    expect(relErr(wa.add(wb).dataSync(), a.add(b).dataSync())).toBe(0); // dense: the SIMD kernel
+    expect(['binary:add', 'sdpa'].map((op, i) => (be.byOp.simd.get(op) ?? 0) - before[i])).toEqual([1, 1]);
+  });
+});
