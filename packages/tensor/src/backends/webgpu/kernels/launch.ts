@@ -99,15 +99,24 @@ export const SG_BUILTINS = ', @builtin(subgroup_invocation_id) sgi: u32, @builti
 export function groupFnSg(op: 'sum' | 'max', wg: number): string {
   const a = `sgred_${op}`;
   const sub = op === 'sum' ? 'subgroupAdd(v)' : 'select(subgroupMax(v), f_nan(), subgroupAny(isnan_f(v)))';
-  const fold = op === 'sum' ? `t = t + ${a}[i];` : `if (isnan_f(${a}[i])) { t = ${a}[i]; break; } t = max(t, ${a}[i]);`;
+  // Sums fold the per-subgroup values pairwise (as the workgroup tree does; at most wg / 4 of them, WebGPU's
+  // smallest subgroup being 4); maxima in order, NaN first.
+  const P = Math.max(2, wg / 4);
+  const fold =
+    op === 'sum'
+      ? `var p: array<f32, ${P}>;
+  for (var i = 0u; i < ${P}u; i++) { p[i] = select(0.0, ${a}[min(i, nsg - 1u)], i < nsg); }
+  for (var w = ${P / 2}u; w > 0u; w = w / 2u) { for (var i = 0u; i < w; i++) { p[i] = p[i] + p[i + w]; } }
+  let t = p[0];`
+      : `var t = ${a}[0];
+  for (var i = 1u; i < nsg; i++) { if (isnan_f(${a}[i])) { t = ${a}[i]; break; } t = max(t, ${a}[i]); }`;
   return `var<workgroup> ${a}: array<f32, ${wg}>;
 fn group_${op}(v: f32, li: u32, sgi: u32, sgs: u32) -> f32 {
   let s = ${sub};
   if (sgi == 0u) { ${a}[li / sgs] = s; }
   workgroupBarrier();
   let nsg = (${wg}u + sgs - 1u) / sgs;
-  var t = ${a}[0];
-  for (var i = 1u; i < nsg; i++) { ${fold} }
+  ${fold}
   workgroupBarrier();
   return t;
 }`;

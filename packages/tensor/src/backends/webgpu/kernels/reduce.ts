@@ -83,16 +83,27 @@ registerKernel('webgpu', 'reduce', ([x], [y], attrs) => {
     bi = select(first, -1, first == ${big});
     acc = select(best, ${ct === 'f32' ? 'f_nan()' : 'best'}, anyNan);
   }`;
+  // After the subgroups: sums and products fold the per-subgroup values pairwise (like the workgroup tree; at most
+  // WG / 4 of them), the order-insensitive max/min/arg ops in sequence.
+  const P = WG / 4;
+  const pairOp = op === 'sum' ? '+' : '*';
+  const fold =
+    op === 'sum' || op === 'prod'
+      ? `var p: array<${ct}, ${P}>;
+    for (var i = 0u; i < ${P}u; i++) { p[i] = select(${init}, sv[min(i, nsg - 1u)], i < nsg); }
+    for (var w = ${P / 2}u; w > 0u; w = w / 2u) { for (var i = 0u; i < w; i++) { p[i] = p[i] ${pairOp} p[i + w]; } }
+    acc = p[0];`
+      : `for (var t = 1u; t < nsg; t++) {
+      let v = sv[t]; let vi = sb[t];
+      ${isArg ? 'if (vi >= 0) { ' + argCombine + ' }' : step}
+    }`;
   const tail = sg
     ? `${isArg ? sgArg : sgStep}
   if (sgi == 0u) { sv[li / sgs] = acc; sb[li / sgs] = bi; }
   workgroupBarrier();
   if (li == 0u) {
     let nsg = (${WG}u + sgs - 1u) / sgs;
-    for (var t = 1u; t < nsg; t++) {
-      let v = sv[t]; let vi = sb[t];
-      ${isArg ? 'if (vi >= 0) { ' + argCombine + ' }' : step}
-    }
+    ${fold}
     y[row] = ${isArg ? storeFrom('bi', 'i32', y.dtype) : storeFrom('acc', ct, y.dtype)};
   }`
     : `sv[li] = acc;
