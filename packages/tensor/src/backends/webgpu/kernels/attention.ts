@@ -130,7 +130,7 @@ registerKernel(
       u.words[at + 5] = Dv;
     };
     const S = Math.ceil(Tk / SPLIT_ATTN.chunk);
-    if (Tq > SPLIT_ATTN.maxRows || Tk < SPLIT_ATTN.minKeys || rows * S > 65535 * 65535) {
+    if (Tq > SPLIT_ATTN.maxRows || Tk < SPLIT_ATTN.minKeys) {
       r.variant(sg ? 'sdpa:rows-subgroup' : 'sdpa:rows');
       launch(ins, [out], rows, (u) => {
         const at = u.index;
