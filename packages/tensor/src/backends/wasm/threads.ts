@@ -16,8 +16,6 @@ const CTL = 16;
 /** Arguments per job (the widest kernel has 14). */
 const ARGS = 32;
 const JOB_TIMEOUT_MS = 600_000;
-/** How long an idle worker polls for the next job before it sleeps in Atomics.wait (ms). */
-const SPIN_MS = 20;
 
 const WORKER_SOURCE = `'use strict';
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
@@ -32,17 +30,8 @@ function start(d) {
   post('ready');
   let seen = 0;
   for (;;) {
-    let s = Atomics.load(ctl, i);
-    if (s === seen) {
-      // Spin a while before sleeping: a sleeping worker is woken on the main thread's core and the two then share
-      // it until the scheduler migrates one (often longer than a whole GEMM).
-      const t0 = Date.now();
-      while ((s = Atomics.load(ctl, i)) === seen && Date.now() - t0 < ${SPIN_MS});
-    }
-    if (s === seen) {
-      Atomics.wait(ctl, i, seen, 1000);
-      s = Atomics.load(ctl, i);
-    }
+    Atomics.wait(ctl, i, seen, 1000);
+    const s = Atomics.load(ctl, i);
     if (s === seen) continue;
     if (s < 0) return;
     seen = s;
@@ -200,9 +189,7 @@ export class ThreadPool {
         const d = Atomics.load(this.#ctl, i);
         if (d === s) break;
         if (Date.now() - t0 > JOB_TIMEOUT_MS) throw new WasmWorkerError('a cpu-wasm worker did not answer within 10 minutes');
-        // Poll first (the worker's share usually ends within a few ms of ours); sleeping lets the wake-up move this
-        // thread onto the worker's core.
-        if (this.#block && Date.now() - t0 > SPIN_MS) Atomics.wait(this.#ctl, i, d, 100);
+        if (this.#block) Atomics.wait(this.#ctl, i, d, 100);
       }
       if (Atomics.load(this.#ctl, w * CTL + 2) !== 0) failed = true;
     }
