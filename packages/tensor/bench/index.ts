@@ -1,5 +1,5 @@
 /**
- * `npm run bench -w @segllm/tensor [-- --json] [--backend cpu|webgpu|all] [--no-peers] [--reps N] [--only matmul|conv2d|attention]`
+ * `npm run bench -w @segllm/tensor [-- --json] [--backend cpu|webgpu|all] [--no-peers] [--reps N] [--only matmul,conv2d,attention (any of them)]`
  *
  * GFLOP/s of @segllm/tensor's CPU backend (all threads, and one thread) for matmul, conv2d and attention, next to
  * TF.js (cpu, wasm) and onnxruntime-node on the same shapes (peers from the private @segllm/bench workspace),
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     console.log(`${'op'.padEnd(10)} ${'shape'.padEnd(30)} ${'implementation'.padEnd(34)} ${'GFLOP/s'.padStart(8)} ${'ours/this'.padStart(10)} ${'per CPU-s'.padStart(12)}`);
   }
   for (const { w, shape } of WORKLOADS) {
-    if (args.only && w.op !== args.only) continue;
+    if (args.only && !args.only.split(',').includes(w.op)) continue;
     let ref: number | undefined;
     for (const impl of impls) {
       let c: PeerCase | null;
