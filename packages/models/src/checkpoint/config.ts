@@ -84,7 +84,7 @@ export class Fields {
     const v = this.obj[key] ?? dflt;
     if (v === undefined) throw this.#err(key, `is required (one of ${allowed.join(', ')})`);
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      throw this.#err(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v)} (not implemented)`);
+      throw this.#err(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v)} (the only values this port supports)`);
     }
     return v as T;
   }

@@ -179,8 +179,8 @@ export class GpuRuntime {
     const size = sizeClass(bytes);
     if (size > this.limits.maxStorageBufferBindingSize) {
       throw new BackendError(
-        `a ${bytes}-byte tensor exceeds this adapter's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); ` +
-          'split it into smaller tensors (tensors split across buffers are not implemented yet)',
+        `a single ${bytes}-byte GPU buffer (kernel scratch or one binding) exceeds this adapter's maxStorageBufferBindingSize ` +
+          `(${this.limits.maxStorageBufferBindingSize}); tensors are split across buffers, but this op needs one buffer: use smaller inputs`,
       );
     }
     this.#reclaim();
