@@ -29,7 +29,8 @@ export type Attrs = Record<string, unknown>;
 
 export interface Backend {
   readonly name: string;
-  allocate(dtype: DType, numel: number): Storage;
+  /** `shape` (optional) lets a backend lay out a storage it must split (WebGPU keeps whole rows of the last dim per buffer). */
+  allocate(dtype: DType, numel: number, shape?: Shape): Storage;
   upload(storage: Storage, data: StorageArray): void;
   download(storage: Storage): Promise<StorageArray>;
   /** Synchronous readback where the backend can do it (the CPU); undefined elsewhere. */

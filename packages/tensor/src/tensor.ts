@@ -193,7 +193,7 @@ function resolveBackend(b: string | Backend | undefined): Backend {
 export function fromStorageArray(data: StorageArray, shape: Shape, dtype: DType, opts: CreateOptions = {}): Tensor {
   if (data.length !== numel(shape)) throw new RangeError(`${data.length} values do not fill shape ${fmtShape(shape)}`);
   const backend = resolveBackend(opts.backend);
-  const storage = backend.allocate(dtype, data.length);
+  const storage = backend.allocate(dtype, data.length, shape);
   backend.upload(storage, data);
   const t = new Tensor(storage, shape, undefined, 0, dtype);
   if (opts.requiresGrad) t.requiresGrad = true;

@@ -21,7 +21,7 @@ export function backendOf(tensors: readonly Tensor[]): Backend {
 
 /** A fresh contiguous tensor (contents unspecified). */
 export function empty(backend: Backend, shape: Shape, dtype: DType): Tensor {
-  return new Tensor(backend.allocate(dtype, numel(shape)), shape, undefined, 0, dtype);
+  return new Tensor(backend.allocate(dtype, numel(shape), shape), shape, undefined, 0, dtype);
 }
 
 /** Runs kernel `op` on `inputs` (all on one backend) and returns freshly allocated outputs of the given shapes/dtypes. */

@@ -10,7 +10,7 @@ import type { DType, StorageArray } from '../../dtype.ts';
 import { allocArray, itemSize } from '../../dtype.ts';
 import { getKernel, kernelNames } from '../../kernels.ts';
 import type { GpuBuf, GpuRuntime, InitOptions } from './runtime.ts';
-import { createRuntime } from './runtime.ts';
+import { createRuntime, sizeClass } from './runtime.ts';
 import { storageType } from './codegen.ts';
 
 export interface WebGPUStorage extends Storage {
@@ -36,13 +36,34 @@ export function chunkView(v: View, c: Chunk, shape: readonly number[], offset: n
   return { storage, dtype: v.dtype, shape, strides, offset };
 }
 
-/** Kernels that handle storages split across buffers themselves. */
-const CHUNK_AWARE = new Set(['matmul', 'index_select']);
+/** Kernels that handle storages split across buffers themselves, and which of their inputs may be split. */
+const CHUNK_AWARE = new Map([
+  ['matmul', 1], // B = W^T of a row-major weight (linear, lm_head)
+  ['index_select', 0], // the table (embedding)
+]);
 let chunkLimitOverride: number | null = null;
 
 /** Testing hook: split storages above `bytes` (null restores the adapter's maxStorageBufferBindingSize). */
 export function setChunkLimitForTesting(bytes: number | null): void {
   chunkLimitOverride = bytes;
+}
+
+/**
+ * Elements per chunk of a split storage: the most whole rows of `row` elements (1 for 1-d data, then a multiple of
+ * 16) whose pooled size class still fits in `limit` bytes. Throws when not even one row fits.
+ */
+export function chunkElements(limit: number, item: number, row: number): number {
+  // The largest size class <= limit: any request up to it is pooled in a buffer no larger than the limit.
+  const p = 2 ** Math.floor(Math.log2(limit));
+  const cap = limit <= 4096 ? p : Math.floor(limit / (p / 4)) * (p / 4);
+  const unit = row > 1 ? row : 16;
+  const per = Math.floor(cap / item / unit) * unit;
+  if (per < unit) {
+    throw new UnsupportedError(
+      `one row of ${row} elements (${row * item} bytes) is larger than a GPU storage buffer may be (${limit} bytes): reshape the tensor so that its last dim is smaller`,
+    );
+  }
+  return per;
 }
 
 /** Bytes per element on the GPU (bool/uint8 widen to u32, bfloat16 to f32). */
@@ -68,17 +89,17 @@ export class WebGPUBackend implements Backend {
     this.runtime = r;
   }
 
-  allocate(dtype: DType, numel: number): Storage {
+  allocate(dtype: DType, numel: number, shape?: readonly number[]): Storage {
     if (!this.#dtypeOk(dtype)) throw new UnsupportedError(`the webgpu backend cannot store ${dtype}${dtype === 'float16' ? " (the adapter lacks 'shader-f16')" : ''}: cast to float32 first`);
     const item = gpuItemSize(dtype);
-    const limit = chunkLimitOverride ?? this.runtime.limits.maxStorageBufferBindingSize;
-    if (numel * item <= limit) {
+    const limit = this.bindingLimit();
+    if (sizeClass(Math.max(4, numel * item)) <= limit) {
       const handle = this.runtime.acquire(Math.max(4, numel * item));
       return { backend: this, dtype, numel, handle, refs: 0 } satisfies WebGPUStorage;
     }
-    // Larger than one binding: consecutive chunks (power-of-two element counts when the limit is one, so
-    // power-of-two rows stay whole).
-    const per = Math.max(16, Math.floor(limit / item / 16) * 16);
+    // Larger than one binding: consecutive chunks of `per` elements, each holding whole rows of the last dim (so a
+    // row-major weight W [N, K] used as W^T by matmul binds row ranges), or multiples of 16 elements for 1-d data.
+    const per = chunkElements(limit, item, shape && shape.length >= 2 ? shape[shape.length - 1] : 1);
     const chunks: Chunk[] = [];
     for (let start = 0; start < numel; start += per) {
       const count = Math.min(per, numel - start);
@@ -86,6 +107,12 @@ export class WebGPUBackend implements Backend {
     }
     const st: WebGPUStorage = { backend: this, dtype, numel, handle: chunks[0].buf, chunks, refs: 0 };
     return st;
+  }
+
+  /** The most bytes one storage buffer may hold (maxStorageBufferBindingSize and maxBufferSize, or the test override). */
+  bindingLimit(): number {
+    const l = this.runtime.limits;
+    return chunkLimitOverride ?? Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
   }
 
   #dtypeOk(d: DType): boolean {
@@ -156,9 +183,10 @@ export class WebGPUBackend implements Backend {
   run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
     const k = getKernel('webgpu', op);
     if (!k) throw new UnsupportedError(`the webgpu backend has no kernel '${op}'`);
-    if (!CHUNK_AWARE.has(op) && [...inputs, ...outputs].some((v) => (v.storage as WebGPUStorage).chunks)) {
+    const splitOk = CHUNK_AWARE.get(op);
+    if ([...inputs, ...outputs].some((v, i) => i !== splitOk && (v.storage as WebGPUStorage).chunks)) {
       throw new UnsupportedError(
-        `'${op}' cannot read a tensor split across GPU buffers (larger than maxStorageBufferBindingSize): only ${[...CHUNK_AWARE].join(' and ')} (embedding, linear/lm_head) handle split tensors; slice it into smaller tensors first`,
+        `'${op}' cannot use a tensor split across GPU buffers (larger than maxStorageBufferBindingSize) in that place: only the weight of matmul/linear (lm_head) and the table of index_select (embedding) may be split; slice it into smaller tensors first`,
       );
     }
     // A storage bound for writing may not also be bound for reading: read aliased inputs from a copy.
