@@ -52,6 +52,13 @@ export class WasmStorage implements Storage {
   readonly ptr: number;
   refs = 0;
   freed = false;
+  /**
+   * float16 storages: whether the words hold no Inf/NaN (null: not known since the last write). Set by a scan
+   * (ops/gemm.ts, halfFinite); every write through the backend (upload, an op's output) resets it.
+   */
+  halfFinite: boolean | null = null;
+  /** GEMV reads since the last write (the scan happens on the second, so storages rewritten before every read are never scanned). */
+  halfReads = 0;
   #view: StorageArray | null = null;
 
   constructor(backend: WasmBackend, dtype: DType, numel: number, ptr: number) {
@@ -59,6 +66,12 @@ export class WasmStorage implements Storage {
     this.dtype = dtype;
     this.numel = numel;
     this.ptr = ptr;
+  }
+
+  /** Marks the contents as changed (drops what the scans learnt). */
+  written(): void {
+    this.halfFinite = null;
+    this.halfReads = 0;
   }
 
   /** A typed array over this block (re-created when the memory's buffer changed). */
@@ -90,7 +103,9 @@ export class WasmBackend implements Backend {
   }
 
   upload(storage: Storage, data: StorageArray): void {
-    ws(storage).handle.set(data);
+    const s = ws(storage);
+    s.written();
+    s.handle.set(data);
   }
 
   download(storage: Storage): Promise<StorageArray> {
@@ -113,6 +128,7 @@ export class WasmBackend implements Backend {
   }
 
   run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
+    for (const v of outputs) if (v.storage instanceof WasmStorage) v.storage.written();
     const k = kernels.get(op);
     if (k && k(this.rt, inputs, outputs, attrs)) {
       this.counts.simd++;
@@ -197,6 +213,7 @@ export class WasmBackend implements Backend {
       simdKernels: wasmKernelNames(),
       memory: this.rt.heap.stats(),
       ops: { ...this.counts },
+      halfGemv: { scans: this.rt.halfScans, finiteWidening: this.rt.halfFastGemv },
     };
   }
 }

@@ -81,6 +81,9 @@ export class WasmRuntime {
   readonly scratch: number[];
   readonly pool: ThreadPool | null;
   readonly maxBytes: number;
+  /** float16 storages scanned for Inf/NaN, and GEMV runs that took the finite-only widening (for tests and info). */
+  halfScans = 0;
+  halfFastGemv = 0;
   #f32: Float32Array | null = null;
 
   private constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, names: string[], shared: boolean, fma: boolean, pool: ThreadPool | null, maxBytes: number) {

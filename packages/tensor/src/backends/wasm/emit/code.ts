@@ -75,6 +75,14 @@ export const v128 = {
   /** a & ~b */
   andnot: (a: Code, b: Code): Code => cat(a, b, simd(0x4f)),
   bitselect: (a: Code, b: Code, mask: Code): Code => cat(a, b, mask, simd(0x52)),
+  /** i32 1 when any bit is set. */
+  anyTrue: (a: Code): Code => cat(a, simd(0x53)),
+};
+
+export const i16x8 = {
+  /** Eight lanes of one i16 constant. */
+  c: (v: number): Code => cat(simd(12), [...new Uint8Array(new Uint16Array(8).fill(v & 0xffff).buffer)]),
+  eq: (a: Code, b: Code): Code => cat(a, b, simd(0x2d)),
 };
 
 export const i32x4 = {

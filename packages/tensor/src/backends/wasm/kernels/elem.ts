@@ -7,6 +7,8 @@ import { f32, f32x4, get, i32, i32x4, seq, set, v128, type Code } from '../emit/
 import type { Locals } from '../emit/module.ts';
 
 export type ElemType = 'f32' | 'f16' | 'bf16';
+/** Element loads of the GEMV kernels: 'f16f' reads float16 known to hold no Inf/NaN (the cheaper widening). */
+export type GemvElemType = ElemType | 'f16f';
 export const ELEM_BYTES: Record<ElemType, number> = { f32: 4, f16: 2, bf16: 2 };
 
 /** A scalar f32 from an element of type t at `addr` (+off bytes); may use a scratch i32 local. */
@@ -27,6 +29,19 @@ export function loadScalar(t: ElemType, addr: Code, L: Locals, off = 0): Code {
       ),
     ),
   );
+}
+
+/** The two constants of loadVecFiniteF16, to keep in locals (V8 rematerialises v128 constants inside loops). */
+export const FINITE_F16_CONSTS = { mask: 0x8fffe000 | 0, scale: 0x77800000 };
+
+/**
+ * Four consecutive float16 elements known to be finite as f32x4, in four operations: sign-extend, shift by 13,
+ * clear the sign copies in bits 28-30 (`mask`), times 2^112 (`scale`). Exact for every finite half (subnormals and
+ * -0 included); Inf and NaN would come out finite, so only storages scanned free of them use it (see ops/gemm.ts,
+ * halfFinite). `mask` and `scale` are the constants of FINITE_F16_CONSTS (as code: a local or a v128 constant).
+ */
+export function loadVecFiniteF16(addr: Code, mask: Code, scale: Code, off = 0): Code {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4S(addr, off), i32.c(13)), mask), scale);
 }
 
 /** Four consecutive elements of type t at `addr` as f32x4 (uses two scratch v128 locals for f16). */

@@ -10,7 +10,7 @@ import type { View } from '../../../backend.ts';
 import { itemSize } from '../../../dtype.ts';
 import type { GemmHook } from '../../../ops/matmul/gemm.ts';
 import { numel } from '../../../shape.ts';
-import { addr, registerWasmKernel } from '../backend.ts';
+import { addr, registerWasmKernel, WasmStorage } from '../backend.ts';
 import { MR, NR } from '../kernels/gemm.ts';
 import type { ElemType } from '../kernels/elem.ts';
 import type { WasmRuntime } from '../runtime.ts';
@@ -37,6 +37,26 @@ export interface Operand {
   rs: number;
   cs: number;
   t: ElemType;
+  /** float16 only: the elements are known to hold no Inf/NaN (GEMV then widens with the cheaper, finite-only code). */
+  finite?: boolean;
+}
+
+/**
+ * Whether a float16 view's storage holds no Inf/NaN, from a cached scan (f16_nonfinite over the whole storage; any
+ * write resets it). The scan runs on the second GEMV read since the last write, and only when the view covers at
+ * least half of the storage: weights are scanned once and then read many times, while storages rewritten before
+ * each read (a KV cache, activations) or large storages read through small windows are never scanned and keep the
+ * exact widening.
+ */
+export function halfFinite(rt: WasmRuntime, v: View): boolean {
+  const s = v.storage;
+  if (v.dtype !== 'float16' || !(s instanceof WasmStorage)) return false;
+  if (s.halfFinite !== null) return s.halfFinite;
+  if (++s.halfReads < 2 || 2 * numel(v.shape) < s.numel) return false;
+  const nonFinite = (rt.fns.f16_nonfinite as (p: number, n: number) => number)(s.ptr, s.numel);
+  s.halfFinite = nonFinite === 0;
+  rt.halfScans++;
+  return s.halfFinite;
 }
 
 /** C[M, N] (f32, row-major, ldc in bytes) = A . B; C is overwritten. */
@@ -70,8 +90,10 @@ function gemvInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc: numbe
   const eb = B.t === 'f32' ? 4 : 2;
   const kind = B.rs === eb ? 'dot' : B.cs === eb ? 'axpy' : null;
   if (!kind) return false;
-  const fname = `gemv_${kind}_${B.t}`;
+  const fast = B.t === 'f16' && B.finite === true;
+  const fname = `gemv_${kind}_${fast ? 'f16f' : B.t}`;
   if (!(fname in rt.fns)) return false;
+  if (fast) rt.halfFastGemv++;
   // Dense f32 copy of A's rows in this thread's scratch (K * 4 bytes per row fits: scratch >= 1 MiB).
   const x = rt.scratch[0];
   if (M * K * 4 > 1 << 20) return false;
@@ -112,6 +134,7 @@ registerWasmKernel('matmul', (rt, [a, b], [y]) => {
   const batchShape = y.shape.slice(0, r - 2);
   const nb = numel(batchShape);
   const half = y.dtype !== 'float32';
+  const finite = M < GEMV_MAX_M && halfFinite(rt, b);
   const tmp = half ? rt.heap.alloc(M * N * 4) : -1;
   try {
     const idx = new Array<number>(batchShape.length).fill(0);
@@ -126,6 +149,7 @@ registerWasmKernel('matmul', (rt, [a, b], [y]) => {
       const A = operand({ ...a, offset: a.offset + oa }, M, K, r);
       const B = operand({ ...b, offset: b.offset + ob }, K, N, r);
       if (!A || !B) return false;
+      B.finite = finite;
       const yAddr = addr(y) + bi * M * N * ys;
       gemmInto(rt, A, B, half ? tmp : yAddr, N * 4, M, K, N);
       if (half) roundOut(rt, tmp, yAddr, M * N, y.dtype);
