@@ -16,7 +16,7 @@ export type { BackwardContext, BackwardFn } from './autograd/node.ts';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random.ts';
 export { cpu, CpuBackend } from './backends/cpu/backend.ts';
 export { initCpuWasm, shutdownCpuWasm, setCpuWasmThreads, WasmBackend, WasmInitError, WasmMemoryError, WasmWorkerError, type CpuWasmOptions } from './backends/wasm/index.ts';
-export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, WebGPUUnavailableError, type InitOptions } from './backends/webgpu/index.ts';
+export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, precompile, pipelineCodes, WebGPUUnavailableError, type InitOptions, type PipelineStats } from './backends/webgpu/index.ts';
 export * from './io/index.ts';
 export * from './nn/index.ts';
 export * from './optim/index.ts';

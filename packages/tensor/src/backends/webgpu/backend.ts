@@ -9,7 +9,9 @@ import { BackendError, UnsupportedError, registerBackend, unregisterBackend } fr
 import type { DType, StorageArray } from '../../dtype.ts';
 import { allocArray, itemSize } from '../../dtype.ts';
 import { getKernel, kernelNames } from '../../kernels.ts';
-import type { GpuBuf, GpuRuntime, InitOptions } from './runtime.ts';
+import type { GpuBuf, GpuRuntime, InitOptions, PipelineStats } from './runtime.ts';
+import { noGrad } from '../../autograd/engine.ts';
+import { tidy } from '../../memory.ts';
 import { createRuntime, sizeClass } from './runtime.ts';
 import { storageType } from './codegen.ts';
 
@@ -269,6 +271,35 @@ export function backendInfo(): Record<string, unknown> {
     kernels: kernelNames('webgpu').length,
     pipelines: r.pipelineCount,
   };
+}
+
+/**
+ * Compiles pipelines in the background with createComputePipelineAsync and resolves when they are ready:
+ * - `precompile(codes)`: the WGSL texts `pipelineCodes()` returned in an earlier session (e.g. saved next to a model);
+ * - `precompile(fn)`: runs `fn` (synchronous; under noGrad and tidy) in compile-only mode, where kernels request
+ *   their pipelines but nothing is recorded or executed, so a model's forward pass on dummy inputs of the right
+ *   shapes gathers what the real one will need.
+ * Typical use: start it, upload the weights meanwhile, then `await` it. Work recorded before a pipeline is ready waits
+ * for that compile (at the next readback or sync) instead of compiling the shader a second time. Resolves with the
+ * runtime's pipeline counters.
+ */
+export async function precompile(what: Iterable<string> | (() => unknown)): Promise<PipelineStats> {
+  const r = rt();
+  if (typeof what === 'function') {
+    r.compileOnly = true;
+    try {
+      noGrad(() => tidy(() => void what()));
+    } finally {
+      r.compileOnly = false;
+    }
+    await r.whenCompiled();
+  } else await r.precompile(what);
+  return { ...r.pipelineStats };
+}
+
+/** The WGSL of every pipeline the backend has created or is compiling (to pass to `precompile` later). */
+export function pipelineCodes(): string[] {
+  return rt().pipelineCodes();
 }
 
 /** Bytes held by live tensors, by the pool, and allocated from the device in total. */

@@ -10,5 +10,5 @@ import './kernels/attention.ts';
 import './kernels/conv.ts';
 import './kernels/pool.ts';
 import './kernels/sampling.ts';
-export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats } from './backend.ts';
-export { WebGPUUnavailableError, type InitOptions, type BufferReuse } from './runtime.ts';
+export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, precompile, pipelineCodes } from './backend.ts';
+export { WebGPUUnavailableError, type InitOptions, type BufferReuse, type PipelineStats } from './runtime.ts';

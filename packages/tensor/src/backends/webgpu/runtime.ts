@@ -26,6 +26,38 @@ const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_D
 const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
 const STAGING_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
 
+/**
+ * What the runtime knows of a pipeline: its bind group layout (explicit, or read from the pipeline), whether the
+ * uniform block binds at a dynamic offset, and the compiled pipeline (`gpu`; null while an asynchronous compile
+ * runs, `ready` settling when it ends).
+ */
+interface PipeInfo {
+  bgl: GPUBindGroupLayout | null;
+  dynamic: boolean;
+  gpu: GPUComputePipeline | null;
+  ready: Promise<void> | null;
+  desc: GPUComputePipelineDescriptor | null;
+}
+
+/** A command recorded while a pipeline it needs is still compiling (replayed in order by flush). */
+type Deferred =
+  | { info: PipeInfo; bg: GPUBindGroup; offsets: number[] | null; groups: [number, number, number] }
+  | { src: GPUBuffer; srcOff: number; dst: GPUBuffer; dstOff: number; bytes: number };
+
+/** Pipeline creation counters (`GpuRuntime.pipelineStats`). */
+export interface PipelineStats {
+  /** Created synchronously on first use. */
+  sync: number;
+  /** Created by createComputePipelineAsync (precompile, and work waiting on them). */
+  async: number;
+  /** Dispatches recorded before their asynchronous pipeline was ready (encoded once it was). */
+  deferred: number;
+  /** Pending asynchronous pipelines compiled synchronously after all, because a synchronous flush needed them. */
+  fallback: number;
+  /** Asynchronous compiles that failed (the synchronous path then reports the error). */
+  failed: number;
+}
+
 /** Bind groups kept before the cache is cleared (they reference pooled buffers, which live on anyway). */
 const BIND_GROUP_CACHE = 4096;
 
@@ -102,9 +134,18 @@ export class GpuRuntime {
   #arena: GpuBuf | null = null;
   #arenaCpu = new Uint8Array(ARENA_BYTES);
   #arenaUsed = 0;
+  /** Pipelines by key: the compiled one, or a stand-in while createComputePipelineAsync runs. */
   #pipelines = new Map<string, GPUComputePipeline>();
-  /** Bind group layout of each pipeline (Dawn returns a fresh wrapper per getBindGroupLayout call). */
-  #layouts = new WeakMap<GPUComputePipeline, { bgl: GPUBindGroupLayout; dynamic: boolean }>();
+  /** What dispatch needs of each pipeline or stand-in (Dawn returns a fresh wrapper per getBindGroupLayout call). */
+  #layouts = new WeakMap<GPUComputePipeline, PipeInfo>();
+  /** Commands recorded since a dispatch needed a pipeline still compiling (null: encoding directly). */
+  #deferred: Deferred[] | null = null;
+  readonly pipelineStats: PipelineStats = { sync: 0, async: 0, deferred: 0, fallback: 0, failed: 0 };
+  /**
+   * Compile-only mode (see `precompile`): `pipeline()` starts asynchronous compiles and `dispatch()` records
+   * nothing, so running a model's forward pass gathers the pipelines it needs without executing it.
+   */
+  compileOnly = false;
   #bindGroups = new WeakMap<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
   #bindGroupCount = 0;
   #liveBytes = 0;
@@ -268,25 +309,90 @@ export class GpuRuntime {
 
   // ------------------------------------------------------------------ pipelines and dispatch
 
+  /**
+   * The pipeline of a shader (cached by `key`, which kernels set to the WGSL text itself). Synchronous: a pipeline
+   * not seen before is created with createComputePipeline, unless an asynchronous compile of it is already running
+   * (`precompile`), in which case a stand-in is returned and dispatches using it are encoded once it is ready (the
+   * next readback or `sync()` waits for it; a synchronous flush before then compiles it synchronously after all).
+   */
   pipeline(key: string, code: () => string): GPUComputePipeline {
-    let p = this.#pipelines.get(key);
-    if (!p) {
-      const text = code();
-      const module = this.device.createShaderModule({ code: text, label: key });
-      const entries = bindingsOf(text);
-      if (entries) {
-        // An explicit layout with the uniform block at a dynamic offset: one bind group serves every dispatch of
-        // the same buffers (see #bindGroup), whatever its uniform slot in the arena.
-        const bgl = this.device.createBindGroupLayout({ entries });
-        const layout = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
-        p = this.device.createComputePipeline({ layout, compute: { module, entryPoint: 'main' }, label: key });
-        this.#layouts.set(p, { bgl, dynamic: entries.some((e) => e.buffer?.hasDynamicOffset) });
-      } else {
-        p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    const p = this.#pipelines.get(key);
+    if (p) return p;
+    if (this.compileOnly) return this.#compileAsync(key, code());
+    const info = this.#describe(key, code());
+    const gpu = this.device.createComputePipeline(info.desc!);
+    this.pipelineStats.sync++;
+    info.gpu = gpu;
+    info.bgl ??= gpu.getBindGroupLayout(0);
+    this.#layouts.set(gpu, info);
+    this.#pipelines.set(key, gpu);
+    return gpu;
+  }
+
+  /** The descriptor of a shader's pipeline, with an explicit layout when `bindingsOf` can read one. */
+  #describe(key: string, text: string): PipeInfo {
+    const module = this.device.createShaderModule({ code: text, label: key.length > 200 ? undefined : key });
+    const entries = bindingsOf(text);
+    if (!entries) return { bgl: null, dynamic: false, gpu: null, ready: null, desc: { layout: 'auto', compute: { module, entryPoint: 'main' } } };
+    // An explicit layout with the uniform block at a dynamic offset: one bind group serves every dispatch of the
+    // same buffers (see #bindGroup), whatever its uniform slot in the arena.
+    const bgl = this.device.createBindGroupLayout({ entries });
+    const layout = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+    return { bgl, dynamic: entries.some((e) => e.buffer?.hasDynamicOffset), gpu: null, ready: null, desc: { layout, compute: { module, entryPoint: 'main' } } };
+  }
+
+  /** Starts createComputePipelineAsync for `key` (once) and returns its stand-in (the pipeline once it is ready). */
+  #compileAsync(key: string, text: string): GPUComputePipeline {
+    const known = this.#pipelines.get(key);
+    if (known) return known;
+    const info = this.#describe(key, text);
+    const standIn = { label: key.length > 200 ? '' : key, __brand: 'GPUComputePipeline' } as unknown as GPUComputePipeline;
+    this.#layouts.set(standIn, info);
+    this.#pipelines.set(key, standIn);
+    this.pipelineStats.async++;
+    info.ready = this.device.createComputePipelineAsync(info.desc!).then(
+      (gpu) => {
+        if (this.#destroyed) return;
+        info.gpu ??= gpu;
+        info.bgl ??= gpu.getBindGroupLayout(0);
+        this.#layouts.set(info.gpu, info);
+        if (this.#pipelines.get(key) === standIn) this.#pipelines.set(key, info.gpu);
+      },
+      () => {
+        this.pipelineStats.failed++;
+      },
+    ).finally(() => {
+      info.ready = null;
+    });
+    return standIn;
+  }
+
+  /**
+   * Compiles the pipelines of these shaders (WGSL texts, as `pipelineCodes()` lists them) with
+   * createComputePipelineAsync, in the background; resolves when all have settled. Work recorded meanwhile that
+   * needs one of them waits for it instead of compiling it again.
+   */
+  precompile(codes: Iterable<string>): Promise<void> {
+    for (const c of codes) this.#compileAsync(c, c);
+    return this.whenCompiled();
+  }
+
+  /** Resolves when every asynchronous compile started so far has settled. */
+  async whenCompiled(): Promise<void> {
+    for (;;) {
+      const pending: Promise<void>[] = [];
+      for (const p of this.#pipelines.values()) {
+        const r = this.#layouts.get(p)?.ready;
+        if (r) pending.push(r);
       }
-      this.#pipelines.set(key, p);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
     }
-    return p;
+  }
+
+  /** The WGSL of every pipeline created or requested so far (to save and `precompile` in a later session). */
+  pipelineCodes(): string[] {
+    return [...this.#pipelines.keys()];
   }
 
   /** A cached bind group of `buffers` (and the arena, bound at a dynamic offset) for a pipeline's layout. */
@@ -335,6 +441,7 @@ export class GpuRuntime {
    */
   dispatch(pipeline: GPUComputePipeline, buffers: GpuBuf[], uniforms: ArrayBufferView | null, groups: [number, number?, number?]): void {
     if (this.#destroyed) throw new BackendError('the WebGPU backend was shut down: call initWebGPU() again');
+    if (this.compileOnly) return;
     const ulen = uniforms ? Math.ceil(uniforms.byteLength / 16) * 16 : 0;
     if (ulen > ARENA_BYTES) throw new BackendError(`uniform block of ${ulen} bytes is too large`);
     if (this.#encoder && this.#arenaUsed + ulen > ARENA_BYTES) this.flush();
@@ -348,37 +455,97 @@ export class GpuRuntime {
     }
     for (const b of buffers) b.lastUse = this.serial;
     let info = this.#layouts.get(pipeline);
-    if (!info) this.#layouts.set(pipeline, (info = { bgl: pipeline.getBindGroupLayout(0), dynamic: false }));
+    if (!info) this.#layouts.set(pipeline, (info = { bgl: pipeline.getBindGroupLayout(0), dynamic: false, gpu: pipeline, ready: null, desc: null }));
+    // A stand-in without a known layout ('auto' layouts need the compiled pipeline): compile it now.
+    if (!info.bgl) this.#compileNow(info);
+    const bgl = info.bgl!;
     let bg: GPUBindGroup;
-    if (info.dynamic && this.cacheBindGroups) bg = this.#bindGroup(info.bgl, buffers, uniforms ? this.#arena : null, ulen);
+    if (info.dynamic && this.cacheBindGroups) bg = this.#bindGroup(bgl, buffers, uniforms ? this.#arena : null, ulen);
     else {
       const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer, size: b.size } }));
       if (uniforms) entries.push({ binding: buffers.length, resource: { buffer: this.#arena!.buffer, offset: info.dynamic ? 0 : off, size: ulen } });
-      bg = this.device.createBindGroup({ layout: info.bgl, entries });
+      bg = this.device.createBindGroup({ layout: bgl, entries });
     }
-    this.#pass ??= enc.beginComputePass();
-    this.#pass.setPipeline(pipeline);
-    if (info.dynamic) this.#pass.setBindGroup(0, bg, uniforms ? [off] : []);
-    else this.#pass.setBindGroup(0, bg);
-    this.#pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
+    const g: [number, number, number] = [groups[0], groups[1] ?? 1, groups[2] ?? 1];
+    const offsets = info.dynamic ? (uniforms ? [off] : []) : null;
+    if (!info.gpu || this.#deferred) {
+      // Its pipeline is still compiling (or earlier work waits for one): keep the order, encode in flush.
+      (this.#deferred ??= []).push({ info, bg, offsets, groups: g });
+      this.pipelineStats.deferred++;
+      ++this.#dispatches;
+      return;
+    }
+    this.#encodeDispatch(enc, info.gpu, bg, offsets, g);
     if (++this.#dispatches >= MAX_BATCH) this.flush();
+  }
+
+  #encodeDispatch(enc: GPUCommandEncoder, p: GPUComputePipeline, bg: GPUBindGroup, offsets: number[] | null, g: [number, number, number]): void {
+    this.#pass ??= enc.beginComputePass();
+    this.#pass.setPipeline(p);
+    if (offsets) this.#pass.setBindGroup(0, bg, offsets);
+    else this.#pass.setBindGroup(0, bg);
+    this.#pass.dispatchWorkgroups(g[0], g[1], g[2]);
+  }
+
+  /** Compiles a pending pipeline synchronously (a synchronous flush cannot wait for the asynchronous compile). */
+  #compileNow(info: PipeInfo): void {
+    if (info.gpu) return;
+    info.gpu = this.device.createComputePipeline(info.desc!);
+    info.bgl ??= info.gpu.getBindGroupLayout(0);
+    this.#layouts.set(info.gpu, info);
+    this.pipelineStats.fallback++;
+  }
+
+  /** Waits until the pipelines of the deferred commands are compiled (or have failed). */
+  async #settle(): Promise<void> {
+    while (this.#deferred) {
+      const pending = new Set<Promise<void>>();
+      for (const c of this.#deferred) if ('info' in c && c.info.ready) pending.add(c.info.ready);
+      if (pending.size === 0) return;
+      await Promise.all(pending);
+    }
   }
 
   /** Buffer-to-buffer copy recorded in order with the dispatches. */
   copy(src: GpuBuf, srcOff: number, dst: GpuBuf | GPUBuffer, dstOff: number, bytes: number): void {
     const enc = this.#encoderNow();
+    src.lastUse = this.serial;
+    if ('lastUse' in dst) dst.lastUse = this.serial;
+    const d = 'lastUse' in dst ? dst.buffer : dst;
+    if (this.#deferred) {
+      this.#deferred.push({ src: src.buffer, srcOff, dst: d, dstOff, bytes });
+      return;
+    }
     if (this.#pass) {
       this.#pass.end();
       this.#pass = null;
     }
-    src.lastUse = this.serial;
-    if ('lastUse' in dst) dst.lastUse = this.serial;
-    enc.copyBufferToBuffer(src.buffer, srcOff, 'lastUse' in dst ? dst.buffer : dst, dstOff, bytes);
+    enc.copyBufferToBuffer(src.buffer, srcOff, d, dstOff, bytes);
+  }
+
+  /** Encodes the deferred commands in order (compiling synchronously what is still pending). */
+  #replay(): void {
+    const cmds = this.#deferred!;
+    this.#deferred = null;
+    const enc = this.#encoder!;
+    for (const c of cmds) {
+      if ('info' in c) {
+        this.#compileNow(c.info);
+        this.#encodeDispatch(enc, c.info.gpu!, c.bg, c.offsets, c.groups);
+      } else {
+        if (this.#pass) {
+          this.#pass.end();
+          this.#pass = null;
+        }
+        enc.copyBufferToBuffer(c.src, c.srcOff, c.dst, c.dstOff, c.bytes);
+      }
+    }
   }
 
   /** Submits the recorded work. */
   flush(): void {
     if (!this.#encoder) return;
+    if (this.#deferred) this.#replay();
     if (this.#pass) {
       this.#pass.end();
       this.#pass = null;
@@ -399,6 +566,7 @@ export class GpuRuntime {
 
   /** Waits for everything submitted so far. */
   async sync(): Promise<void> {
+    await this.#settle();
     this.flush();
     const s = this.serial - 1;
     await this.device.queue.onSubmittedWorkDone();
@@ -411,6 +579,7 @@ export class GpuRuntime {
     const size = sizeClass(bytes);
     const staging = this.#staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: STAGING_USAGE });
     this.copy(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    await this.#settle();
     this.flush();
     const s = this.serial - 1;
     await staging.mapAsync(1 /* READ */);
@@ -428,6 +597,7 @@ export class GpuRuntime {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#pipelines.clear();
+    this.#deferred = null;
     this.#free.clear();
     this.#pending = [];
     this.device.destroy();
