@@ -7,10 +7,20 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as OrtNode from 'onnxruntime-node';
 import { onnxModel, type OnnxGraph } from './onnx.ts';
 
+/**
+ * One benchmark case. `half`: float16 operands on implementations that have them (peers without float16 run float32
+ * and the row's shape label says so). Attention: `T` keys/values per head, `Tq` queries (default `T`; 1 = decode).
+ */
 export type Workload =
-  | { op: 'matmul'; M: number; K: number; N: number }
-  | { op: 'conv2d'; N: number; C: number; H: number; W: number; O: number; k: number; pad: number }
-  | { op: 'attention'; H: number; T: number; D: number };
+  | { op: 'matmul'; M: number; K: number; N: number; half?: boolean }
+  | { op: 'conv2d'; N: number; C: number; H: number; W: number; O: number; k: number; pad: number; stride?: number }
+  | { op: 'attention'; H: number; T: number; D: number; Tq?: number; half?: boolean };
+
+/** Output height/width of a conv workload. */
+export function convOut(w: Extract<Workload, { op: 'conv2d' }>): [number, number] {
+  const s = w.stride ?? 1;
+  return [Math.floor((w.H + 2 * w.pad - w.k) / s) + 1, Math.floor((w.W + 2 * w.pad - w.k) / s) + 1];
+}
 
 export interface PeerCase {
   run(): void | Promise<void>;
@@ -33,14 +43,11 @@ export function values(n: number, seed: number): Float32Array {
   return a;
 }
 
-type Tf = typeof TfCore;
+export type Tf = typeof TfCore;
 
-async function tfjsPeers(notes: string[]): Promise<Peer[]> {
-  const tf: Tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-cpu');
-  tf.enableProdMode(); // no debug checks (and no tfjs-node banner)
-  const peers: Peer[] = [];
-  const make = (name: string, backend: string): Peer => ({
+/** One TF.js backend as a peer (the backend must be registered by importing its package first). */
+export function tfjsPeer(tf: Tf, name: string, backend: string): Peer {
+  return {
     name,
     async prepare(w) {
       if (!(await tf.setBackend(backend))) return null;
@@ -57,23 +64,32 @@ async function tfjsPeers(notes: string[]): Promise<Peer[]> {
         const x = t([w.N, w.H, w.W, w.C], 1) as TfCore.Tensor4D;
         const f = t([w.k, w.k, w.C, w.O], 2) as TfCore.Tensor4D;
         inputs = [x, f];
-        fn = () => tf.conv2d(x, f, 1, w.pad === (w.k - 1) / 2 ? 'same' : 'valid');
+        const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [w.pad, w.pad], [w.pad, w.pad], [0, 0]];
+        fn = () => tf.conv2d(x, f, w.stride ?? 1, pad);
       } else {
-        const [q, k, v] = [t([w.H, w.T, w.D], 1), t([w.H, w.T, w.D], 2), t([w.H, w.T, w.D], 3)];
+        const [q, k, v] = [t([w.H, w.Tq ?? w.T, w.D], 1), t([w.H, w.T, w.D], 2), t([w.H, w.T, w.D], 3)];
         inputs = [q, k, v];
         const scale = 1 / Math.sqrt(w.D);
         fn = () => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v);
       }
       return {
-        run: () => {
+        run: async () => {
           const out = tf.tidy(fn);
-          out.dataSync();
+          await out.data();
           out.dispose();
         },
         dispose: () => inputs.forEach((x) => x.dispose()),
       };
     },
-  });
+  };
+}
+
+async function tfjsPeers(notes: string[]): Promise<Peer[]> {
+  const tf: Tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  tf.enableProdMode(); // no debug checks (and no tfjs-node banner)
+  const peers: Peer[] = [];
+  const make = (name: string, backend: string): Peer => tfjsPeer(tf, name, backend);
   peers.push(make('tfjs-cpu', 'cpu'));
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -104,11 +120,11 @@ function ortGraph(w: Workload): { graph: OnnxGraph; feeds: Record<string, { shap
     };
   }
   if (w.op === 'conv2d') {
-    const Ho = w.H + 2 * w.pad - w.k + 1;
-    const Wo = w.W + 2 * w.pad - w.k + 1;
+    const [Ho, Wo] = convOut(w);
+    const st = w.stride ?? 1;
     return {
       graph: {
-        nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: [{ name: 'pads', ints: [w.pad, w.pad, w.pad, w.pad] }, { name: 'kernel_shape', ints: [w.k, w.k] }] }],
+        nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: [{ name: 'pads', ints: [w.pad, w.pad, w.pad, w.pad] }, { name: 'kernel_shape', ints: [w.k, w.k] }, { name: 'strides', ints: [st, st] }] }],
         inputs: [{ name: 'x', shape: [w.N, w.C, w.H, w.W] }],
         outputs: [{ name: 'y', shape: [w.N, w.O, Ho, Wo] }],
         initializers: [{ name: 'w', shape: [w.O, w.C, w.k, w.k], data: values(w.O * w.C * w.k * w.k, 2) }],
@@ -117,6 +133,7 @@ function ortGraph(w: Workload): { graph: OnnxGraph; feeds: Record<string, { shap
     };
   }
   const s = [w.H, w.T, w.D];
+  const sq = [w.H, w.Tq ?? w.T, w.D];
   return {
     graph: {
       nodes: [
@@ -126,22 +143,23 @@ function ortGraph(w: Workload): { graph: OnnxGraph; feeds: Record<string, { shap
         { op: 'Softmax', inputs: ['ss'], outputs: ['p'], attrs: [{ name: 'axis', int: -1 }] },
         { op: 'MatMul', inputs: ['p', 'v'], outputs: ['y'] },
       ],
-      inputs: [{ name: 'q', shape: s }, { name: 'k', shape: s }, { name: 'v', shape: s }],
-      outputs: [{ name: 'y', shape: s }],
+      inputs: [{ name: 'q', shape: sq }, { name: 'k', shape: s }, { name: 'v', shape: s }],
+      outputs: [{ name: 'y', shape: sq }],
       initializers: [{ name: 'scale', shape: [], data: Float32Array.of(1 / Math.sqrt(w.D)) }],
     },
-    feeds: { q: { shape: s, data: values(w.H * w.T * w.D, 1) }, k: { shape: s, data: values(w.H * w.T * w.D, 2) }, v: { shape: s, data: values(w.H * w.T * w.D, 3) } },
+    feeds: { q: { shape: sq, data: values(w.H * (w.Tq ?? w.T) * w.D, 1) }, k: { shape: s, data: values(w.H * w.T * w.D, 2) }, v: { shape: s, data: values(w.H * w.T * w.D, 3) } },
   };
 }
 
-async function ortPeers(threads: number[]): Promise<Peer[]> {
+/** onnxruntime-node with the given session options (execution provider, threads) as a peer. */
+export async function ortPeer(name: string, options: OrtNode.InferenceSession.SessionOptions): Promise<Peer> {
   const mod = (await import('onnxruntime-node')) as Ort & { default?: Ort };
   const ort: Ort = mod.default ?? mod;
-  return threads.map((n) => ({
-    name: `onnxruntime-node (${n} thread${n > 1 ? 's' : ''})`,
+  return {
+    name,
     async prepare(w) {
       const { graph, feeds } = ortGraph(w);
-      const session = await ort.InferenceSession.create(onnxModel(graph), { intraOpNumThreads: n, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      const session = await ort.InferenceSession.create(onnxModel(graph), { graphOptimizationLevel: 'all', ...options });
       const tensors = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ort.Tensor('float32', f.data, f.shape)]));
       return {
         run: async () => {
@@ -151,7 +169,11 @@ async function ortPeers(threads: number[]): Promise<Peer[]> {
         dispose: () => session.release(),
       };
     },
-  }));
+  };
+}
+
+async function ortPeers(threads: number[]): Promise<Peer[]> {
+  return Promise.all(threads.map((n) => ortPeer(`onnxruntime-node (${n} thread${n > 1 ? 's' : ''})`, { intraOpNumThreads: n, interOpNumThreads: 1 })));
 }
 
 /** Loads every peer that works here; `notes` collects what is missing and why. */

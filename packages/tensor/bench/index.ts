@@ -1,15 +1,19 @@
 /**
  * `npm run bench -w @segllm/tensor [-- --json] [--backend cpu|webgpu|all] [--no-peers] [--reps N] [--only matmul,conv2d,attention (any of them)]`
  *
- * GFLOP/s of @segllm/tensor's CPU backend (all threads, and one thread) for matmul, conv2d and attention, next to
- * TF.js (cpu, wasm) and onnxruntime-node on the same shapes (peers from the private @segllm/bench workspace),
- * with the ratio of segllm-cpu to each. Every figure is the median of >= `reps` timings after one warm-up run.
- * `--json` prints one object per row: {"op", "shape", "impl", "gflops", "gflopsPerCpuSecond"}; notes go to stderr.
+ * GFLOP/s of @segllm/tensor's CPU tiers (readable TS and cpu-wasm, all threads and one) for matmul, conv2d and
+ * attention, next to TF.js (cpu, wasm) and onnxruntime-node on the same shapes (peers from the private @segllm/bench
+ * workspace), with the ratio of the suite's first row to each. `--backend webgpu` runs the WebGPU suite instead
+ * (workloads.ts: issue-3 shapes; segllm-webgpu, cpu-wasm, tfjs-webgpu, onnxruntime-node's WebGPU EP); `all`, both. Every figure is the median of >= `reps` timings after one warm-up run.
+ * `--json` prints one object per row: {"op", "shape", "impl", "gflops", "gflopsPerCpuSecond", "gbps"?, "reps"}; notes
+ * go to stderr. `gbps` (memory-bound rows: GEMV weights, decode KV) counts float16 bytes where the implementation
+ * stores float16.
  * gflopsPerCpuSecond divides by the process CPU time (all threads) instead of wall time: on a shared, busy machine
  * it still shows per-core efficiency, while gflops (wall time) is what a user waits for.
  */
 import * as T from '@segllm/tensor';
-import type { Peer, PeerCase, Workload } from '@segllm/bench/peers';
+import type { Peer, PeerCase } from '@segllm/bench/peers';
+import { boundBytes, CPU_SUITE, flops, WEBGPU_SUITE, type Case } from './workloads.ts';
 
 interface Args {
   json: boolean;
@@ -36,24 +40,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-const WORKLOADS: { w: Workload; shape: string }[] = [
-  { w: { op: 'matmul', M: 256, K: 256, N: 256 }, shape: '256x256 . 256x256' },
-  { w: { op: 'matmul', M: 512, K: 512, N: 512 }, shape: '512x512 . 512x512' },
-  { w: { op: 'matmul', M: 1024, K: 1024, N: 1024 }, shape: '1024x1024 . 1024x1024' },
-  { w: { op: 'matmul', M: 1, K: 4096, N: 4096 }, shape: '1x4096 . 4096x4096' },
-  { w: { op: 'matmul', M: 577, K: 1024, N: 4096 }, shape: '577x1024 . 1024x4096' },
-  // GEMV with float16 activations and weights on segllm backends (decode); peers run it in float32.
-  { w: { op: 'matmul', M: 1, K: 4096, N: 4096, halfWeights: true } as Workload, shape: '1x4096 . 4096x4096 f16 (peers f32)' },
-  { w: { op: 'conv2d', N: 1, C: 64, H: 56, W: 56, O: 64, k: 3, pad: 1 }, shape: '1x64x56x56, 64x64x3x3, pad 1' },
-  { w: { op: 'attention', H: 16, T: 577, D: 64 }, shape: '16 heads x 577 tokens x 64' },
-];
-
-function flops(w: Workload): number {
-  if (w.op === 'matmul') return 2 * w.M * w.K * w.N;
-  if (w.op === 'conv2d') return 2 * w.N * w.O * w.C * w.k * w.k * (w.H + 2 * w.pad - w.k + 1) * (w.W + 2 * w.pad - w.k + 1);
-  return 4 * w.H * w.T * w.T * w.D; // QK^T and PV; softmax not counted
-}
-
 function values(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
@@ -73,7 +59,7 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
       let inputs: T.Tensor[];
       let fn: () => T.Tensor;
       if (w.op === 'matmul') {
-        const half = (make: () => T.Tensor) => T.tidy(() => ((w as { halfWeights?: boolean }).halfWeights ? make().to('float16') : make()));
+        const half = (make: () => T.Tensor) => T.tidy(() => (w.half ? make().to('float16') : make()));
         const [a, b] = [half(() => t([w.M, w.K], 1)), half(() => t([w.K, w.N], 2))];
         inputs = [a, b];
         fn = () => T.matmul(a, b);
@@ -84,10 +70,11 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
         }
         const [x, f] = [t([w.N, w.C, w.H, w.W], 1), t([w.O, w.C, w.k, w.k], 2)];
         inputs = [x, f];
-        fn = () => T.conv2d(x, f, null, { padding: w.pad });
+        fn = () => T.conv2d(x, f, null, { padding: w.pad, stride: w.stride ?? 1 });
       } else {
         const s = [1, w.H, w.T, w.D];
-        const [q, k, v] = [t(s, 1), t(s, 2), t(s, 3)];
+        const half = (make: () => T.Tensor) => T.tidy(() => (w.half ? make().to('float16') : make()));
+        const [q, k, v] = [half(() => t([1, w.H, w.Tq ?? w.T, w.D], 1)), half(() => t(s, 2)), half(() => t(s, 3))];
         inputs = [q, k, v];
         fn = 'scaledDotProductAttention' in T
           ? () => T.scaledDotProductAttention(q, k, v)
@@ -116,19 +103,22 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
   };
 }
 
-/** A case whose warm-up run takes longer than this (ms) is skipped with a note instead of timed >= 5 times. */
+/** A case whose warm-up run takes longer than this (ms) is skipped with a note. */
 const SLOW_CASE_MS = 30_000;
+/** A case whose warm-up run takes longer than this (ms) is timed once more instead of >= `reps` times. */
+const LONG_CASE_MS = 3_000;
 
-/** Median wall-clock ms and median process CPU ms (all threads) per run. */
-async function time(c: PeerCase, reps: number): Promise<{ wall: number; cpu: number }> {
+/** Median wall-clock ms and median process CPU ms (all threads) per run, and how many runs were timed. */
+async function time(c: PeerCase, reps: number): Promise<{ wall: number; cpu: number; reps: number }> {
   const w0 = performance.now();
-  await c.run(); // warm-up (JIT, packing, worker start)
+  await c.run(); // warm-up (JIT, packing, worker start, pipeline compilation)
   const warm = performance.now() - w0;
   if (warm > SLOW_CASE_MS) throw new Error(`skipped: one run took ${(warm / 1000).toFixed(1)} s (over ${SLOW_CASE_MS / 1000} s)`);
+  if (warm > LONG_CASE_MS) reps = 1;
   const wall: number[] = [];
   const cpu: number[] = [];
   const start = performance.now();
-  while (wall.length < reps || (wall.length < 50 && performance.now() - start < 1000)) {
+  while (wall.length < reps || (reps > 1 && wall.length < 50 && performance.now() - start < 1000)) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await c.run();
@@ -137,7 +127,7 @@ async function time(c: PeerCase, reps: number): Promise<{ wall: number; cpu: num
     cpu.push((u.user + u.system) / 1000);
   }
   const median = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1];
-  return { wall: median(wall), cpu: median(cpu) };
+  return { wall: median(wall), cpu: median(cpu), reps: wall.length };
 }
 
 interface Row {
@@ -147,79 +137,109 @@ interface Row {
   gflops: number;
   /** FLOPs per second of process CPU time (all threads): per-core efficiency, robust to a busy machine. */
   gflopsPerCpuSecond: number;
+  /** Memory-bound cases (GEMV, decode attention): bytes of weights or KV cache read per second, in GB/s. */
+  gbps?: number;
+  /** Timed runs (1 when one run takes over 3 s). */
+  reps: number;
+}
+
+/** The CPU tiers (readable TS on all threads and one, cpu-wasm on one and two threads). */
+async function cpuImpls(threads: number, notes: string[], all: boolean): Promise<Peer[]> {
+  const impls: Peer[] = [];
+  if (all) {
+    impls.push(segllm(`segllm-cpu (${threads} thread${threads > 1 ? 's' : ''})`, 'cpu', threads, notes));
+    if (threads > 1) impls.push(segllm('segllm-cpu (1 thread)', 'cpu', 1, notes));
+  }
+  try {
+    const wasm = await T.initCpuWasm({ threads: 2 });
+    const counts = wasm.rt.threads > 1 ? [1, 2] : [1];
+    for (const n of all ? counts : counts.slice(-1)) impls.push(segllm(`cpu-wasm-${n}t`, 'cpu-wasm', n, notes));
+  } catch (e) {
+    notes.push(`cpu-wasm rows skipped: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return impls;
+}
+
+async function webgpuImpl(notes: string[]): Promise<Peer[]> {
+  try {
+    await T.initWebGPU();
+    const info = T.backendInfo();
+    notes.push(`webgpu adapter: ${JSON.stringify(info.adapter)}; features: ${JSON.stringify(info.features)}`);
+    return [segllm('segllm-webgpu', 'webgpu', null, notes)];
+  } catch (e) {
+    notes.push(`webgpu rows skipped: ${e instanceof Error ? e.message : String(e)}`);
+    return [];
+  }
+}
+
+async function peers(kind: 'cpu' | 'webgpu', threads: number, notes: string[]): Promise<Peer[]> {
+  try {
+    const loaded = kind === 'cpu'
+      ? await (await import('@segllm/bench/peers')).loadPeers({ threads })
+      : await (await import('@segllm/bench/webgpu-peers')).loadWebGPUPeers();
+    notes.push(...loaded.notes);
+    return loaded.peers;
+  } catch (e) {
+    notes.push(`${kind} peers skipped (install the bench workspace: npm install -w @segllm/bench): ${String(e)}`);
+    return [];
+  }
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const notes: string[] = [];
   const threads = T.cpuThreads();
-  const impls: Peer[] = [];
+  // Suites: `cpu` (every CPU tier and the CPU peers), `webgpu` (segllm-webgpu, the fastest CPU tier and the WebGPU
+  // peers on the issue-3 shapes); `--backend all` runs both, with WebGPU rows in the CPU suite too.
+  const suites: { cases: Case[]; impls: Peer[] }[] = [];
+  const gpu = args.backend === 'cpu' ? [] : await webgpuImpl(notes);
   if (args.backend !== 'webgpu') {
-    impls.push(segllm(`segllm-cpu (${threads} thread${threads > 1 ? 's' : ''})`, 'cpu', threads, notes));
-    if (threads > 1) impls.push(segllm('segllm-cpu (1 thread)', 'cpu', 1, notes));
+    const impls = [...(await cpuImpls(threads, notes, true)), ...gpu, ...(args.peers ? await peers('cpu', threads, notes) : [])];
+    suites.push({ cases: CPU_SUITE, impls });
   }
-  if (args.backend !== 'webgpu') {
-    try {
-      const wasm = await T.initCpuWasm({ threads: 2 });
-      for (const n of wasm.rt.threads > 1 ? [1, 2] : [1]) impls.push(segllm(`cpu-wasm-${n}t`, 'cpu-wasm', n, notes));
-    } catch (e) {
-      notes.push(`cpu-wasm rows skipped: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (args.backend !== 'cpu') {
-    try {
-      const gpu = await T.initWebGPU();
-      void gpu;
-      impls.push(segllm('segllm-webgpu', 'webgpu', null, notes));
-    } catch (e) {
-      notes.push(`webgpu rows skipped: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (args.peers && args.backend !== 'webgpu') {
-    try {
-      const mod = await import('@segllm/bench/peers');
-      const loaded = await mod.loadPeers({ threads });
-      impls.push(...loaded.peers);
-      notes.push(...loaded.notes);
-    } catch (e) {
-      notes.push(`peers skipped (install the bench workspace: npm install -w @segllm/bench): ${String(e)}`);
-    }
+  if (args.backend !== 'cpu' && gpu.length > 0) {
+    const impls = [...gpu, ...(await cpuImpls(threads, notes, false)), ...(args.peers ? await peers('webgpu', threads, notes) : [])];
+    suites.push({ cases: WEBGPU_SUITE, impls });
   }
 
-  const rows: Row[] = [];
   const emit = (r: Row, ref: number | undefined) => {
-    rows.push(r);
     if (args.json) console.log(JSON.stringify(r));
     else {
       const ratio = ref === undefined || r.gflops === 0 ? '' : (ref / r.gflops).toFixed(2);
-      console.log(`${r.op.padEnd(10)} ${r.shape.padEnd(30)} ${r.impl.padEnd(34)} ${r.gflops.toFixed(2).padStart(8)} ${ratio.padStart(10)} ${r.gflopsPerCpuSecond.toFixed(2).padStart(12)}`);
+      const gb = r.gbps === undefined ? '' : r.gbps.toFixed(1);
+      console.log(`${r.op.padEnd(10)} ${r.shape.padEnd(42)} ${r.impl.padEnd(30)} ${r.gflops.toFixed(2).padStart(8)} ${gb.padStart(7)} ${ratio.padStart(9)} ${r.gflopsPerCpuSecond.toFixed(2).padStart(10)}${r.reps === 1 ? '  (1 run)' : ''}`);
     }
   };
   if (!args.json) {
-    console.log(`${'op'.padEnd(10)} ${'shape'.padEnd(30)} ${'implementation'.padEnd(34)} ${'GFLOP/s'.padStart(8)} ${'ours/this'.padStart(10)} ${'per CPU-s'.padStart(12)}`);
+    console.log(`${'op'.padEnd(10)} ${'shape'.padEnd(42)} ${'implementation'.padEnd(30)} ${'GFLOP/s'.padStart(8)} ${'GB/s'.padStart(7)} ${'ours/this'.padStart(9)} ${'per CPU-s'.padStart(10)}`);
   }
-  for (const { w, shape } of WORKLOADS) {
-    if (args.only && !args.only.split(',').includes(w.op)) continue;
-    let ref: number | undefined;
-    for (const impl of impls) {
-      let c: PeerCase | null;
-      try {
-        c = await impl.prepare(w);
-      } catch (e) {
-        notes.push(`${impl.name} ${w.op} ${shape}: ${e instanceof Error ? e.message : String(e)}`);
-        continue;
-      }
-      if (!c) continue;
-      try {
-        const ms = await time(c, args.reps);
-        const gflops = flops(w) / ms.wall / 1e6;
-        ref ??= gflops; // the first implementation (segllm, all threads) is the reference of the ratios
-        const perCpu = Number((flops(w) / Math.max(ms.cpu, 1e-3) / 1e6).toFixed(3));
-        emit({ op: w.op, shape, impl: impl.name, gflops: Number(gflops.toFixed(3)), gflopsPerCpuSecond: perCpu }, ref);
-      } catch (e) {
-        notes.push(`${impl.name} ${w.op} ${shape}: ${e instanceof Error ? e.message : String(e)}`);
-      } finally {
-        await c.dispose();
+  for (const { cases, impls } of suites) {
+    for (const { w, shape } of cases) {
+      if (args.only && !args.only.split(',').includes(w.op)) continue;
+      let ref: number | undefined;
+      for (const impl of impls) {
+        let c: PeerCase | null;
+        try {
+          c = await impl.prepare(w);
+        } catch (e) {
+          notes.push(`${impl.name} ${w.op} ${shape}: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
+        if (!c) continue;
+        try {
+          const ms = await time(c, args.reps);
+          const gflops = flops(w) / ms.wall / 1e6;
+          ref ??= gflops; // the first implementation of the suite is the reference of the ratios
+          const perCpu = Number((flops(w) / Math.max(ms.cpu, 1e-3) / 1e6).toFixed(3));
+          const bytes = boundBytes(w, impl.name.startsWith('segllm') || impl.name.startsWith('cpu-wasm'));
+          const row: Row = { op: w.op, shape, impl: impl.name, gflops: Number(gflops.toFixed(3)), gflopsPerCpuSecond: perCpu, reps: ms.reps };
+          if (bytes !== null) row.gbps = Number((bytes / ms.wall / 1e6).toFixed(2));
+          emit(row, ref);
+        } catch (e) {
+          notes.push(`${impl.name} ${w.op} ${shape}: ${e instanceof Error ? e.message : String(e)}`);
+        } finally {
+          await c.dispose();
+        }
       }
     }
   }
