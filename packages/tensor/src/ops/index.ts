@@ -10,6 +10,7 @@ bindAutogradHelpers({ add: (a, b) => binary('add', a, b), view: alias, onesLike:
 export { binary, unary, where, promote, type Operand } from './elementwise/elementwise.ts';
 export { UNARY, BINARY, type UnaryName, type BinaryName, type UnaryRow, type BinaryRow } from './elementwise/table.ts';
 export { erf } from './elementwise/erf.ts';
+export { fuse, fused, traceChain, FusedChainError, type FusedStep, type FusedRef, type Sym } from './fused/fused.ts';
 export { alias, cast, clone, contiguous, copyInto } from './copy/copy.ts';
 export {
   reshape, view, permute, transpose, expand, broadcastTensors, slice, narrow, select, squeeze, unsqueeze, flatten, unflatten,

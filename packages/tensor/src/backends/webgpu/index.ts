@@ -10,5 +10,7 @@ import './kernels/attention.ts';
 import './kernels/conv.ts';
 import './kernels/pool.ts';
 import './kernels/sampling.ts';
+import './kernels/fused.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, precompile, pipelineCodes } from './backend.ts';
 export { WebGPUUnavailableError, type InitOptions, type BufferReuse, type PipelineStats } from './runtime.ts';
+export type { WaitMode } from './wait.ts';

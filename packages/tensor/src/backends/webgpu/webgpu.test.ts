@@ -78,6 +78,7 @@ const CASES: Case[] = [
   ...unaryCases(),
   ...binaryCases(),
   ['where', [{ shape: [4, 5], kind: 'bool', dtype: 'bool' }, { shape: [4, 5], grad: true }, { shape: [5], grad: true }], ([c, a, b]) => ops.where(c, a, b)],
+  ['fused', [{ shape: [4, 8], grad: true }, { shape: [8], grad: true }], ([a, b]) => ops.fuse((x, y) => x.silu().mul(y).add(0.5).clamp(-1, 2).div(y.abs().add(1)))(a, b)],
   ['reduce sum', [{ shape: [3, 70, 5], grad: true }], ([x]) => [x.sum(1), x.sum([0, 2], true), x.sum()]],
   ['reduce prod', [{ shape: [4, 6], kind: 'positive', grad: true }], ([x]) => x.prod(1)],
   ['reduce max/min', [{ shape: [5, 130], grad: true }], ([x]) => [x.max(1), x.min(0), x.transpose(0, 1).max(0)]],

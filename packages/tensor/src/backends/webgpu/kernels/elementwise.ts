@@ -27,9 +27,9 @@ const INT_BINARY: Partial<Record<BinaryName, string>> = {
 const isIntD = (d: DType) => d === 'int32' || d === 'uint8' || d === 'bool';
 
 /** A table expression made NaN-exact: `v != v` becomes a bit test (compilers may fold it away). */
-const nanSafe = (e: string) => e.replace(/\b(\w+) != \1\b/g, 'isnan_f($1)');
+export const nanSafe = (e: string) => e.replace(/\b(\w+) != \1\b/g, 'isnan_f($1)');
 /** f32 forms that differ from the table's `wgsl` to match the CPU on NaN (WGSL max/min need not propagate it). */
-const F32_BINARY: Partial<Record<BinaryName, string>> = {
+export const F32_BINARY: Partial<Record<BinaryName, string>> = {
   maximum: 'select(max(a, b), a + b, isnan_f(a) || isnan_f(b))',
   minimum: 'select(min(a, b), a + b, isnan_f(a) || isnan_f(b))',
 };
