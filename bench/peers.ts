@@ -8,11 +8,12 @@ import type * as OrtNode from 'onnxruntime-node';
 import { onnxModel, type OnnxGraph } from './onnx.ts';
 
 /**
- * One benchmark case. `half`: float16 operands on implementations that have them (peers without float16 run float32
+ * One benchmark case. `bT`: the matmul weight is stored [N, K] (nn.Linear) and used transposed (onnxruntime, which
+ * pre-packs initializers, gets it as [K, N]). `half`: float16 operands on implementations that have them (peers without float16 run float32
  * and the row's shape label says so). Attention: `T` keys/values per head, `Tq` queries (default `T`; 1 = decode).
  */
 export type Workload =
-  | { op: 'matmul'; M: number; K: number; N: number; half?: boolean }
+  | { op: 'matmul'; M: number; K: number; N: number; half?: boolean; bT?: boolean }
   | { op: 'conv2d'; N: number; C: number; H: number; W: number; O: number; k: number; pad: number; stride?: number }
   | { op: 'attention'; H: number; T: number; D: number; Tq?: number; half?: boolean };
 
@@ -56,9 +57,9 @@ export function tfjsPeer(tf: Tf, name: string, backend: string): Peer {
       let inputs: TfCore.Tensor[];
       let fn: () => TfCore.Tensor;
       if (w.op === 'matmul') {
-        const [a, b] = [t([w.M, w.K], 1), t([w.K, w.N], 2)];
+        const [a, b] = [t([w.M, w.K], 1), w.bT ? t([w.N, w.K], 2) : t([w.K, w.N], 2)];
         inputs = [a, b];
-        fn = () => tf.matMul(a, b);
+        fn = () => tf.matMul(a, b, false, !!w.bT);
       } else if (w.op === 'conv2d') {
         // TF.js convolves NHWC with [kh, kw, in, out] filters: same arithmetic as NCHW.
         const x = t([w.N, w.H, w.W, w.C], 1) as TfCore.Tensor4D;

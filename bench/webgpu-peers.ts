@@ -3,7 +3,7 @@
  * the same Dawn (`webgpu` package) that @segllm/tensor uses in Node, through a `navigator.gpu` it is given here.
  * Also onnxruntime-node's WebGPU execution provider. TF.js has no float16 tensors: `half` workloads run in float32 there (the row label says so).
  */
-import type { Peer } from './peers.ts';
+import type { Peer, Workload } from './peers.ts';
 import { ortPeer, tfjsPeer, type Tf } from './peers.ts';
 
 interface DawnModule {
@@ -26,8 +26,10 @@ export async function loadWebGPUPeers(): Promise<{ peers: Peer[]; notes: string[
     const tf: Tf = await import('@tensorflow/tfjs-core');
     await import('@tensorflow/tfjs-backend-webgpu');
     tf.enableProdMode();
-    if (await tf.setBackend('webgpu')) peers.push(tfjsPeer(tf, 'tfjs-webgpu', 'webgpu'));
-    else notes.push('tfjs-webgpu: the backend did not initialise');
+    if (await tf.setBackend('webgpu')) {
+      const adapter = (await (g.navigator as { gpu: GPU }).gpu.requestAdapter()) as GPUAdapter;
+      peers.push(guarded(tfjsPeer(tf, 'tfjs-webgpu', 'webgpu'), adapter.limits.maxStorageBufferBindingSize, notes));
+    } else notes.push('tfjs-webgpu: the backend did not initialise');
   } catch (e) {
     notes.push(`tfjs-webgpu unavailable: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -38,4 +40,27 @@ export async function loadWebGPUPeers(): Promise<{ peers: Peer[]; notes: string[
     notes.push(`onnxruntime-node webgpu EP unavailable: ${e instanceof Error ? e.message : String(e)}`);
   }
   return { peers, notes };
+}
+
+/** Bytes of the largest float32 tensor a plain (unsplit) implementation binds for `w`. */
+function largestTensor(w: Workload): number {
+  if (w.op === 'matmul') return 4 * Math.max(w.M * w.K, w.K * w.N, w.M * w.N);
+  if (w.op === 'conv2d') return 4 * Math.max(w.N * w.C * w.H * w.W, w.N * w.O * w.H * w.W);
+  return 4 * w.H * Math.max(w.T * w.D, (w.Tq ?? w.T) * w.T); // the materialised score matrix
+}
+
+/**
+ * A peer that binds each tensor as one storage buffer: cases with a tensor over the adapter's binding limit are
+ * skipped with a note (Dawn rejects the bind group, nothing runs, and the timing would be meaningless).
+ */
+function guarded(peer: Peer, maxBinding: number, notes: string[]): Peer {
+  return {
+    name: peer.name,
+    prepare(w) {
+      const bytes = largestTensor(w);
+      if (bytes <= maxBinding) return peer.prepare(w);
+      notes.push(`${peer.name} skips ${JSON.stringify(w)}: a ${(bytes / 2 ** 20).toFixed(0)} MiB tensor exceeds maxStorageBufferBindingSize (${(maxBinding / 2 ** 20).toFixed(0)} MiB)`);
+      return Promise.resolve(null);
+    },
+  };
 }

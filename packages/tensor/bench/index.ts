@@ -55,14 +55,16 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
   return {
     name,
     prepare(w) {
-      const t = (shape: number[], seed: number) => T.tensor(values(shape.reduce((a, b) => a * b, 1), seed), { shape, backend });
+      // float16 operands are converted on the host, so no float32 copy of a large weight is ever uploaded.
+      const dtype = 'half' in w && w.half ? 'float16' : 'float32';
+      const t = (shape: number[], seed: number) => T.tensor(values(shape.reduce((a, b) => a * b, 1), seed), { shape, backend, dtype });
       let inputs: T.Tensor[];
       let fn: () => T.Tensor;
       if (w.op === 'matmul') {
-        const half = (make: () => T.Tensor) => T.tidy(() => (w.half ? make().to('float16') : make()));
-        const [a, b] = [half(() => t([w.M, w.K], 1)), half(() => t([w.K, w.N], 2))];
+        // bT: the weight is stored [N, K] like nn.Linear's and used transposed (x W^T).
+        const [a, b] = [t([w.M, w.K], 1), w.bT ? t([w.N, w.K], 2) : t([w.K, w.N], 2)];
         inputs = [a, b];
-        fn = () => T.matmul(a, b);
+        fn = w.bT ? () => T.linear(a, b) : () => T.matmul(a, b);
       } else if (w.op === 'conv2d') {
         if (!('conv2d' in T)) {
           notes.push('conv2d rows skipped: conv2d is not exported from src/ops/index.ts yet');
@@ -73,8 +75,7 @@ function segllm(name: string, backend: string, threads: number | null, notes: st
         fn = () => T.conv2d(x, f, null, { padding: w.pad, stride: w.stride ?? 1 });
       } else {
         const s = [1, w.H, w.T, w.D];
-        const half = (make: () => T.Tensor) => T.tidy(() => (w.half ? make().to('float16') : make()));
-        const [q, k, v] = [half(() => t([1, w.H, w.Tq ?? w.T, w.D], 1)), half(() => t(s, 2)), half(() => t(s, 3))];
+        const [q, k, v] = [t([1, w.H, w.Tq ?? w.T, w.D], 1), t(s, 2), t(s, 3)];
         inputs = [q, k, v];
         fn = 'scaledDotProductAttention' in T
           ? () => T.scaledDotProductAttention(q, k, v)

@@ -10,9 +10,9 @@ export interface Case {
   shape: string;
 }
 
-const mm = (M: number, K: number, N: number, half = false): Case => ({
-  w: { op: 'matmul', M, K, N, half },
-  shape: `${M}x${K} . ${K}x${N}${half ? ' f16 (peers f32)' : ''}`,
+const mm = (M: number, K: number, N: number, half = false, bT = false): Case => ({
+  w: { op: 'matmul', M, K, N, half, bT },
+  shape: `${M}x${K} . ${bT ? `(${N}x${K})^T` : `${K}x${N}`}${half ? ' f16 (peers f32)' : ''}`,
 });
 
 export const CPU_SUITE: Case[] = [
@@ -34,7 +34,8 @@ const conv = (C: number, H: number, O: number, k: number, stride: number, what: 
 
 export const WEBGPU_SUITE: Case[] = [
   ...[1024, 2048, 4096].flatMap((n) => [mm(n, n, n), mm(n, n, n, true)]),
-  ...[4096, 11008].flatMap((n) => [mm(1, 4096, n), mm(1, 4096, n, true)]),
+  // decode GEMVs with nn.Linear weights [N, K] (LLaMA-7B q/k/v/o and gate/up projections)
+  ...[4096, 11008].flatMap((n) => [mm(1, 4096, n, false, true), mm(1, 4096, n, true, true)]),
   { w: { op: 'attention', H: 16, T: 577, D: 64 }, shape: 'prefill 16 heads x 577 x 64' },
   { w: { op: 'attention', H: 32, T: 2048, D: 128 }, shape: 'prefill 32 heads x 2048 x 128' },
   { w: { op: 'attention', H: 32, T: 2048, D: 128, Tq: 1 }, shape: 'decode 32 heads, 1 query x 2048 keys x 128' },
