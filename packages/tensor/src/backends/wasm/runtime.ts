@@ -6,7 +6,7 @@
 import { buildKernelModule } from './kernels/index.ts';
 import { SCRATCH_BYTES } from './kernels/gemm.ts';
 import { Heap } from './heap.ts';
-import { ThreadPool, type Job } from './threads.ts';
+import { ThreadPool } from './threads.ts';
 import { encodeModule } from './emit/module.ts';
 import { f32x4, get, type Code } from './emit/code.ts';
 
@@ -19,6 +19,13 @@ export interface CpuWasmOptions {
   initialMemoryBytes?: number;
   /** Use shared memory and workers when available (default true); false forces the single-threaded build. */
   shared?: boolean;
+  /**
+   * Microseconds threads poll for the next job before sleeping (default 0). Polling keeps a worker on its core
+   * between the jobs of an op (a woken worker is sometimes placed on the main thread's core), which helps where cores
+   * are idle, but on a machine whose cores are shared with other processes the polling thread takes time from the
+   * one doing the work (attention 577 tokens fell from ~20 to ~3 GFLOP/s under load with 1000).
+   */
+  spinMicros?: number;
 }
 
 export class WasmInitError extends Error {
@@ -26,6 +33,11 @@ export class WasmInitError extends Error {
 }
 
 const PAGE = 65536;
+/**
+ * Chunks per thread in a parallel kernel run: threads take chunks from a shared counter, so one that starts late or
+ * shares its core with another process takes fewer (a static half/half split waits for the slower thread).
+ */
+export const CHUNKS_PER_THREAD = 4;
 const MAX_PAGES = 65536;
 
 interface NodeProcess {
@@ -77,6 +89,8 @@ export class WasmRuntime {
   readonly threads: number;
   /** Threads kernels use now (<= threads; setCpuWasmThreads changes it). */
   active: number;
+  /** Chunks per thread in parallel runs (see CHUNKS_PER_THREAD; 1 gives a static split). */
+  chunksPerThread = CHUNKS_PER_THREAD;
   /** Per-thread GEMM scratch (byte offsets), thread 0 = the main thread. */
   readonly scratch: number[];
   readonly pool: ThreadPool | null;
@@ -124,6 +138,7 @@ export class WasmRuntime {
     if (want > 1) {
       try {
         pool = await ThreadPool.start(want - 1, module, memory, km.exports);
+        pool.spinMicros = opts.spinMicros ?? 0;
       } catch {
         pool = null; // workers unavailable: single-threaded
       }
@@ -144,16 +159,38 @@ export class WasmRuntime {
     return this.#f32;
   }
 
-  /** Runs `name` once per argument list: the first here, the others on workers (at most `threads` lists). */
-  parallel(name: string, argLists: number[][]): void {
+  /**
+   * Boundaries of the chunks [b[i], b[i+1]) that split [0, n) for `parallel`: one chunk when one thread is in use,
+   * else up to chunksPerThread per thread, each at least `minSize` long, inner boundaries multiples of `align`.
+   */
+  split(n: number, align: number, minSize: number, threads = this.active): number[] {
+    const parts = Math.max(1, Math.min(threads > 1 ? threads * this.chunksPerThread : 1, Math.floor(n / Math.max(1, minSize))));
+    const b = [0];
+    for (let p = 1; p < parts; p++) b.push(Math.min(n, Math.round((n * p) / parts / align) * align));
+    b.push(n);
+    return b;
+  }
+
+  /**
+   * Runs `name` once per argument list (chunk): here and on up to `active - 1` workers, each thread taking the next
+   * chunk until none is left. With `scratchArg` >= 0, that argument becomes the running thread's scratch pointer
+   * (`scratch[t]` for thread t: the GEMM scratch unless given).
+   */
+  parallel(name: string, chunks: number[][], scratchArg = -1, scratch: number[] = this.scratch): void {
     const f = this.fns[name];
-    if (argLists.length === 1 || !this.pool) {
-      for (const a of argLists) f(...a);
+    const workers = this.pool ? Math.min(this.active - 1, this.pool.size, chunks.length - 1) : 0;
+    if (workers <= 0 || !this.pool) {
+      for (const a of chunks) {
+        if (scratchArg < 0) f(...a);
+        else {
+          const own = a.slice();
+          own[scratchArg] = scratch[0];
+          f(...own);
+        }
+      }
       return;
     }
-    const idx = this.fnIndex(name);
-    const jobs: Job[] = argLists.map((args) => ({ fn: idx, args }));
-    this.pool.run(jobs, () => f(...argLists[0]));
+    this.pool.run({ fn: this.fnIndex(name), chunks, scratchArg, scratch, workers }, (a) => f(...a));
   }
 
   dispose(): void {

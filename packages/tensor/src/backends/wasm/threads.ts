@@ -1,10 +1,12 @@
 /**
  * Worker threads sharing the backend's WebAssembly memory: worker_threads in Node, Web Workers in browsers. Each
  * worker instantiates the same compiled module on the same shared memory and blocks in Atomics.wait on its own
- * sequence counter; the main thread writes a job (function index and numeric arguments) into the worker's slot of
- * a shared Float64Array, bumps the counter and notifies, runs its own share, then waits for every worker's `done`
- * to reach the counter. Ops stay synchronous. Where the main thread may not block (a browser's main thread), it
- * spins on Atomics.load instead.
+ * sequence counter. A job is one kernel run on a list of chunks (one argument list each, in a shared table): the
+ * main thread writes the table, resets the shared chunk counter, bumps each worker's sequence counter and notifies,
+ * then every thread (main included) takes the next chunk with Atomics.add until none is left, so a thread that
+ * starts late or shares its core does fewer chunks. The main thread then waits for every worker's `done` to reach
+ * the sequence. Ops stay synchronous. Where the main thread may not block (a browser's main thread), it spins on
+ * Atomics.load instead.
  */
 
 export class WasmWorkerError extends Error {
@@ -13,8 +15,16 @@ export class WasmWorkerError extends Error {
 
 /** Int32 slots per worker in the control array (64 bytes: no false sharing). */
 const CTL = 16;
-/** Arguments per job (the widest kernel has 14). */
-const ARGS = 32;
+/** Arguments per chunk (the widest kernel has 18). */
+const ARGS = 24;
+/** Chunks per job at most. */
+export const MAX_CHUNKS = 256;
+/** Int32 index of the shared chunk counter in the control array (the main thread's slot, unused otherwise). */
+const COUNTER = 4;
+/** Int32 index of the poll time (microseconds) threads spend before sleeping in Atomics.wait. */
+const SPIN = 5;
+/** Float64 header slots per thread. */
+const HDR = 8;
 const JOB_TIMEOUT_MS = 600_000;
 
 const WORKER_SOURCE = `'use strict';
@@ -24,23 +34,45 @@ function start(d) {
   const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
   const fns = d.names.map((n) => inst.exports[n]);
   const ctl = new Int32Array(d.ctl);
-  const args = new Float64Array(d.args);
+  const hdr = new Float64Array(d.hdr);
+  const table = new Float64Array(d.table);
   const i = d.index * ${CTL};
-  const a0 = d.index * ${ARGS};
+  const h0 = d.index * ${HDR};
   post('ready');
   let seen = 0;
   for (;;) {
-    Atomics.wait(ctl, i, seen, 1000);
-    const s = Atomics.load(ctl, i);
+    let s = Atomics.load(ctl, i);
+    if (s === seen) {
+      // Poll a short while before sleeping (the next job of an op often follows within microseconds; a woken
+      // sleeper may be placed on the main thread's core).
+      const spin = Atomics.load(ctl, ${SPIN});
+      if (spin > 0) {
+        const t0 = performance.now();
+        while ((s = Atomics.load(ctl, i)) === seen && performance.now() - t0 < spin / 1000);
+      }
+    }
+    if (s === seen) {
+      Atomics.wait(ctl, i, seen, 1000);
+      s = Atomics.load(ctl, i);
+    }
     if (s === seen) continue;
     if (s < 0) return;
     seen = s;
     try {
-      const n = args[a0 + 1];
-      const f = fns[args[a0]];
-      const v = [];
-      for (let k = 0; k < n; k++) v.push(args[a0 + 2 + k]);
-      f(...v);
+      // Job header: kernel index, argument count, this thread's scratch, the argument it replaces (-1: none), chunks.
+      const f = fns[hdr[h0]];
+      const n = hdr[h0 + 1];
+      const scratch = hdr[h0 + 2];
+      const sa = hdr[h0 + 3];
+      const total = hdr[h0 + 4];
+      const v = new Array(n);
+      for (;;) {
+        const c = Atomics.add(ctl, ${COUNTER}, 1);
+        if (c >= total) break;
+        for (let k = 0; k < n; k++) v[k] = table[c * ${ARGS} + k];
+        if (sa >= 0) v[sa] = scratch;
+        f(...v);
+      }
       Atomics.store(ctl, i + 2, 0);
     } catch (e) {
       Atomics.store(ctl, i + 2, 1);
@@ -124,36 +156,57 @@ function mainMayBlock(): boolean {
   }
 }
 
+/** One kernel run over a list of chunks. */
 export interface Job {
+  /** Kernel index (in the exports' order). */
   fn: number;
-  args: number[];
+  /** One argument list per chunk (at most MAX_CHUNKS, each at most ARGS numbers). */
+  chunks: number[][];
+  /** The argument each thread replaces with its own scratch pointer (-1: none). */
+  scratchArg: number;
+  /** Scratch pointer per thread (index 0: the main thread). */
+  scratch: number[];
+  /** Workers to wake (the threads in use minus the main thread). */
+  workers: number;
 }
 
 /** The pool of worker threads (the main thread is thread 0). */
 export class ThreadPool {
   readonly #workers: AnyWorker[];
   readonly #ctl: Int32Array;
-  readonly #args: Float64Array;
+  readonly #hdr: Float64Array;
+  readonly #table: Float64Array;
   readonly #block = mainMayBlock();
   #seq = 0;
   #errors: string[] = [];
 
-  private constructor(workers: AnyWorker[], ctl: Int32Array, args: Float64Array, errors: string[]) {
+  private constructor(workers: AnyWorker[], ctl: Int32Array, hdr: Float64Array, table: Float64Array, errors: string[]) {
     this.#workers = workers;
     this.#ctl = ctl;
-    this.#args = args;
+    this.#hdr = hdr;
+    this.#table = table;
     this.#errors = errors;
   }
 
   /** Starts `n` workers on `module` and the shared `memory`; `names` are the exports jobs index. */
   static async start(n: number, module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[]): Promise<ThreadPool> {
     const ctl = new Int32Array(new SharedArrayBuffer(4 * CTL * (n + 1)));
-    const args = new Float64Array(new SharedArrayBuffer(8 * ARGS * (n + 1)));
+    const hdr = new Float64Array(new SharedArrayBuffer(8 * HDR * (n + 1)));
+    const table = new Float64Array(new SharedArrayBuffer(8 * ARGS * MAX_CHUNKS));
     const errors: string[] = [];
     const workers = await Promise.all(
-      Array.from({ length: n }, (_, w) => spawn({ module, memory, names, ctl: ctl.buffer, args: args.buffer, index: w + 1 }, (m) => errors.push(m))),
+      Array.from({ length: n }, (_, w) => spawn({ module, memory, names, ctl: ctl.buffer, hdr: hdr.buffer, table: table.buffer, index: w + 1 }, (m) => errors.push(m))),
     );
-    return new ThreadPool(workers, ctl, args, errors);
+    return new ThreadPool(workers, ctl, hdr, table, errors);
+  }
+
+  /** How long threads poll for work before sleeping (microseconds; 0: sleep at once). */
+  get spinMicros(): number {
+    return Atomics.load(this.#ctl, SPIN);
+  }
+
+  set spinMicros(us: number) {
+    Atomics.store(this.#ctl, SPIN, Math.max(0, Math.round(us)));
   }
 
   /** Worker count (threads - 1). */
@@ -161,35 +214,58 @@ export class ThreadPool {
     return this.#workers.length;
   }
 
-  /** Runs jobs[1..] on workers and `main` (jobs[0]) here; returns when all are done. */
-  run(jobs: Job[], main: () => void): void {
-    const n = jobs.length - 1;
-    if (n > this.#workers.length) throw new WasmWorkerError(`${n} worker jobs for a pool of ${this.#workers.length}`);
+  /**
+   * Runs the job's chunks on the main thread (`main` calls the kernel with one argument list) and `job.workers`
+   * workers, each thread taking the next chunk from the shared counter; returns when all are done.
+   */
+  run(job: Job, main: (args: number[]) => void): void {
+    const n = job.workers;
+    const total = job.chunks.length;
+    if (n > this.#workers.length) throw new WasmWorkerError(`${n} workers asked of a pool of ${this.#workers.length}`);
+    if (total > MAX_CHUNKS) throw new WasmWorkerError(`${total} chunks in one job (at most ${MAX_CHUNKS})`);
+    job.chunks.forEach((args, c) => {
+      if (args.length > ARGS) throw new WasmWorkerError(`${args.length} kernel arguments (at most ${ARGS})`);
+      this.#table.set(args, c * ARGS);
+    });
+    const nargs = job.chunks[0]?.length ?? 0;
     const s = ++this.#seq;
+    Atomics.store(this.#ctl, COUNTER, 0);
     for (let w = 1; w <= n; w++) {
-      const j = jobs[w];
-      const a = w * ARGS;
-      this.#args[a] = j.fn;
-      this.#args[a + 1] = j.args.length;
-      for (let k = 0; k < j.args.length; k++) this.#args[a + 2 + k] = j.args[k];
+      const h = w * HDR;
+      this.#hdr[h] = job.fn;
+      this.#hdr[h + 1] = nargs;
+      this.#hdr[h + 2] = job.scratch[w] ?? 0;
+      this.#hdr[h + 3] = job.scratchArg;
+      this.#hdr[h + 4] = total;
       Atomics.store(this.#ctl, w * CTL, s);
       Atomics.notify(this.#ctl, w * CTL);
     }
     let mainError: unknown = null;
     try {
-      main();
+      for (;;) {
+        const c = Atomics.add(this.#ctl, COUNTER, 1);
+        if (c >= total) break;
+        const args = job.chunks[c];
+        if (job.scratchArg >= 0) {
+          const own = args.slice();
+          own[job.scratchArg] = job.scratch[0];
+          main(own);
+        } else main(args);
+      }
     } catch (e) {
       mainError = e;
     }
     let failed = false;
+    const spinMs = Atomics.load(this.#ctl, SPIN) / 1000;
     for (let w = 1; w <= n; w++) {
       const i = w * CTL + 1;
-      const t0 = Date.now();
+      const t0 = performance.now();
       for (;;) {
         const d = Atomics.load(this.#ctl, i);
         if (d === s) break;
-        if (Date.now() - t0 > JOB_TIMEOUT_MS) throw new WasmWorkerError('a cpu-wasm worker did not answer within 10 minutes');
-        if (this.#block) Atomics.wait(this.#ctl, i, d, 100);
+        const t = performance.now() - t0;
+        if (t > JOB_TIMEOUT_MS) throw new WasmWorkerError('a cpu-wasm worker did not answer within 10 minutes');
+        if (this.#block && t >= spinMs) Atomics.wait(this.#ctl, i, d, 100);
       }
       if (Atomics.load(this.#ctl, w * CTL + 2) !== 0) failed = true;
     }

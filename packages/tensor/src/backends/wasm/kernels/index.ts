@@ -8,6 +8,7 @@ import { gemvKernels } from './gemv.ts';
 import { rowKernels } from './rows.ts';
 import { col2imKernel, im2colKernel } from './conv.ts';
 import { roundKernels } from './round.ts';
+import { sdpaBlockKernel } from './attention.ts';
 import type { ElemType } from './elem.ts';
 
 const TYPES: ElemType[] = ['f32', 'f16', 'bf16'];
@@ -29,6 +30,7 @@ export function buildKernelModule(mem: MemoryImport, fma: boolean): KernelModule
     () => im2colKernel(),
     () => col2imKernel(),
     ...roundKernels(),
+    (fn) => sdpaBlockKernel(fn),
   ];
   // Names first (a dry run with a placeholder index), then the real build resolving calls by name.
   const names = builders.map((b) => b(() => 0).name);

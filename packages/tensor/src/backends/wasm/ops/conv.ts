@@ -14,6 +14,8 @@ import { gemmInto, type Operand } from './gemm.ts';
 import type { WasmRuntime } from '../runtime.ts';
 
 const COLS_BYTES = 16 << 20;
+/** Smallest chunk of a parallel im2col/col2im (elements of the column block). */
+const MIN_COLS_CHUNK = 32768;
 
 const dense = (v: View): boolean => v.dtype === 'float32' && isContiguous(v.shape, v.strides);
 
@@ -40,10 +42,10 @@ function geom(x: View, w: View, y: View, attrs: Record<string, unknown>): Geom {
 /** im2col or col2im of output rows [oh0, oh1), split over channels across threads. */
 function cols(rt: WasmRuntime, fn: 'im2col' | 'col2im', g: Geom, src: number, oh0: number, oh1: number, dst: number): void {
   const tn = (oh1 - oh0) * g.Wo;
-  const parts = Math.max(1, Math.min(rt.active, Math.floor((g.C * tn * g.kh * g.kw) / 65536)));
+  const chans = rt.split(g.C, 1, Math.ceil(MIN_COLS_CHUNK / (tn * g.kh * g.kw)));
   const lists: number[][] = [];
-  for (let p = 0; p < parts; p++) {
-    const [c0, c1] = [Math.floor((g.C * p) / parts), Math.floor((g.C * (p + 1)) / parts)];
+  for (let p = 0; p + 1 < chans.length; p++) {
+    const [c0, c1] = [chans[p], chans[p + 1]];
     if (c1 > c0) lists.push([src, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.Wo, oh0, oh1, dst, c0, c1]);
   }
   rt.parallel(fn, lists);
@@ -154,10 +156,10 @@ registerWasmKernel('conv2d', (rt, [x, w, b], [y], attrs) => {
         for (let oh0 = 0; oh0 < Ho; oh0 += rows) {
           const oh1 = Math.min(Ho, oh0 + rows);
           const tn = (oh1 - oh0) * Wo;
-          const parts = Math.max(1, Math.min(rt.active, Math.floor((C * tn * kh * kw) / 65536)));
+          const chans = rt.split(C, 1, Math.ceil(MIN_COLS_CHUNK / (tn * kh * kw)));
           const lists: number[][] = [];
-          for (let p = 0; p < parts; p++) {
-            const [c0, c1] = [Math.floor((C * p) / parts), Math.floor((C * (p + 1)) / parts)];
+          for (let p = 0; p + 1 < chans.length; p++) {
+            const [c0, c1] = [chans[p], chans[p + 1]];
             if (c1 > c0) lists.push([xOff, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo, oh0, oh1, cols, c0, c1]);
           }
           rt.parallel('im2col', lists);

@@ -24,12 +24,13 @@ export function elemType(dtype: string): ElemType | null {
   return dtype === 'float32' ? 'f32' : dtype === 'float16' ? 'f16' : dtype === 'bfloat16' ? 'bf16' : null;
 }
 
-function splitRange(n: number, parts: number, align: number): number[] {
-  const b = [0];
-  for (let p = 1; p < parts; p++) b.push(Math.min(n, Math.round((n * p) / parts / align) * align));
-  b.push(n);
-  return b;
-}
+/** Smallest chunk of a parallel GEMM: columns (by-column split) and rows (by-row split; each chunk packs all of B). */
+const MIN_COLS = 8 * NR;
+const MIN_ROWS = 8 * MR;
+/** Smallest chunk of a parallel GEMV (columns; boundaries stay multiples of 16 so each column is summed the same way). */
+const MIN_GEMV_COLS = 256;
+/** The scratch argument of gemm_<a><b> (replaced by the running thread's own). */
+const GEMM_SCRATCH_ARG = 13;
 
 /** A strided matrix operand: byte address, byte strides, element type. */
 export interface Operand {
@@ -70,15 +71,14 @@ export function gemmInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc
   const threads = M * N * K < PARALLEL_MIN ? 1 : rt.active;
   if (M < GEMV_MAX_M && gemvInto(rt, A, B, c, ldc, M, K, N, threads)) return;
   const byCols = N >= M;
-  const parts = Math.max(1, Math.min(threads, Math.floor((byCols ? N / NR : M / MR) / 2)));
-  const bounds = splitRange(byCols ? N : M, parts, byCols ? NR : MR);
+  const bounds = rt.split(byCols ? N : M, byCols ? NR : MR, byCols ? MIN_COLS : MIN_ROWS, threads);
   const lists: number[][] = [];
-  for (let p = 0; p < parts; p++) {
+  for (let p = 0; p + 1 < bounds.length; p++) {
     const [lo, hi] = [bounds[p], bounds[p + 1]];
     if (hi <= lo) continue;
-    lists.push([A.ptr, A.rs, A.cs, B.ptr, B.rs, B.cs, c, ldc, byCols ? 0 : lo, byCols ? M : hi, K, byCols ? lo : 0, byCols ? hi : N, rt.scratch[lists.length]]);
+    lists.push([A.ptr, A.rs, A.cs, B.ptr, B.rs, B.cs, c, ldc, byCols ? 0 : lo, byCols ? M : hi, K, byCols ? lo : 0, byCols ? hi : N, 0]);
   }
-  rt.parallel(`gemm_${A.t}${B.t}`, lists);
+  rt.parallel(`gemm_${A.t}${B.t}`, lists, GEMM_SCRATCH_ARG);
 }
 
 /**
@@ -98,11 +98,10 @@ function gemvInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc: numbe
   const x = rt.scratch[0];
   if (M * K * 4 > 1 << 20) return false;
   for (let i = 0; i < M; i++) rt.fns[`row_to_f32_${A.t}`](A.ptr + i * A.rs, A.cs, K, x + i * K * 4);
-  const parts = Math.max(1, Math.min(threads, Math.floor(N / 64)));
-  const bounds = splitRange(N, parts, 16);
+  const bounds = rt.split(N, 16, MIN_GEMV_COLS, threads);
   for (let i = 0; i < M; i++) {
     const lists: number[][] = [];
-    for (let p = 0; p < parts; p++) {
+    for (let p = 0; p + 1 < bounds.length; p++) {
       if (bounds[p + 1] <= bounds[p]) continue;
       lists.push([x + i * K * 4, B.ptr, kind === 'dot' ? B.cs : B.rs, c + i * ldc, K, bounds[p], bounds[p + 1]]);
     }
