@@ -6,6 +6,8 @@
  * readback through a staging-buffer pool. Kernels call `dispatch()`; the backend (./backend.ts) owns storages.
  */
 import { BackendError } from '../../backend.ts';
+import type { WaitMode } from './wait.ts';
+import { WaitPolicy } from './wait.ts';
 
 export class WebGPUUnavailableError extends Error {
   override name = 'WebGPUUnavailableError';
@@ -187,6 +189,31 @@ export class GpuRuntime {
    * false })`; tests flip it to cover the workgroup-memory fallback.
    */
   useSubgroups = false;
+
+  /** How awaits of GPU work poll in Node (see ./wait.ts); installed by `setWaitMode`. */
+  readonly wait = new WaitPolicy();
+  #waitMode: WaitMode = 'spin';
+
+  /**
+   * 'sleep': Dawn's polling while we await GPU work spins for `wait.spinMs`, then sleeps 1 ms between polls;
+   * 'spin': it spins throughout; 'auto': sleep on CPU adapters (whose GPU emulation needs the cores), spin
+   * otherwise. Only Node (Dawn) polls this way; in browsers it changes nothing.
+   */
+  setWaitMode(mode: WaitMode, spinMs?: number): void {
+    this.#waitMode = mode;
+    if (spinMs !== undefined) this.wait.spinMs = spinMs;
+    const sleep = mode === 'sleep' || (mode === 'auto' && this.cpuAdapter);
+    if (sleep && this.#dawn) this.wait.install();
+    else this.wait.uninstall();
+  }
+  get waitMode(): WaitMode {
+    return this.#waitMode;
+  }
+  /** The device comes from Dawn's node bindings (set by createRuntime). */
+  #dawn = false;
+  markDawn(): void {
+    this.#dawn = true;
+  }
 
   /** Kernel variants recorded since the last clear (tests check that each one ran). */
   readonly variants = new Set<string>();
@@ -559,9 +586,13 @@ export class GpuRuntime {
     this.#encoder = null;
     this.#dispatches = 0;
     const s = this.serial++;
-    void this.device.queue.onSubmittedWorkDone().then(() => {
-      if (s > this.completed) this.completed = s;
-    });
+    // Only the 'completed' reuse rule needs to know when each submission finished; in Node every pending callback
+    // keeps Dawn polling (see ./wait.ts), so the default rule registers none (reads and sync() update `completed`).
+    if (this.reuse === 'completed') {
+      void this.device.queue.onSubmittedWorkDone().then(() => {
+        if (s > this.completed) this.completed = s;
+      });
+    }
   }
 
   /** Waits for everything submitted so far. */
@@ -569,6 +600,7 @@ export class GpuRuntime {
     await this.#settle();
     this.flush();
     const s = this.serial - 1;
+    this.wait.begin();
     await this.device.queue.onSubmittedWorkDone();
     if (s > this.completed) this.completed = s;
     this.checkError();
@@ -582,6 +614,7 @@ export class GpuRuntime {
     await this.#settle();
     this.flush();
     const s = this.serial - 1;
+    this.wait.begin();
     await staging.mapAsync(1 /* READ */);
     if (s > this.completed) this.completed = s;
     const out = staging.getMappedRange(0, size).slice(0, bytes);
@@ -598,6 +631,7 @@ export class GpuRuntime {
     this.#destroyed = true;
     this.#pipelines.clear();
     this.#deferred = null;
+    this.wait.uninstall();
     this.#free.clear();
     this.#pending = [];
     this.device.destroy();
@@ -612,6 +646,14 @@ export interface InitOptions {
   bufferReuse?: BufferReuse;
   /** false: never use subgroup operations, even when the adapter has 'subgroups' (the workgroup-memory path). */
   subgroups?: boolean;
+  /**
+   * How awaiting GPU work polls in Node (Dawn): 'spin' (Dawn's default, a core busy until the work is done), 'sleep'
+   * (spin `spinMs`, then poll every millisecond), 'auto' (default: 'sleep' on CPU adapters, 'spin' on GPUs).
+   * Without this option the environment variable SEGLLM_WEBGPU_WAIT (spin, sleep or auto) decides.
+   */
+  waitMode?: WaitMode;
+  /** Spin phase of the 'sleep' wait mode in milliseconds (default 1). */
+  spinMs?: number;
 }
 
 const HOWTO =
@@ -659,5 +701,9 @@ export async function createRuntime(opts: InitOptions = {}): Promise<GpuRuntime>
   }
   const r = new GpuRuntime(gpu, adapter, device);
   r.useSubgroups = r.features.has('subgroups') && opts.subgroups !== false;
+  if (dawn) r.markDawn();
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SEGLLM_WEBGPU_WAIT;
+  const envMode = env === 'spin' || env === 'sleep' || env === 'auto' ? env : undefined;
+  r.setWaitMode(opts.waitMode ?? envMode ?? 'auto', opts.spinMs);
   return r;
 }
