@@ -36,6 +36,8 @@ export class WaitPolicy {
     const g = globalThis as { setImmediate?: ImmediateFn };
     if (this.#orig || typeof g.setImmediate !== 'function') return;
     const orig = g.setImmediate;
+    // The real timer, captured now (a test's fake timers installed later must not swallow Dawn's polling).
+    const timer = globalThis.setTimeout;
     this.#orig = orig;
     const hook: ImmediateFn = (cb, ...args) => {
       if (args.length > 0 || !this.#orig || !isBindingTick(cb)) return orig(cb, ...args);
@@ -55,7 +57,7 @@ export class WaitPolicy {
         return orig(run);
       }
       this.counts.sleeps++;
-      return setTimeout(run, 1);
+      return timer(run, 1);
     };
     this.#hook = hook;
     g.setImmediate = hook;
