@@ -75,6 +75,9 @@ export const v128 = {
   /** a & ~b */
   andnot: (a: Code, b: Code): Code => cat(a, b, simd(0x4f)),
   bitselect: (a: Code, b: Code, mask: Code): Code => cat(a, b, mask, simd(0x52)),
+  /** Four 32-bit lanes picked from a (0-3) and b (4-7): i8x16.shuffle. */
+  shuffle32: (a: Code, b: Code, lanes: [number, number, number, number]): Code =>
+    cat(a, b, simd(0x0d), lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
   /** i32 1 when any bit is set. */
   anyTrue: (a: Code): Code => cat(a, simd(0x53)),
 };
@@ -107,6 +110,8 @@ export const f32x4 = {
   max: (a: Code, b: Code): Code => cat(a, b, simd(0xe9)),
   /** b > a ? b : a (no NaN propagation from a). */
   pmax: (a: Code, b: Code): Code => cat(a, b, simd(0xeb)),
+  /** b < a ? b : a (one minps; a NaN in a is kept, one in b is not). */
+  pmin: (a: Code, b: Code): Code => cat(a, b, simd(0xea)),
   abs: (a: Code): Code => cat(a, simd(0xe0)),
   neg: (a: Code): Code => cat(a, simd(0xe1)),
   sqrt: (a: Code): Code => cat(a, simd(0xe3)),

@@ -94,6 +94,20 @@ export function macroKernel(fn: FnIndex): FuncDef {
   return { name: 'macro', params, locals: L.types, body, exported: false };
 }
 
+/** Transposes the 4x4 block held in locals r (rows) with scratch locals t; `out(j, v)` stores column j. */
+function transpose4(r: number[], t: number[], out: (j: number, v: Code) => Code): Code {
+  return seq(
+    set(t[0], v128.shuffle32(get(r[0]), get(r[1]), [0, 4, 1, 5])),
+    set(t[1], v128.shuffle32(get(r[2]), get(r[3]), [0, 4, 1, 5])),
+    set(t[2], v128.shuffle32(get(r[0]), get(r[1]), [2, 6, 3, 7])),
+    set(t[3], v128.shuffle32(get(r[2]), get(r[3]), [2, 6, 3, 7])),
+    out(0, v128.shuffle32(get(t[0]), get(t[1]), [0, 1, 4, 5])),
+    out(1, v128.shuffle32(get(t[0]), get(t[1]), [2, 3, 6, 7])),
+    out(2, v128.shuffle32(get(t[2]), get(t[3]), [0, 1, 4, 5])),
+    out(3, v128.shuffle32(get(t[2]), get(t[3]), [2, 3, 6, 7])),
+  );
+}
+
 /** packA_<t>(a, ars, acs, mc, kc, dst): A[0:mc, 0:kc] -> [ceil(mc/MR)][kc][MR] f32, zero-padded rows. */
 export function packA(t: ElemType): FuncDef {
   const params = Array<'i32'>(6).fill('i32');
@@ -101,7 +115,24 @@ export function packA(t: ElemType): FuncDef {
   const L = new Locals(params);
   const [ip, k, ii, src, d, row] = [L.i32(), L.i32(), L.i32(), L.i32(), L.i32(), L.i32()];
   const rows = Array.from({ length: MR }, () => L.i32());
-  // Full panels: MR row pointers advanced by acs.
+  const eb = ELEM_BYTES[t];
+  // Full panels of a row-contiguous A: four k at a time, MR rows loaded as vectors and transposed.
+  const [k4, rv, tv] = [L.i32(), Array.from({ length: MR }, () => L.v128()), Array.from({ length: 4 }, () => L.v128())];
+  const fullVec = seq(
+    ...rows.map((r, i) => set(r, i32.add(get(a), i32.mul(i32.add(get(ip), i32.c(i)), get(ars))))),
+    set(k4, i32.and(get(kc), i32.c(~3))),
+    forRange(k, i32.c(0), get(k4), 4, seq(
+      ...rows.map((r, i) => set(rv[i], loadVec(t, get(r), L))),
+      transpose4(rv, tv, (j, v) => v128.store(get(d), v, 16 * j)),
+      ...rows.map((r) => set(r, i32.add(get(r), i32.c(4 * eb)))),
+      set(d, i32.add(get(d), i32.c(MR * 16))),
+    )),
+    forRange(k, get(k4), get(kc), 1, seq(
+      ...rows.map((r, i) => seq(f32.store(get(d), loadScalar(t, get(r), L), 4 * i), set(r, i32.add(get(r), i32.c(eb))))),
+      set(d, i32.add(get(d), i32.c(MR * 4))),
+    )),
+  );
+  // Full panels otherwise: MR row pointers advanced by acs.
   const full = seq(
     ...rows.map((r, i) => set(r, i32.add(get(a), i32.mul(i32.add(get(ip), i32.c(i)), get(ars))))),
     forRange(k, i32.c(0), get(kc), 1, seq(
@@ -121,7 +152,8 @@ export function packA(t: ElemType): FuncDef {
     )),
     set(d, i32.add(get(d), i32.c(MR * 4))),
   ));
-  const body = seq(set(d, get(dst)), forRange(ip, i32.c(0), get(mc), MR, ifThen(i32.le(i32.add(get(ip), i32.c(MR)), get(mc)), full, edge)));
+  const body = seq(set(d, get(dst)), forRange(ip, i32.c(0), get(mc), MR,
+    ifThen(i32.le(i32.add(get(ip), i32.c(MR)), get(mc)), ifThen(i32.eq(get(acs), i32.c(eb)), fullVec, full), edge)));
   return { name: `packA_${t}`, params, locals: L.types, body, exported: false };
 }
 
@@ -143,6 +175,23 @@ export function packB(t: ElemType): FuncDef {
   );
   // Otherwise element by element (column-contiguous B walks each column along k; zero padding at the edge).
   const cols = Array.from({ length: NR }, () => L.i32());
+  // Column-contiguous B (a Linear weight seen transposed) and a full panel: four k at a time, NR columns loaded as
+  // vectors and transposed in 4x4 blocks.
+  const [k4, cv, tv] = [L.i32(), Array.from({ length: NR }, () => L.v128()), Array.from({ length: 4 }, () => L.v128())];
+  const colVec = seq(
+    ...cols.map((cc, j) => set(cc, i32.add(get(b), i32.mul(i32.add(get(jp), i32.c(j)), get(bcs))))),
+    set(k4, i32.and(get(kc), i32.c(~3))),
+    forRange(k, i32.c(0), get(k4), 4, seq(
+      ...cols.map((cc, j) => set(cv[j], loadVec(t, get(cc), L))),
+      ...Array.from({ length: NR / 4 }, (_, q) => transpose4(cv.slice(4 * q, 4 * q + 4), tv, (kk, v) => v128.store(get(d), v, kk * NR * 4 + 16 * q))),
+      ...cols.map((cc) => set(cc, i32.add(get(cc), i32.c(4 * eb)))),
+      set(d, i32.add(get(d), i32.c(4 * NR * 4))),
+    )),
+    forRange(k, get(k4), get(kc), 1, seq(
+      ...cols.map((cc, j) => seq(f32.store(get(d), loadScalar(t, get(cc), L), 4 * j), set(cc, i32.add(get(cc), i32.c(eb))))),
+      set(d, i32.add(get(d), i32.c(NR * 4))),
+    )),
+  );
   const scalarFull = seq(
     ...cols.map((cc, j) => set(cc, i32.add(get(b), i32.mul(i32.add(get(jp), i32.c(j)), get(bcs))))),
     forRange(k, i32.c(0), get(kc), 1, seq(
@@ -163,7 +212,7 @@ export function packB(t: ElemType): FuncDef {
   ));
   const panel = ifThen(
     i32.le(i32.add(get(jp), i32.c(NR)), get(nc)),
-    ifThen(i32.eq(get(bcs), i32.c(eb)), vecPanel, scalarFull),
+    ifThen(i32.eq(get(bcs), i32.c(eb)), vecPanel, ifThen(i32.eq(get(brs), i32.c(eb)), colVec, scalarFull)),
     scalarEdge,
   );
   const body = seq(set(d, get(dst)), forRange(jp, i32.c(0), get(nc), NR, panel));

@@ -14,23 +14,58 @@ import { Locals, type FuncDef, type ValType } from '../emit/module.ts';
 
 type V = (x: Code) => Code;
 
-/** exp on four lanes; `t` are two scratch v128 locals. */
-function exp4(x: Code, t: [number, number, number]): Code {
+/**
+ * v128 constants kept in locals that the function sets once on entry (`init`): V8 rematerialises each v128.const
+ * where it is used, several instructions per use inside the loops.
+ */
+class Consts {
+  readonly #L: Locals;
+  readonly #locals = new Map<string, number>();
+  readonly #init: Code[] = [];
+  constructor(L: Locals) {
+    this.#L = L;
+  }
+  f32(v: number): Code {
+    return this.#get(`f${v}`, () => v128.f32x4(v));
+  }
+  i32(v: number): Code {
+    return this.#get(`i${v}`, () => v128.i32x4(v));
+  }
+  #get(key: string, make: () => Code): Code {
+    let l = this.#locals.get(key);
+    if (l === undefined) {
+      l = this.#L.v128();
+      this.#locals.set(key, l);
+      this.#init.push(set(l, make()));
+    }
+    return get(l);
+  }
+  get init(): Code {
+    return seq(...this.#init);
+  }
+}
+
+/** exp on four lanes; `t` are three scratch v128 locals; constants from `K` (inline v128.const without). */
+function exp4(x: Code, t: [number, number, number], K?: Consts): Code {
   const [xv, n, p] = t;
-  const c = (v: number): Code => v128.f32x4(v);
+  const c = (v: number): Code => (K ? K.f32(v) : v128.f32x4(v));
+  const ci = (v: number): Code => (K ? K.i32(v) : v128.i32x4(v));
   const poly = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
   let acc = c(poly[0]);
   for (const k of poly.slice(1)) acc = f32x4.add(f32x4.mul(acc, get(p)), c(k));
   return seq(
     set(xv, x),
+    // Clamp with pmax/pmin (one instruction each; f32x4.max/min cost several on x64): a NaN x stays NaN.
+    set(p, f32x4.pmin(f32x4.pmax(get(xv), c(-87.3)), c(88.7))),
     // n = round(x / ln 2) on the clamped input; r = x - n ln2 (two parts) goes to p.
-    set(n, f32x4.nearest(f32x4.mul(f32x4.min(f32x4.max(get(xv), c(-87.3)), c(88.7)), c(Math.LOG2E)))),
-    set(p, f32x4.sub(f32x4.sub(f32x4.min(f32x4.max(get(xv), c(-87.3)), c(88.7)), f32x4.mul(get(n), c(0.693359375))), f32x4.mul(get(n), c(-2.12194440e-4)))),
+    set(n, f32x4.nearest(f32x4.mul(get(p), c(Math.LOG2E)))),
+    set(p, f32x4.sub(f32x4.sub(get(p), f32x4.mul(get(n), c(0.693359375))), f32x4.mul(get(n), c(-2.12194440e-4)))),
     // y = (poly(r) r^2 + r + 1) * 2^n  (2^n in two halves so n = 128 does not overflow the exponent field)
     set(p, f32x4.add(f32x4.add(f32x4.mul(acc, f32x4.mul(get(p), get(p))), get(p)), c(1))),
-    set(n, i32x4.truncSatF32S(get(n))),
-    set(p, f32x4.mul(f32x4.mul(get(p), i32x4.shl(i32x4.add(i32x4.shrS(get(n), i32.c(1)), v128.i32x4(127)), i32.c(23))),
-      i32x4.shl(i32x4.add(i32x4.sub(get(n), i32x4.shrS(get(n), i32.c(1))), v128.i32x4(127)), i32.c(23)))),
+    // n to i32 (an integer within +-128): add 1.5 * 2^23 and subtract the bit patterns (cheaper than trunc_sat).
+    set(n, i32x4.sub(f32x4.add(get(n), c(12582912)), ci(0x4b400000))),
+    set(p, f32x4.mul(f32x4.mul(get(p), i32x4.shl(i32x4.add(i32x4.shrS(get(n), i32.c(1)), ci(127)), i32.c(23))),
+      i32x4.shl(i32x4.add(i32x4.sub(get(n), i32x4.shrS(get(n), i32.c(1))), ci(127)), i32.c(23)))),
     // below the range: 0; above: Infinity; NaN stays NaN (comparisons are false for NaN).
     v128.bitselect(c(Infinity), v128.andnot(get(p), f32x4.lt(get(xv), c(-87.3))), f32x4.gt(get(xv), c(88.7))),
   );
@@ -190,8 +225,9 @@ function softmaxRows(): FuncDef {
   const [r, px, py, mx, s, mv, sv] = [L.i32(), L.i32(), L.i32(), L.f32(), L.f32(), L.v128(), L.v128()];
   const t: [number, number, number] = [L.v128(), L.v128(), L.v128()];
   const [i, n4, acc, tmp] = [L.i32(), L.i32(), L.v128(), L.v128()];
+  const K = new Consts(L);
   const at = (p: number): Code => i32.add(get(p), i32.shl(get(i), i32.c(2)));
-  const body = forRange(r, i32.c(0), get(R), 1, seq(
+  const rows = forRange(r, i32.c(0), get(R), 1, seq(
     set(px, i32.add(get(x), i32.shl(i32.mul(get(r), get(N)), i32.c(2)))),
     set(py, i32.add(get(y), i32.shl(i32.mul(get(r), get(N)), i32.c(2)))),
     set(n4, i32.and(get(N), i32.c(~3))),
@@ -204,7 +240,7 @@ function softmaxRows(): FuncDef {
     set(mv, f32x4.splat(get(mx))),
     // y = exp(x - max), s = sum y
     set(acc, f32x4.splat(f32.c(0))),
-    forRange(i, i32.c(0), get(n4), 4, seq(set(sv, exp4(f32x4.sub(v128.load(at(px)), get(mv)), t)), v128.store(at(py), get(sv)), set(acc, f32x4.add(get(acc), get(sv))))),
+    forRange(i, i32.c(0), get(n4), 4, seq(set(sv, exp4(f32x4.sub(v128.load(at(px)), get(mv)), t, K)), v128.store(at(py), get(sv)), set(acc, f32x4.add(get(acc), get(sv))))),
     set(s, f32x4.hsum(get(acc), tmp)),
     forRange(i, get(n4), get(N), 1, seq(
       set(sv, exp4(f32x4.splat(f32.sub(f32.load(at(px)), get(mx))), t)),
@@ -215,6 +251,7 @@ function softmaxRows(): FuncDef {
     forRange(i, i32.c(0), get(n4), 4, v128.store(at(py), f32x4.mul(v128.load(at(py)), get(sv)))),
     forRange(i, get(n4), get(N), 1, f32.store(at(py), f32.mul(f32.load(at(py)), f32x4.lane(get(sv), 0)))),
   ));
+  const body = seq(K.init, rows);
   return { name: 'softmax_rows', params, locals: L.types, body };
 }
 
