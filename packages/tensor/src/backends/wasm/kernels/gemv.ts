@@ -108,7 +108,6 @@ function axpy(t: GemvElemType, fma: boolean): FuncDef {
   const [nb, nlen, n4, n, k, k4, yp, bp] = Array.from({ length: 8 }, () => L.i32());
   const rows = Array.from({ length: RB }, () => L.i32());
   const xs = Array.from({ length: RB }, () => L.v128());
-
   const s = L.f32();
   const xAt = (kk: Code): Code => i32.add(get(x), i32.shl(kk, i32.c(2)));
   const yAt = (nn: Code): Code => i32.add(get(yp), i32.shl(nn, i32.c(2)));

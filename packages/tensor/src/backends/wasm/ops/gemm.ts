@@ -27,8 +27,12 @@ export function elemType(dtype: string): ElemType | null {
 /** Smallest chunk of a parallel GEMM: columns (by-column split) and rows (by-row split; each chunk packs all of B). */
 const MIN_COLS = 8 * NR;
 const MIN_ROWS = 8 * MR;
-/** Smallest chunk of a parallel GEMV (columns; boundaries stay multiples of 16 so each column is summed the same way). */
-const MIN_GEMV_COLS = 256;
+/**
+ * Smallest chunk of a parallel GEMV in columns (boundaries stay multiples of 16 so each column is summed the same
+ * way): dot products read whole weight rows whatever the width; axpy reads each weight row in chunk-wide pieces,
+ * which must stay long for the prefetchers (its column blocks are 1024 wide).
+ */
+const MIN_GEMV_COLS = { dot: 256, axpy: 1024 };
 /** The scratch argument of gemm_<a><b> (replaced by the running thread's own). */
 const GEMM_SCRATCH_ARG = 13;
 
@@ -98,7 +102,7 @@ function gemvInto(rt: WasmRuntime, A: Operand, B: Operand, c: number, ldc: numbe
   const x = rt.scratch[0];
   if (M * K * 4 > 1 << 20) return false;
   for (let i = 0; i < M; i++) rt.fns[`row_to_f32_${A.t}`](A.ptr + i * A.rs, A.cs, K, x + i * K * 4);
-  const bounds = rt.split(N, 16, MIN_GEMV_COLS, threads);
+  const bounds = rt.split(N, 16, MIN_GEMV_COLS[kind], threads);
   for (let i = 0; i < M; i++) {
     const lists: number[][] = [];
     for (let p = 0; p + 1 < bounds.length; p++) {
