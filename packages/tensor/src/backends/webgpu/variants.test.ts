@@ -13,11 +13,13 @@ import { UNARY, BINARY, type UnaryName, type BinaryName } from '../../ops/elemen
 import { consistent, type InputSpec } from './consistency.ts';
 import { bindingsOf } from './runtime.ts';
 import { sgMatrixGemmWgsl, subgroupMatrixConfig } from './kernels/sgmatrix.ts';
+import { bcastTile } from './kernels/matmul-bcast.ts';
 
 const hasGpu = (await availableBackends()).includes('webgpu');
 const { rt, initWebGPU, shutdownWebGPU } = await import('./backend.ts');
 const hasSubgroups = hasGpu && rt().features.has('subgroups');
 const seen = new Set<string>();
+const hasBcast = hasGpu && bcastTile() !== null;
 
 type Case = [name: string, specs: InputSpec[], f: (xs: Tensor[]) => Tensor | Tensor[], tol?: { rtol?: number; atol?: number }];
 
@@ -82,6 +84,21 @@ const SPLITK: Case[] = [
   ['split-K bfloat16', [{ shape: [4, 4096] }, { shape: [4096, 8] }], ([a, b]) => a.to('bfloat16').matmul(b.to('bfloat16')).to('float32'), { rtol: 1e-2, atol: 1e-2 }],
 ];
 
+// The broadcast GEMM of CPU adapters with subgroups (kernels/matmul-bcast.ts: 32 x 32 output tiles per workgroup,
+// K in steps of the subgroup size): whole and partial tiles, K tails, B read as vec4 along N or K or as scalars,
+// batches with broadcasting, half precision, gradients (which multiply by transposed views).
+const BCAST_CASES: Case[] = [
+  ['bcast GEMM NN, whole tiles, gradients', [{ shape: [64, 40], grad: true }, { shape: [40, 64], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['bcast GEMM NN, partial tiles and a K tail', [{ shape: [33, 37], grad: true }, { shape: [37, 20], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['bcast GEMM NT (linear with bias)', [{ shape: [30, 44], grad: true }, { shape: [36, 44], grad: true }, { shape: [36], grad: true }], ([x, w, b]) => ops.linear(x, w, b), { atol: 1e-4 }],
+  ['bcast GEMM scalar layout (transposed A, N 21)', [{ shape: [37, 33] }, { shape: [37, 21] }], ([a, b]) => a.transpose(0, 1).matmul(b), { atol: 1e-4 }],
+  ['bcast GEMM batched with broadcasting', [{ shape: [2, 3, 17, 12], grad: true }, { shape: [3, 12, 8], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['bcast GEMM float16 and bfloat16', [{ shape: [40, 24] }, { shape: [24, 36] }], ([a, b]) => [
+    a.to('float16').matmul(b.to('float16')).to('float32'),
+    a.to('bfloat16').matmul(b.to('bfloat16')).to('float32'),
+  ], { rtol: 1e-2, atol: 1e-2 }],
+];
+
 function vec4Cases(): Case[] {
   const unary = Object.keys(UNARY) as UnaryName[];
   const binary = Object.keys(BINARY) as BinaryName[];
@@ -124,7 +141,8 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
     it.each(ATTN.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
   });
   describe('split-K matmul', () => {
-    it.each(SPLITK.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
+    // subgroups on: the broadcast GEMM on CPU adapters; off: the register-tiled GEMM
+    it.each(SPLITK.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
     it('GPU-style GEMV (workgroup per column) split over K', async () => {
       const was = rt().cpuAdapter;
       rt().cpuAdapter = false;
@@ -159,6 +177,9 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
     }
   });
 
+  describe('matmul tiers: the broadcast GEMM (CPU adapters with subgroups) and the register-tiled GEMM', () => {
+    it.each(BCAST_CASES.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+  });
   describe('vec4 elementwise', () => {
     it.each(vec4Cases().map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
   });
@@ -247,6 +268,7 @@ describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
       'matmul:splitk-nn', 'matmul:splitk-nt', 'matmul:splitk-scalar', 'matmul:splitk-gemv-nn', 'matmul:splitk-gemv-nt', 'matmul:splitk-gemv-nt-wg',
       'elementwise:vec4', 'elementwise:scalar',
       'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',
+      ...(hasBcast ? ['matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast'] : []),
       ...(hasSubgroups ? ['reduce:subgroup', 'norm_rows:subgroup', 'sdpa:rows-subgroup', 'sdpa:split-subgroup'] : []),
     ];
     expect(want.filter((v) => !seen.has(v))).toEqual([]);

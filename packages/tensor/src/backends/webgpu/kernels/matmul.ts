@@ -16,6 +16,8 @@ import { UnsupportedError } from '../../../backend.ts';
 import { bufOf, chunkView, chunksOf, rt } from '../backend.ts';
 import { launch, withTempF32 } from './launch.ts';
 import { trySubgroupMatrixGemm } from './sgmatrix.ts';
+import { BCAST, bcastGemm, bcastTile } from './matmul-bcast.ts';
+import type { BcastB } from './matmul-bcast.ts';
 import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 import { withPrelude } from '../codegen.ts';
 
@@ -81,15 +83,25 @@ export const SPLIT_K = { maxM: 64, minK: 4096, maxTiles: 32, targetGroups: 64, t
 function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number): SplitPlan | null {
   if (M > SPLIT_K.maxM || K < SPLIT_K.minK) return null;
   const r = a.shape.length;
-  const m = layoutMode(a, b, r, K, N);
   const gemv = M <= 4;
+  const tile = gemv ? null : bcastTile();
+  const m = tile ? 'bcast' : layoutMode(a, b, r, K, N);
   const wgColumn = gemv && m === 'nt' && N <= 65535 && !rt().cpuAdapter;
-  const tiles = nb * (gemv ? (wgColumn ? N : Math.ceil(N / (m === 'nn' ? 4 : 1) / 64)) : Math.ceil(N / (TN * WGX)) * Math.ceil(M / (TM * WGY)));
+  const tiles =
+    nb *
+    (gemv
+      ? wgColumn
+        ? N
+        : Math.ceil(N / (m === 'nn' ? 4 : 1) / 64)
+      : tile
+        ? Math.ceil(N / (tile.S * tile.TN)) * Math.ceil(M / (tile.TM * tile.NSG))
+        : Math.ceil(N / (TN * WGX)) * Math.ceil(M / (TM * WGY)));
   if (tiles >= SPLIT_K.maxTiles) return null;
-  const extent = m === 'scalar' || (gemv && m === 'nn') ? K : K / 4;
+  const extent = m === 'scalar' || m === 'bcast' || (gemv && m === 'nn') ? K : K / 4;
   const want = Math.min(Math.ceil((rt().cpuAdapter ? SPLIT_K.targetGroupsCpu : SPLIT_K.targetGroups) / tiles), Math.floor(extent / SPLIT_K.minChunk));
   if (want < 2) return null;
-  const chunk = Math.ceil(extent / want);
+  // The broadcast tier steps K by 4 x subgroup size: chunks start at multiples of it.
+  const chunk = tile ? Math.ceil(extent / want / (4 * tile.S)) * 4 * tile.S : Math.ceil(extent / want);
   const splits = Math.ceil(extent / chunk);
   if (nb * splits > 65535) return null;
   return { splits, chunk, mode: gemv ? `gemv-${m}${wgColumn ? '-wg' : ''}` : m };
@@ -112,16 +124,20 @@ function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: 
     const nb = batch.reduce((p, d) => p * d, 1);
     if (M === 0 || N === 0 || nb === 0) return;
     const gemv = M <= 4;
+    // CPU adapters with subgroups: the broadcast GEMM (./matmul-bcast.ts), scalar loads at any strides.
+    const tile = gemv ? null : bcastTile();
     const mode = layoutMode(a, b, r, K, N);
+    const bMode: BcastB = vec4Along(b, r - 1, N) ? 'nn' : vec4Along(b, r - 2, K) ? 'nt' : 'scalar';
+    const bm = tile ? bMode : mode;
     const ea = storageType(a.dtype);
     const eb = storageType(b.dtype);
-    const A4 = mode !== 'scalar';
-    const B4 = mode !== 'scalar';
+    const A4 = tile ? BCAST.aVec && vec4Along(a, r - 1, K) : mode !== 'scalar';
+    const B4 = bm !== 'scalar';
     const div = (x: number, v: boolean) => (v ? x / 4 : x);
     // uniforms: M K N, a (off, sm, sk), b (off, sk, sn), batch meta
     const u = new Uniforms().i(M, K, N, ldy, ycol);
     u.i(div(a.offset, A4), div(a.strides[r - 2], A4), a.strides[r - 1]);
-    u.i(div(b.offset, B4), mode === 'nt' ? b.strides[r - 2] : div(b.strides[r - 2], B4), mode === 'nt' ? b.strides[r - 1] / 4 : b.strides[r - 1]);
+    u.i(div(b.offset, B4), bm === 'nt' ? b.strides[r - 2] : div(b.strides[r - 2], B4), bm === 'nt' ? b.strides[r - 1] / 4 : b.strides[r - 1]);
     const cb = coalesce(batch, [
       { strides: a.strides.slice(0, r - 2).map((s) => div(s, A4)), offset: 0 },
       { strides: b.strides.slice(0, r - 2).map((s) => div(s, B4)), offset: 0 },
@@ -131,7 +147,7 @@ function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: 
     for (const s of cb.strides) u.i(...s);
     const R = cb.shape.length;
     const sIdx = u.index;
-    const extent = mode === 'scalar' || (gemv && mode === 'nn') ? K : K / 4;
+    const extent = tile || mode === 'scalar' || (gemv && mode === 'nn') ? K : K / 4;
     u.i(nb, split ? split.chunk : extent, extent);
     const batchCode: string[] = ['var oa = U_AOFF; var ob = U_BOFF;'];
     if (R > 0) {
@@ -158,7 +174,11 @@ ${uniformDecl(u, 3)}`;
     const fb = (e: string) => (B4 ? `vec4<f32>(${e})` : `f32(${e})`);
     let code: string;
     let groups: [number, number, number];
-    if (gemv) {
+    if (tile) {
+      rt().variant(`matmul:bcast-${bMode}`);
+      const store = (row: string, col: string, v: string) => `Y[oy + (${row}) * LDY + ${col}] = ${st(v)};`;
+      ({ code, groups } = bcastGemm(head, prologue, tile, M, N, nb * (split?.splits ?? 1), A4, bMode, store));
+    } else if (gemv) {
       const cols = mode === 'nn' ? 4 : 1;
       const rows = Array.from({ length: M }, (_, i) => i);
       const accT = mode === 'nn' ? 'vec4<f32>' : 'f32';
