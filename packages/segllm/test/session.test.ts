@@ -5,7 +5,7 @@ import type { Image8 } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import { availableBackends, compareArrays } from '@segllm/tensor/testing';
 import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, bundledTokenizer, defaultDecoder, tinySegLLMConfig } from '@segllm/core';
-import type { ChatSession } from '@segllm/core';
+import type { ChatSession, RoundResult } from '@segllm/core';
 
 const tok = await bundledTokenizer();
 
@@ -42,7 +42,7 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
   afterAll(() => session.dispose());
 
   it('runs a 6-round conversation with references; incremental rounds equal a full re-run', async () => {
-    const results = [];
+    const results: RoundResult[] = [];
     for (const text of ROUNDS) results.push(await session.ask(text));
     expect(results.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(results.map((r) => r.referencedRounds)).toEqual([[], [1], [], [2, 1], [3], []]);
@@ -55,9 +55,12 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
     for (let i = 0; i < 6; i++) {
       const r = compareArrays(await inc[i].data(), await full[i].data(), { rtol: 1e-4, atol: 1e-5 });
       expect(r.ok, `round ${i + 1}: ${JSON.stringify(r)}`).toBe(true);
+      // The full re-run multiplies other matrix shapes (GEMM instead of GEMV rows: another summation order), so the
+      // hidden states agree to rounding, and so do the decoded boxes; masks may flip a pixel sitting on the threshold.
       const det = await session.decodeHidden(full[i]);
-      expect(det.box).toEqual(results[i].boxFrame);
-      expect(Buffer.from(det.mask).equals(Buffer.from(results[i].maskFrame))).toBe(true);
+      det.box.forEach((v, k) => expect(v).toBeCloseTo(results[i].boxFrame[k], 3));
+      const flipped = det.mask.reduce((n, v, k) => n + (v !== results[i].maskFrame[k] ? 1 : 0), 0);
+      expect(flipped).toBeLessThanOrEqual(det.mask.length / 1000);
       full[i].dispose();
     }
   });

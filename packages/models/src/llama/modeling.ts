@@ -4,7 +4,7 @@
  * `model.layers.N.{self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, input_layernorm, post_attention_layernorm}`,
  * `model.norm`, `lm_head`.
  */
-import { applyRotaryEmb, rotaryCosSin, scaledDotProductAttention, tidy } from '@segllm/tensor';
+import { applyRotaryEmb, fuse, rotaryCosSin, scaledDotProductAttention, tidy } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
 import { Embedding, Linear, Module, RMSNorm } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
@@ -15,6 +15,9 @@ import type { LlamaConfig } from './config.ts';
 export class LlamaInputError extends Error {
   override readonly name = 'LlamaInputError';
 }
+
+/** silu(gate) * up as one kernel (one read of each, one write; bit-equal to the two ops on the CPU in float32). */
+const swiglu = fuse((gate, up) => gate.silu().mul(up));
 
 export class LlamaAttention extends Module {
   q_proj: Linear;
@@ -61,7 +64,7 @@ export class LlamaMlp extends Module {
   }
   /** SwiGLU: down(silu(gate(x)) * up(x)), [B, T, D] -> [B, T, D]. */
   forward(x: Tensor): Tensor {
-    return tidy(() => this.down_proj.forward(this.gate_proj.forward(x).silu().mul(this.up_proj.forward(x))));
+    return tidy(() => this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x))));
   }
 }
 
