@@ -71,10 +71,11 @@ describe('chunked parallel runs', () => {
 
   it('matmul, GEMV, conv2d and blocked attention give the same bits for any thread count and chunking', () => {
     const [, a] = pair([150, 300], 1);
-    const [, b] = pair([300, 260], 2);
+    const [, b] = pair([300, 1100], 2); // wide enough for several GEMM chunks (at least 256 columns each)
     const [, x] = pair([1, 700], 3, 'float16');
-    const [, w] = pair([700, 1500], 4, 'float16');
-    const [, img] = pair([1, 8, 20, 20], 5);
+    const [, w] = pair([700, 2100], 4, 'float16'); // axpy chunks are at least 1024 columns
+    const [, wt] = pair([1500, 700], 10, 'float16'); // dot (Linear layout) chunks at least 256
+    const [, img] = pair([1, 8, 40, 40], 5);
     const [, f] = pair([16, 8, 3, 3], 6);
     const [, q] = pair([1, 3, 70, 16], 7);
     const [, k] = pair([1, 3, 90, 16], 8);
@@ -82,6 +83,7 @@ describe('chunked parallel runs', () => {
     const cases: [string, () => T.Tensor][] = [
       ['matmul', () => T.matmul(a, b)],
       ['gemv f16', () => T.matmul(x, w)],
+      ['gemv f16 linear', () => T.linear(x, wt)],
       ['conv2d', () => T.conv2d(img, f, null, { padding: 1 })],
       ['sdpa causal', () => T.scaledDotProductAttention(q, k, v, { isCausal: true })],
     ];

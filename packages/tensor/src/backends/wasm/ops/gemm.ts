@@ -24,9 +24,12 @@ export function elemType(dtype: string): ElemType | null {
   return dtype === 'float32' ? 'f32' : dtype === 'float16' ? 'f16' : dtype === 'bfloat16' ? 'bf16' : null;
 }
 
-/** Smallest chunk of a parallel GEMM: columns (by-column split) and rows (by-row split; each chunk packs all of B). */
-const MIN_COLS = 8 * NR;
-const MIN_ROWS = 8 * MR;
+/**
+ * Smallest chunk of a parallel GEMM: columns (by-column split: each chunk packs all of A, about 1/width copies per
+ * multiply-add) and rows (by-row split: each chunk packs all of B).
+ */
+const MIN_COLS = 32 * NR;
+const MIN_ROWS = 32 * MR;
 /**
  * Smallest chunk of a parallel GEMV in columns (boundaries stay multiples of 16 so each column is summed the same
  * way): dot products read whole weight rows whatever the width; axpy reads each weight row in chunk-wide pieces,
