@@ -1,11 +1,13 @@
 /**
  * WebGPU conv2d kernels (contracts in ops/conv2d/conv2d-cpu.ts): `conv2d` as an implicit GEMM (im2col addressing
- * in the loads, no column buffer; each thread computes 4 output channels x 4 output pixels), `conv2d_grad_input`
+ * in the loads, no column buffer; each thread computes 4 output channels x 4 output pixels), 1x1 convolutions without
+ * bias on the matmul kernel, `conv2d_grad_input`
  * (one thread per input element over the taps that reach it) and `conv2d_grad_weight` (one workgroup per weight
  * element, reducing over batch and output pixels). f32 accumulation.
  */
 import type { Attrs, View } from '../../../backend.ts';
-import { registerKernel } from '../../../kernels.ts';
+import { getKernel, registerKernel } from '../../../kernels.ts';
+import { rt } from '../backend.ts';
 import type { Uniforms } from '../codegen.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
 import { groupSum, launch } from './launch.ts';
@@ -25,10 +27,37 @@ function geom(u: Uniforms, x: readonly number[], wt: readonly number[], y: reado
   return names.map((n, i) => `let ${n} = ${w(m + i)};`).join(' ') + ' let Og = O / G;';
 }
 
+/**
+ * A 1x1 convolution with stride 1, no padding and one group is a matrix product per image: y[n] [O, H*W] =
+ * W [O, C] . x[n] [C, H*W]. It runs on the tuned matmul kernel (the weight broadcast over the batch with stride 0).
+ */
+function conv1x1(x: View, wt: View, y: View): void {
+  const [N, C, H, W] = x.shape;
+  const O = wt.shape[0];
+  const P = H * W;
+  const mm = getKernel('webgpu', 'matmul');
+  if (!mm) throw new Error('webgpu conv2d: the matmul kernel is not registered');
+  rt().variant('conv2d:1x1-gemm');
+  const a: View = { storage: wt.storage, dtype: wt.dtype, shape: [N, O, C], strides: [0, C, 1], offset: wt.offset };
+  const b: View = { storage: x.storage, dtype: x.dtype, shape: [N, C, P], strides: [C * P, P, 1], offset: x.offset };
+  const out: View = { storage: y.storage, dtype: y.dtype, shape: [N, O, P], strides: [O * P, P, 1], offset: y.offset };
+  mm.fn([a, b], [out], {});
+}
+
+const is1x1 = (wt: View, a: Attrs, bias: View | undefined) => {
+  const [sh, sw] = a.stride as number[];
+  const [ph, pw] = a.padding as number[];
+  return !bias && wt.shape[2] === 1 && wt.shape[3] === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && (a.groups as number) === 1;
+};
+
 registerKernel(
   'webgpu',
   'conv2d',
   ([x, wt, bias], [y], a) => {
+    if (is1x1(wt, a, bias)) {
+      conv1x1(x, wt, y);
+      return;
+    }
     const [N, , ,] = x.shape;
     const [O, , ,] = wt.shape;
     const G = a.groups as number;
