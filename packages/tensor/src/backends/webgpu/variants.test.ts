@@ -75,6 +75,28 @@ const ATTN: Case[] = [
     ops.scaledDotProductAttention(q.to('float16'), k.to('float16'), v.to('float16'), { isCausal: true }).to('float32'), { rtol: 2e-3, atol: 2e-3 }],
 ];
 
+// The tiled prefill kernel (kernels/attention-tiled.ts: blocks of 64 query rows, 32 keys per tile, 16 when D + Dv > 128)
+const TILED: Case[] = [
+  ['sdpa tiled: causal GQA, two query blocks, gradients', [{ shape: [1, 4, 70, 16], grad: true }, { shape: [1, 2, 70, 16], grad: true }, { shape: [1, 2, 70, 8], grad: true }], ([q, k, v]) => [
+    ops.scaledDotProductAttention(q, k, v, { isCausal: true }),
+    ops.scaledDotProductAttention(q, k, v),
+  ], { atol: 1e-4 }],
+  // Tq < Tk: bottom-right alignment over a cached prefix; an additive mask broadcast over heads; scale
+  ['sdpa tiled: causal over a longer prefix, additive mask, scale', [{ shape: [2, 2, 9, 8] }, { shape: [2, 2, 45, 8] }, { shape: [2, 2, 45, 12] }, { shape: [2, 1, 9, 45], kind: 'unit' }], ([q, k, v, m]) => [
+    ops.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.3 }),
+    ops.scaledDotProductAttention(q, k, v, { mask: m.mul(-3) }),
+  ], { atol: 1e-5 }],
+  // boolean mask with fully masked rows (NaN, as on the CPU) and whole masked tiles; Tq > Tk causal: early rows see no key
+  ['sdpa tiled: masked rows and tiles, Tq > Tk causal', [{ shape: [1, 2, 10, 8] }, { shape: [1, 1, 80, 8] }, { shape: [1, 1, 80, 8] }, { shape: [1, 1, 10, 80], dtype: 'bool', kind: causalMask(10, 80) }, { shape: [1, 1, 6, 8] }], ([q, k, v, m, k2]) => [
+    ops.scaledDotProductAttention(q, k, v, { mask: m }),
+    ops.scaledDotProductAttention(q, k2, k2, { isCausal: true }),
+  ], { atol: 1e-5 }],
+  ['sdpa tiled: D + Dv > 128 (16-key tiles), float16', [{ shape: [1, 1, 20, 72] }, { shape: [1, 1, 50, 72] }, { shape: [1, 1, 50, 64] }], ([q, k, v]) => [
+    ops.scaledDotProductAttention(q, k, v, { isCausal: true }),
+    ops.scaledDotProductAttention(q.to('float16'), k.to('float16'), v.to('float16')).to('float32'),
+  ], { rtol: 2e-3, atol: 2e-3 }],
+];
+
 const SPLITK: Case[] = [
   ['split-K tiled NN (M 8, K 4096)', [{ shape: [8, 4096], grad: true }, { shape: [4096, 16], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
   ['split-K tiled NT (linear, M 8)', [{ shape: [8, 4096] }, { shape: [16, 4096] }], ([a, w]) => ops.linear(a, w), { atol: 1e-4 }],
@@ -139,6 +161,9 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
   });
   describe('attention: rows and split-K decode', () => {
     it.each(ATTN.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+  });
+  describe('attention: tiled prefill', () => {
+    it.each(TILED.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
   });
   describe('split-K matmul', () => {
     // subgroups on: the broadcast GEMM on CPU adapters; off: the register-tiled GEMM
@@ -264,7 +289,7 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
 describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
   it('every variant ran in a passing case', () => {
     const want = [
-      'reduce:workgroup', 'norm_rows:workgroup', 'sdpa:rows', 'sdpa:split',
+      'reduce:workgroup', 'norm_rows:workgroup', 'sdpa:rows', 'sdpa:split', 'sdpa:tiled',
       'matmul:splitk-nn', 'matmul:splitk-nt', 'matmul:splitk-scalar', 'matmul:splitk-gemv-nn', 'matmul:splitk-gemv-nt', 'matmul:splitk-gemv-nt-wg',
       'elementwise:vec4', 'elementwise:scalar',
       'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',

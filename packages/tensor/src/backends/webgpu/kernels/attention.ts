@@ -6,6 +6,9 @@
  * its own score once per block (the block's probabilities are shared through workgroup memory). With subgroups the
  * block maximum comes from subgroupMax (see launch.ts groupFnSg) instead of every thread scanning the block.
  *
+ * Prefill and training shapes (at least TILED_ATTN.minRows query rows, head dims up to 128) take the tiled kernel
+ * of ./attention-tiled.ts (query blocks, K/V tiles in workgroup memory) where TILED_ATTN says so.
+ *
  * Decode shapes (1..4 query rows over a long KV prefix, see SPLIT_ATTN) take the split-K "flash-decoding" path: one
  * workgroup per (query row, chunk of CHUNK keys) writes its unnormalised partial output O_c with its running max m_c
  * and sum l_c (f32), and a merge kernel combines the chunks: m = max m_c, l = sum l_c e^(m_c - m),
@@ -18,6 +21,7 @@ import { rt } from '../backend.ts';
 import type { Uniforms } from '../codegen.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
 import { groupFnSg, launch, withTempF32 } from './launch.ts';
+import { TILED_ATTN, encodeTiledSdpa, tiledAttnFits } from './attention-tiled.ts';
 
 const WG = 64;
 
@@ -131,6 +135,12 @@ registerKernel(
     };
     const S = Math.ceil(Tk / SPLIT_ATTN.chunk);
     if (Tq > SPLIT_ATTN.maxRows || Tk < SPLIT_ATTN.minKeys) {
+      if (Tq >= TILED_ATTN.minRows && tiledAttnFits(q.shape[3], Dv) && (!r.cpuAdapter || TILED_ATTN.onCpu)) {
+        // prefill / training: query blocks with K/V tiles in workgroup memory (./attention-tiled.ts)
+        r.variant('sdpa:tiled');
+        encodeTiledSdpa(q, k, v, mask, out, attrs);
+        return;
+      }
       r.variant(sg ? 'sdpa:rows-subgroup' : 'sdpa:rows');
       launch(ins, [out], rows, (u) => {
         const at = u.index;
