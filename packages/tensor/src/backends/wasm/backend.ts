@@ -214,6 +214,7 @@ export class WasmBackend implements Backend {
       memory: this.rt.heap.stats(),
       ops: { ...this.counts },
       halfGemv: { scans: this.rt.halfScans, finiteWidening: this.rt.halfFastGemv },
+      parallelJobs: this.rt.pool ? { jobs: this.rt.pool.jobs, workerOffersWithdrawn: this.rt.pool.withdrawn } : null,
     };
   }
 }

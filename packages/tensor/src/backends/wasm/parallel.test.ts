@@ -96,7 +96,7 @@ describe('chunked parallel runs', () => {
   });
 
   it('blocked attention (Tq >= 16, several query blocks) matches the readable kernel: grouped heads, causal with Tq < Tk, mask, rows that see nothing', () => {
-    const [B, Hq, Hk, Tq, Tk, D, Dv] = [2, 4, 2, 300, 310, 8, 6]; // 300 query rows: blocks of 256 and 44
+    const [B, Hq, Hk, Tq, Tk, D, Dv] = [2, 4, 2, 300, 310, 8, 6]; // 300 query rows: four blocks of 64 and one of 44
     const [q, wq] = pair([B, Hq, Tq, D], 11);
     const [k, wk] = pair([B, Hk, Tk, D], 12);
     const [v, wv] = pair([B, Hk, Tk, Dv], 13);

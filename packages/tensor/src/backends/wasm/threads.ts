@@ -4,8 +4,9 @@
  * sequence counter. A job is one kernel run on a list of chunks (one argument list each, in a shared table): the
  * main thread writes the table, resets the shared chunk counter, bumps each worker's sequence counter and notifies,
  * then every thread (main included) takes the next chunk with Atomics.add until none is left, so a thread that
- * starts late or shares its core does fewer chunks. The main thread then waits for every worker's `done` to reach
- * the sequence. Ops stay synchronous. Where the main thread may not block (a browser's main thread), it spins on
+ * starts late or shares its core does fewer chunks. A worker claims a job before taking chunks; when the main thread
+ * has done every chunk, it withdraws the offer from workers that have not claimed it yet (still waking, or their
+ * core busy) and waits only for the others' `done` to reach the sequence. Ops stay synchronous. Where the main thread may not block (a browser's main thread), it spins on
  * Atomics.load instead.
  */
 
@@ -58,6 +59,9 @@ function start(d) {
     if (s === seen) continue;
     if (s < 0) return;
     seen = s;
+    // Claim the job (its claim word goes from -s to s) unless the main thread already finished it alone and
+    // withdrew the offer (0), or a newer job replaced it (the next pass reads the newer sequence).
+    if (Atomics.compareExchange(ctl, i + 3, -s, s) !== -s) continue;
     try {
       // Job header: kernel index, argument count, this thread's scratch, the argument it replaces (-1: none), chunks.
       const f = fns[hdr[h0]];
@@ -179,6 +183,9 @@ export class ThreadPool {
   readonly #block = mainMayBlock();
   #seq = 0;
   #errors: string[] = [];
+  /** Jobs run, and worker offers withdrawn because the main thread finished every chunk before the worker woke. */
+  jobs = 0;
+  withdrawn = 0;
 
   private constructor(workers: AnyWorker[], ctl: Int32Array, hdr: Float64Array, table: Float64Array, errors: string[]) {
     this.#workers = workers;
@@ -237,9 +244,11 @@ export class ThreadPool {
       this.#hdr[h + 2] = job.scratch[w] ?? 0;
       this.#hdr[h + 3] = job.scratchArg;
       this.#hdr[h + 4] = total;
+      Atomics.store(this.#ctl, w * CTL + 3, -s); // offered, not claimed
       Atomics.store(this.#ctl, w * CTL, s);
       Atomics.notify(this.#ctl, w * CTL);
     }
+    this.jobs++;
     let mainError: unknown = null;
     try {
       for (;;) {
@@ -258,6 +267,12 @@ export class ThreadPool {
     let failed = false;
     const spinMs = Atomics.load(this.#ctl, SPIN) / 1000;
     for (let w = 1; w <= n; w++) {
+      // A worker that has not claimed the job yet (still waking up, or its core busy) is not waited for: the
+      // offer is withdrawn and the chunks are all done.
+      if (Atomics.compareExchange(this.#ctl, w * CTL + 3, -s, 0) === -s) {
+        this.withdrawn++;
+        continue;
+      }
       const i = w * CTL + 1;
       const t0 = performance.now();
       for (;;) {

@@ -19,6 +19,11 @@ import type { WasmRuntime } from '../runtime.ts';
 
 /** Query rows per block (the score block is QB x Tk floats). */
 const QB = 256;
+/**
+ * Query rows per block in the blocked path: each thread works on its own block, and 64 rows keep its score block
+ * (64 x Tk) and packed panels within its core's L2 (256 rows measured ~10% slower per CPU second on two threads).
+ */
+const BLOCK_QB = 64;
 /** Query rows from which the blocked path runs (below, the products are GEMV-shaped). */
 const BLOCKED_MIN_TQ = 16;
 /** Score block bytes per thread at most in the blocked path (smaller query blocks for long key sequences). */
@@ -42,7 +47,7 @@ function blocked(rt: WasmRuntime, a: Sdpa): void {
   const { B, Hq, Hk, Tq, Tk, D, Dv } = a;
   const group = Hq / Hk;
   const rowsFit = Math.max(4, Math.floor(BLOCK_BYTES / (Tk * 4 * 4)) * 4);
-  const qb = Math.min(QB, Tq, rowsFit);
+  const qb = Math.min(BLOCK_QB, Tq, rowsFit);
   const threads = rt.pool ? rt.active : 1;
   const area = Math.ceil((SDPA_SCORES_OFFSET + qb * Tk * 4) / 64) * 64;
   const base = rt.heap.alloc(area * threads);
