@@ -69,6 +69,34 @@ describe('chunked parallel runs', () => {
     expect(rt.split(100, 8, 64, 2)).toEqual([0, 100]); // too small to split
   });
 
+  it('back-to-back tiny jobs: every chunk runs once, whether a worker claims the job or its offer is withdrawn', () => {
+    if (!rt.pool) return;
+    const n = 64;
+    const [a, y] = [rt.heap.alloc(n * 4), rt.heap.alloc(n * 4)];
+    const one = rt.heap.alloc(64);
+    const prev = setCpuWasmThreads(2);
+    try {
+      const f = rt.f32();
+      f[one / 4] = 1;
+      const [jobs0, withdrawn0] = [rt.pool.jobs, rt.pool.withdrawn];
+      let bad = 0;
+      for (let it = 0; it < 300; it++) {
+        for (let i = 0; i < n; i++) f[a / 4 + i] = it * n + i;
+        // y = a + 1 in 8 chunks of 8 (bin_add with a scalar operand)
+        rt.parallel('bin_add', Array.from({ length: 8 }, (_, c) => [a + 32 * c, one, y + 32 * c, 8, 1]));
+        for (let i = 0; i < n; i++) if (f[y / 4 + i] !== it * n + i + 1) bad++;
+      }
+      expect(bad).toBe(0);
+      expect(rt.pool.jobs - jobs0).toBe(300);
+      expect(rt.pool.withdrawn - withdrawn0).toBeLessThanOrEqual(300);
+    } finally {
+      setCpuWasmThreads(prev);
+      rt.heap.free(a, n * 4);
+      rt.heap.free(y, n * 4);
+      rt.heap.free(one, 64);
+    }
+  });
+
   it('matmul, GEMV, conv2d and blocked attention give the same bits for any thread count and chunking', () => {
     const [, a] = pair([150, 300], 1);
     const [, b] = pair([300, 1100], 2); // wide enough for several GEMM chunks (at least 256 columns each)
