@@ -185,11 +185,21 @@ export class WebGPUBackend implements Backend {
   run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
     const k = getKernel('webgpu', op);
     if (!k) throw new UnsupportedError(`the webgpu backend has no kernel '${op}'`);
+    // (plain loops: this runs once per op, and small ops are dominated by such per-dispatch costs)
     const splitOk = CHUNK_AWARE.get(op);
-    if ([...inputs, ...outputs].some((v, i) => i !== splitOk && (v.storage as WebGPUStorage).chunks)) {
-      throw new UnsupportedError(
-        `'${op}' cannot use a tensor split across GPU buffers (larger than maxStorageBufferBindingSize) in that place: only the weight of matmul/linear (lm_head) and the table of index_select (embedding) may be split; slice it into smaller tensors first`,
-      );
+    let aliased = false;
+    for (let i = 0; i < inputs.length + outputs.length; i++) {
+      const st = (i < inputs.length ? inputs[i] : outputs[i - inputs.length]).storage as WebGPUStorage;
+      if (st.chunks && i !== splitOk) {
+        throw new UnsupportedError(
+          `'${op}' cannot use a tensor split across GPU buffers (larger than maxStorageBufferBindingSize) in that place: only the weight of matmul/linear (lm_head) and the table of index_select (embedding) may be split; slice it into smaller tensors first`,
+        );
+      }
+      if (i < inputs.length) for (const o of outputs) if (o.storage === st) aliased = true;
+    }
+    if (!aliased) {
+      k.fn(inputs, outputs, attrs);
+      return;
     }
     // A storage bound for writing may not also be bound for reading: read aliased inputs from a copy.
     const written = new Set(outputs.map((v) => v.storage));

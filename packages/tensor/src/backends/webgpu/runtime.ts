@@ -18,6 +18,8 @@ export interface GpuBuf {
   readonly buffer: GPUBuffer;
   readonly size: number;
   lastUse: number;
+  /** Identity for bind group cache keys (set by the runtime; others fall back to a WeakMap). */
+  readonly id?: number;
 }
 
 /** Submit after this many recorded dispatches even without a readback. */
@@ -43,7 +45,7 @@ interface PipeInfo {
 
 /** A command recorded while a pipeline it needs is still compiling (replayed in order by flush). */
 type Deferred =
-  | { info: PipeInfo; bg: GPUBindGroup; offsets: number[] | null; groups: [number, number, number] }
+  | { info: PipeInfo; bg: GPUBindGroup; off: number; groups: [number, number, number] }
   | { src: GPUBuffer; srcOff: number; dst: GPUBuffer; dstOff: number; bytes: number };
 
 /** Pipeline creation counters (`GpuRuntime.pipelineStats`). */
@@ -135,7 +137,15 @@ export class GpuRuntime {
   #arenaPending: GpuBuf[] = [];
   #arena: GpuBuf | null = null;
   #arenaCpu = new Uint8Array(ARENA_BYTES);
+  #arenaWords = new Int32Array(this.#arenaCpu.buffer);
   #arenaUsed = 0;
+  /** The last uniform slot written in this arena (a dispatch with the same words shares it). */
+  #lastUOff = -1;
+  #lastULen = 0;
+  /** State of the open compute pass (redundant setPipeline/setBindGroup calls are skipped). */
+  #passPipeline: GPUComputePipeline | null = null;
+  #passBg: GPUBindGroup | null = null;
+  #passOff = -1;
   /** Pipelines by key: the compiled one, or a stand-in while createComputePipelineAsync runs. */
   #pipelines = new Map<string, GPUComputePipeline>();
   /** What dispatch needs of each pipeline or stand-in (Dawn returns a fresh wrapper per getBindGroupLayout call). */
@@ -221,9 +231,20 @@ export class GpuRuntime {
     this.variants.add(name);
   }
 
+  /**
+   * The device limits, copied once into a plain object: Dawn's `device.limits` builds a new wrapper object on every
+   * read, which cost about a microsecond per dispatch where the arena alignment was read from it.
+   */
   get limits(): GPUSupportedLimits {
-    return this.device.limits;
+    if (!this.#limits) {
+      const src = this.device.limits as unknown as Record<string, unknown>;
+      const copy: Record<string, unknown> = {};
+      for (const k in src) if (typeof src[k] === 'number') copy[k] = src[k];
+      this.#limits = copy as unknown as GPUSupportedLimits;
+    }
+    return this.#limits;
   }
+  #limits: GPUSupportedLimits | null = null;
   get hasF16(): boolean {
     return this.features.has('shader-f16');
   }
@@ -256,7 +277,7 @@ export class GpuRuntime {
     let b = list?.pop();
     if (b) this.#pooledBytes -= size;
     else {
-      b = { buffer: this.device.createBuffer({ size, usage: STORAGE_USAGE }), size, lastUse: 0 };
+      b = { buffer: this.device.createBuffer({ size, usage: STORAGE_USAGE }), size, lastUse: 0, id: nextBufId++ };
       this.#allocatedBytes += size;
     }
     this.#liveBytes += size;
@@ -425,8 +446,8 @@ export class GpuRuntime {
   /** A cached bind group of `buffers` (and the arena, bound at a dynamic offset) for a pipeline's layout. */
   #bindGroup(bgl: GPUBindGroupLayout, buffers: GpuBuf[], arena: GpuBuf | null, ulen: number): GPUBindGroup {
     let key = '';
-    for (const b of buffers) key += `${bufId(b.buffer)},`;
-    if (arena) key += `u${bufId(arena.buffer)}:${ulen}`;
+    for (const b of buffers) key += `${b.id ?? bufId(b.buffer)},`;
+    if (arena) key += `u${arena.id ?? bufId(arena.buffer)}:${ulen}`;
     let m = this.#bindGroups.get(bgl);
     if (!m) this.#bindGroups.set(bgl, (m = new Map<string, GPUBindGroup>()));
     let bg = m.get(key);
@@ -445,6 +466,9 @@ export class GpuRuntime {
     this.#bindGroupCount = 0;
   }
 
+  /** Dispatches recorded before a submit without a readback (MAX_BATCH; the uniform arena also bounds a batch). */
+  maxBatch = MAX_BATCH;
+
   /** Bind groups are cached (cheaper small dispatches); tests turn this off to compare. */
   cacheBindGroups = true;
 
@@ -456,8 +480,9 @@ export class GpuRuntime {
     if (!this.#encoder) {
       this.#encoder = this.device.createCommandEncoder();
       this.#reclaim();
-      this.#arena = this.#arenaFree.pop() ?? { buffer: this.device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE }), size: ARENA_BYTES, lastUse: 0 };
+      this.#arena = this.#arenaFree.pop() ?? { buffer: this.device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE }), size: ARENA_BYTES, lastUse: 0, id: nextBufId++ };
       this.#arenaUsed = 0;
+      this.#lastUOff = -1;
     }
     return this.#encoder;
   }
@@ -474,12 +499,7 @@ export class GpuRuntime {
     if (this.#encoder && this.#arenaUsed + ulen > ARENA_BYTES) this.flush();
     const enc = this.#encoderNow();
     let off = 0;
-    if (uniforms) {
-      off = this.#arenaUsed;
-      this.#arenaCpu.set(new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength), off);
-      const align = this.limits.minUniformBufferOffsetAlignment;
-      this.#arenaUsed = Math.ceil((off + ulen) / align) * align;
-    }
+    if (uniforms) off = this.#uniformSlot(uniforms, ulen);
     for (const b of buffers) b.lastUse = this.serial;
     let info = this.#layouts.get(pipeline);
     if (!info) this.#layouts.set(pipeline, (info = { bgl: pipeline.getBindGroupLayout(0), dynamic: false, gpu: pipeline, ready: null, desc: null }));
@@ -493,25 +513,62 @@ export class GpuRuntime {
       if (uniforms) entries.push({ binding: buffers.length, resource: { buffer: this.#arena!.buffer, offset: info.dynamic ? 0 : off, size: ulen } });
       bg = this.device.createBindGroup({ layout: bgl, entries });
     }
-    const g: [number, number, number] = [groups[0], groups[1] ?? 1, groups[2] ?? 1];
-    const offsets = info.dynamic ? (uniforms ? [off] : []) : null;
+    // the dynamic offset (-1: the layout has none)
+    const dynOff = info.dynamic ? (uniforms ? off : 0) : -1;
     if (!info.gpu || this.#deferred) {
       // Its pipeline is still compiling (or earlier work waits for one): keep the order, encode in flush.
-      (this.#deferred ??= []).push({ info, bg, offsets, groups: g });
+      (this.#deferred ??= []).push({ info, bg, off: dynOff, groups: [groups[0], groups[1] ?? 1, groups[2] ?? 1] });
       this.pipelineStats.deferred++;
       ++this.#dispatches;
       return;
     }
-    this.#encodeDispatch(enc, info.gpu, bg, offsets, g);
-    if (++this.#dispatches >= MAX_BATCH) this.flush();
+    this.#encodeDispatch(enc, info.gpu, bg, dynOff, groups[0], groups[1] ?? 1, groups[2] ?? 1);
+    if (++this.#dispatches >= this.maxBatch) this.flush();
   }
 
-  #encodeDispatch(enc: GPUCommandEncoder, p: GPUComputePipeline, bg: GPUBindGroup, offsets: number[] | null, g: [number, number, number]): void {
-    this.#pass ??= enc.beginComputePass();
-    this.#pass.setPipeline(p);
-    if (offsets) this.#pass.setBindGroup(0, bg, offsets);
-    else this.#pass.setBindGroup(0, bg);
-    this.#pass.dispatchWorkgroups(g[0], g[1], g[2]);
+  /** The arena offset of a uniform block: the previous dispatch's slot when the words are the same, else a new one. */
+  #uniformSlot(uniforms: ArrayBufferView, ulen: number): number {
+    const last = this.#lastUOff;
+    if (last >= 0 && this.#lastULen === ulen && uniforms.byteLength === ulen && (uniforms instanceof Int32Array || uniforms instanceof Uint32Array)) {
+      const w = this.#arenaWords;
+      const base = last >> 2;
+      let same = true;
+      for (let i = 0; i < uniforms.length; i++) {
+        if ((uniforms[i] | 0) !== w[base + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
+    const off = this.#arenaUsed;
+    this.#arenaCpu.set(new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength), off);
+    if (uniforms.byteLength < ulen) this.#arenaCpu.fill(0, off + uniforms.byteLength, off + ulen);
+    const align = this.limits.minUniformBufferOffsetAlignment;
+    this.#arenaUsed = Math.ceil((off + ulen) / align) * align;
+    this.#lastUOff = off;
+    this.#lastULen = ulen;
+    return off;
+  }
+
+  #encodeDispatch(enc: GPUCommandEncoder, p: GPUComputePipeline, bg: GPUBindGroup, off: number, x: number, y: number, z: number): void {
+    let pass = this.#pass;
+    if (!pass) {
+      pass = this.#pass = enc.beginComputePass();
+      this.#passPipeline = null;
+      this.#passBg = null;
+    }
+    if (p !== this.#passPipeline) {
+      pass.setPipeline(p);
+      this.#passPipeline = p;
+    }
+    if (bg !== this.#passBg || off !== this.#passOff) {
+      if (off >= 0) pass.setBindGroup(0, bg, [off]);
+      else pass.setBindGroup(0, bg);
+      this.#passBg = bg;
+      this.#passOff = off;
+    }
+    pass.dispatchWorkgroups(x, y, z);
   }
 
   /** Compiles a pending pipeline synchronously (a synchronous flush cannot wait for the asynchronous compile). */
@@ -558,7 +615,7 @@ export class GpuRuntime {
     for (const c of cmds) {
       if ('info' in c) {
         this.#compileNow(c.info);
-        this.#encodeDispatch(enc, c.info.gpu!, c.bg, c.offsets, c.groups);
+        this.#encodeDispatch(enc, c.info.gpu!, c.bg, c.off, c.groups[0], c.groups[1], c.groups[2]);
       } else {
         if (this.#pass) {
           this.#pass.end();
