@@ -2,9 +2,10 @@
  * npx tsx --conditions=@segllm/source packages/tensor/scripts/webgpu-split.ts
  * A real-size split weight: LLaMA-7B's down_proj in f32, W [4096, 11008] (180 MiB, above lavapipe's 128 MiB
  * maxStorageBufferBindingSize, and 11008 does not divide a power-of-two chunk), used by linear (GEMV and a 7-row
- * prefill) and by embedding lookups, against the CPU backend.
+ * prefill), by embedding lookups, and loaded the way loadSafetensorsInto does (copy into a split parameter, and a
+ * float16 -> float32 cast from one buffer into the split parameter), against the CPU backend.
  */
-import { getBackend, initWebGPU, shutdownWebGPU, tensor, linear, embedding } from '@segllm/tensor';
+import { copyInto, getBackend, initWebGPU, shutdownWebGPU, tensor, linear, embedding, zeros } from '@segllm/tensor';
 
 await initWebGPU();
 const [N, K] = [4096, 11008];
@@ -33,4 +34,11 @@ for (const M of [1, 7]) {
 const eg = await embedding(tensor(ids, { dtype: 'int32', backend: 'webgpu' }), wg).data();
 const ec = await embedding(tensor(ids, { dtype: 'int32' }), wc).data();
 console.log(`embedding rows ${ids.join(', ')}: ${eg.every((v, i) => v === ec[i]) ? 'identical to the CPU' : 'DIFFERENT from the CPU'}`);
+// loading: a split float32 parameter (3048 + 1048 rows) filled from a float16 source (90 MiB, one buffer)
+const w16 = tensor(w, { shape: [N, K], dtype: 'float16', backend: 'webgpu' });
+const param = zeros([N, K], { backend: 'webgpu' });
+copyInto(param, w16);
+const back = await param.data();
+const want = await tensor(w, { shape: [N, K] }).to('float16').to('float32').data();
+console.log(`copy float16 -> float32 split parameter: ${back.every((v, i) => v === want[i]) ? 'identical to the CPU cast' : 'DIFFERENT from the CPU cast'}`);
 shutdownWebGPU();

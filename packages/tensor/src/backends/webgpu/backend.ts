@@ -38,9 +38,20 @@ export function chunkView(v: View, c: Chunk, shape: readonly number[], offset: n
   return { storage, dtype: v.dtype, shape, strides, offset };
 }
 
+/** Whether a view's elements are consecutive in its storage (row-major, any offset). */
+function isContiguous(v: View): boolean {
+  let expect = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1 && v.strides[i] !== expect) return false;
+    expect *= v.shape[i];
+  }
+  return true;
+}
+
 /** Kernels that handle storages split across buffers themselves, and which of their inputs may be split. */
 const CHUNK_AWARE = new Map([
   ['matmul', 1], // B = W^T of a row-major weight (linear, lm_head)
+  ['matmul_bias_act', 1], // the same, with the fused bias/activation epilogue (linear with a bias)
   ['index_select', 0], // the table (embedding)
 ]);
 let chunkLimitOverride: number | null = null;
@@ -186,6 +197,10 @@ export class WebGPUBackend implements Backend {
     const k = getKernel('webgpu', op);
     if (!k) throw new UnsupportedError(`the webgpu backend has no kernel '${op}'`);
     // (plain loops: this runs once per op, and small ops are dominated by such per-dispatch costs)
+    if (op === 'copy' && ((inputs[0].storage as WebGPUStorage).chunks || (outputs[0].storage as WebGPUStorage).chunks)) {
+      this.#copySplit(k.fn, inputs[0], outputs[0]);
+      return;
+    }
     const splitOk = CHUNK_AWARE.get(op);
     let aliased = false;
     for (let i = 0; i < inputs.length + outputs.length; i++) {
@@ -214,6 +229,29 @@ export class WebGPUBackend implements Backend {
     });
     k.fn(ins, outputs, attrs);
     for (const t of temps) this.runtime.release(t);
+  }
+
+  /**
+   * `copy` (casts, contiguous(), loading weights with copyInto) where either side is split across buffers: both
+   * views contiguous; the copy kernel runs once per overlap of a source and a destination chunk, as flat ranges.
+   */
+  #copySplit(fn: (i: View[], o: View[], a: Attrs) => void, src: View, dst: View): void {
+    if (src.storage === dst.storage || !isContiguous(src) || !isContiguous(dst)) {
+      throw new UnsupportedError(
+        `copying ${src.storage === dst.storage ? 'within' : 'a strided view of'} a tensor split across GPU buffers (larger than maxStorageBufferBindingSize) is not supported: only contiguous copies between two tensors (casts, loading weights)`,
+      );
+    }
+    const n = dst.shape.reduce((a, d) => a * d, 1);
+    const whole = (v: View): Chunk[] => (v.storage as WebGPUStorage).chunks ?? [{ buf: bufOf(v), start: 0, count: v.storage.numel }];
+    for (const d of whole(dst)) {
+      for (const c of whole(src)) {
+        // logical element range [lo, hi) held by both chunks
+        const lo = Math.max(0, d.start - dst.offset, c.start - src.offset);
+        const hi = Math.min(n, d.start + d.count - dst.offset, c.start + c.count - src.offset);
+        if (hi <= lo) continue;
+        fn([chunkView(src, c, [hi - lo], src.offset + lo - c.start, [1])], [chunkView(dst, d, [hi - lo], dst.offset + lo - d.start, [1])], {});
+      }
+    }
   }
 
   sync(): Promise<void> {

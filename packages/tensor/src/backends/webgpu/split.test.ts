@@ -9,6 +9,8 @@ import { availableBackends } from '../../testing/backends.ts';
 import { UnsupportedError } from '../../backend.ts';
 import { tensor } from '../../tensor.ts';
 import * as ops from '../../ops/index.ts';
+import { copyInto } from '../../ops/copy/copy.ts';
+import { zeros } from '../../tensor.ts';
 import { chunkElements, setChunkLimitForTesting } from './backend.ts';
 
 const hasGpu = (await availableBackends()).includes('webgpu');
@@ -86,6 +88,30 @@ describe.skipIf(!hasGpu)('webgpu weights split across buffers, rows not dividing
     const y = ops.linear(tensor(xv, { shape: [5, D], dtype: 'float16', backend: 'webgpu' }), w);
     setChunkLimitForTesting(null); // so that the float32 copy of y is not split
     expect(maxDiff(await y.to('float32').data(), ref)).toBeLessThan(2e-2);
+  });
+
+  it('copies to and from split tensors (loading weights with copyInto, casts with other chunkings)', async () => {
+    setChunkLimitForTesting(LIMIT);
+    // loading a checkpoint: a split parameter filled from a split source of the same shape
+    const dst = zeros([V, D], { backend: 'webgpu' });
+    const src = tensor(wv, { shape: [V, D], backend: 'webgpu' });
+    expect((dst.storage as { chunks?: unknown[] }).chunks?.length).toBe(5);
+    copyInto(dst, src);
+    expect(Array.from(await dst.data())).toEqual(Array.from(new Float32Array(wv)));
+    // float32 -> float16 -> float32: the float16 copy holds 25 rows per buffer (the float32 one 12), so chunks overlap unevenly
+    const be = (await import('../../backend.ts')).getBackend('webgpu');
+    if (be.supports('copy', 'float16')) {
+      const h = src.to('float16');
+      expect((h.storage as { chunks?: { count: number }[] }).chunks?.map((c) => c.count / D)).toEqual([25, 25]);
+      const back = await h.to('float32').data();
+      const want = await tensor(wv, { shape: [V, D] }).to('float16').to('float32').data();
+      expect(Array.from(back)).toEqual(Array.from(want));
+    }
+    // a contiguous slice of a split tensor copied out (offset inside the second chunk, crossing into the third)
+    const part = await src.narrow(0, 20, 10).contiguous().data();
+    expect(Array.from(part)).toEqual(Array.from(new Float32Array(wv.slice(20 * D, 30 * D))));
+    // strided copies of split tensors are refused
+    expect(() => src.transpose(0, 1).contiguous()).toThrow(UnsupportedError);
   });
 
   it('refuses a split tensor anywhere a kernel cannot read it, instead of computing garbage', () => {
