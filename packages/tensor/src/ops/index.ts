@@ -16,7 +16,7 @@ export {
   reshape, view, permute, transpose, expand, broadcastTensors, slice, narrow, select, squeeze, unsqueeze, flatten, unflatten,
 } from './movement/views.ts';
 export { sum, prod, max, min, argmax, argmin, mean, variance, std, logsumexp, sumTo, type ReduceOp } from './reduce/reduce.ts';
-export { matmul, linear, gemm, gemmStrided, cpuThreads, setCpuThreads, poolWorkers, CpuWorkerError, type MatView } from './matmul/matmul.ts';
+export { matmul, linear, ActivationError, type Activation, type LinearOptions, gemm, gemmStrided, cpuThreads, setCpuThreads, poolWorkers, CpuWorkerError, type MatView } from './matmul/matmul.ts';
 export { softmax, logSoftmax } from './softmax/softmax.ts';
 export { cat, stack, split, chunk, pad, type PadMode } from './join/join.ts';
 export { run, runInto, empty, backendOf, DeviceMismatchError } from './dispatch.ts';

@@ -121,6 +121,25 @@ const BCAST_CASES: Case[] = [
   ], { rtol: 1e-2, atol: 1e-2 }],
 ];
 
+// The fused bias/activation epilogue (matmul_bias_act, ops/matmul/linear.ts) in every matmul tier: GEMV (M <= 4),
+// broadcast / register-tiled GEMM (subgroups on / off), split-K (the epilogue runs in the summing pass), half precision
+const EPILOGUE: Case[] = [
+  ['epilogue GEMV NT, bias + gelu_tanh', [{ shape: [3, 24], grad: true }, { shape: [20, 24], grad: true }, { shape: [20], grad: true }], ([x, w, b]) =>
+    ops.linear(x, w, b, { activation: 'gelu_tanh' }), { atol: 1e-4 }],
+  ['epilogue GEMM NT and a transposed input, bias + quick_gelu / relu', [{ shape: [37, 20], grad: true }, { shape: [44, 20], grad: true }, { shape: [44], grad: true }, { shape: [20, 33] }], ([x, w, b, xt]) => [
+    ops.linear(x, w, b, { activation: 'quick_gelu' }),
+    ops.linear(xt.transpose(0, 1), w, b, { activation: 'relu' }),
+  ], { atol: 1e-4 }],
+  ['epilogue split-K (M 8, K 4096) and split-K GEMV, bias + silu', [{ shape: [8, 4096] }, { shape: [16, 4096] }, { shape: [16] }], ([x, w, b]) => [
+    ops.linear(x, w, b, { activation: 'silu' }),
+    ops.linear(x.narrow(0, 0, 2), w, b, { activation: 'gelu' }),
+  ], { atol: 1e-4 }],
+  ['epilogue float16 and bfloat16', [{ shape: [12, 16] }, { shape: [8, 16] }, { shape: [8] }], ([x, w, b]) => [
+    ops.linear(x.to('float16'), w.to('float16'), b.to('float16'), { activation: 'gelu' }).to('float32'),
+    ops.linear(x.to('bfloat16'), w.to('bfloat16'), b.to('bfloat16'), { activation: 'silu' }).to('float32'),
+  ], { rtol: 1e-2, atol: 1e-2 }],
+];
+
 function vec4Cases(): Case[] {
   const unary = Object.keys(UNARY) as UnaryName[];
   const binary = Object.keys(BINARY) as BinaryName[];
@@ -204,6 +223,9 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
 
   describe('matmul tiers: the broadcast GEMM (CPU adapters with subgroups) and the register-tiled GEMM', () => {
     it.each(BCAST_CASES.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+  });
+  describe('matmul fused bias/activation epilogue in every tier', () => {
+    it.each(EPILOGUE.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
   });
   describe('vec4 elementwise', () => {
     it.each(vec4Cases().map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
@@ -293,6 +315,7 @@ describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
       'matmul:splitk-nn', 'matmul:splitk-nt', 'matmul:splitk-scalar', 'matmul:splitk-gemv-nn', 'matmul:splitk-gemv-nt', 'matmul:splitk-gemv-nt-wg',
       'elementwise:vec4', 'elementwise:scalar',
       'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',
+      'matmul:epilogue',
       ...(hasBcast ? ['matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast'] : []),
       ...(hasSubgroups ? ['reduce:subgroup', 'norm_rows:subgroup', 'sdpa:rows-subgroup', 'sdpa:split-subgroup'] : []),
     ];

@@ -92,6 +92,7 @@ const CASES: Case[] = [
   ['matmul whole tiles', [{ shape: [32, 8], grad: true }, { shape: [8, 64], grad: true }, { shape: [64, 8] }], ([a, b, w]) => [a.matmul(b), ops.linear(a, w), a.matmul(b.narrow(1, 0, 60))], { atol: 1e-4 }],
   ['matmul bf16', [{ shape: [12, 16] }, { shape: [16, 8] }], ([a, b]) => a.to('bfloat16').matmul(b.to('bfloat16')).to('float32'), { rtol: 1e-2, atol: 1e-2 }],
   ['matmul f16', [{ shape: [12, 16] }, { shape: [16, 8] }], ([a, b]) => a.to('float16').matmul(b.to('float16')).to('float32'), { rtol: 2e-3, atol: 2e-3 }],
+  ['matmul_bias_act (linear epilogue)', [{ shape: [2, 5, 12], grad: true }, { shape: [9, 12], grad: true }, { shape: [9], grad: true }], ([x, w, b]) => [ops.linear(x, w, b, { activation: 'gelu' }), ops.linear(x, w, null, { activation: 'silu' })], { atol: 1e-4 }],
   ['norm_rows', [{ shape: [3, 5, 70], grad: true }, { shape: [70], grad: true }, { shape: [70], grad: true }], ([x, w, b]) => [ops.layerNorm(x, [70], w, b), ops.rmsNorm(x, w)], { atol: 1e-4 }],
   ['norm_rows groupnorm', [{ shape: [2, 6, 3, 3], grad: true }], ([x]) => ops.groupNorm(x, 3), { atol: 1e-4 }],
   ['cumsum', [{ shape: [3, 7, 4], grad: true }, { shape: [9], dtype: 'int32', kind: 'int' }], ([x, i]) => [x.cumsum(1), x.cumsum(-1), i.cumsum(0)]],

@@ -88,10 +88,5 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   });
 }
 
-/** y = x . W^T + b with PyTorch's Linear layout (W is [out, in]). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return tidy(() => {
-    const y = matmul(x, transpose(weight));
-    return bias ? y.add(bias) : y;
-  });
-}
+// y = act(x . W^T + b) with PyTorch's Linear layout, bias and activation fused where the backend can (./linear.ts).
+export { linear, ACTIVATIONS, ActivationError, type Activation, type LinearOptions } from './linear.ts';

@@ -18,8 +18,9 @@ import { launch, withTempF32 } from './launch.ts';
 import { trySubgroupMatrixGemm } from './sgmatrix.ts';
 import { BCAST, bcastGemm, bcastTile } from './matmul-bcast.ts';
 import type { BcastB } from './matmul-bcast.ts';
-import { Uniforms, coalesce, enables, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
+import { Uniforms, coalesce, enables, loadAs, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 import { withPrelude } from '../codegen.ts';
+import { UNARY, type UnaryName } from '../../../ops/elementwise/table.ts';
 
 const TM = 4;
 const TN = 8;
@@ -36,17 +37,37 @@ function vec4Along(v: View, d: number, extent: number): boolean {
  * Records one matmul dispatch writing Y[..., m, ycol + n] with row stride `ldy` (so a split weight can fill a
  * column range of the output per chunk).
  */
-function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
+/**
+ * The fused epilogue of `matmul_bias_act` (ops/matmul/linear.ts): `act` is the activation's WGSL expression of `x`
+ * (null: none), `bias` an optional [N] view; applied to each accumulated f32 output before its one rounding.
+ */
+interface Epilogue {
+  act: string | null;
+  bias: View | null;
+}
+
+/** WGSL `fn epi(v, n)` applying the epilogue to output column n (the bias is binding 3). */
+function epilogueFn(e: Epilogue, u: Uniforms, bcol: number): string {
+  const at = u.index;
+  u.i(e.bias ? e.bias.offset : 0, bcol);
+  const bias = e.bias ? ` + ${loadAs(`BIAS[${uw(at)} + ${uw(at + 1)} + n]`, e.bias.dtype, 'f32')}` : '';
+  return `fn epi(v: f32, n: i32) -> f32 {
+  let x = v${bias};
+  return ${e.act ?? 'x'};
+}`;
+}
+
+function encode(a: View, b: View, y: View, ldy: number, ycol: number, epi: Epilogue | null = null): void {
     const rr = a.shape.length;
     const MM = a.shape[rr - 2];
     const KK = a.shape[rr - 1];
     const NN = b.shape[rr - 1];
     const nbb = y.shape.slice(0, rr - 2).reduce((p, d) => p * d, 1);
     if (MM === 0 || NN === 0 || nbb === 0) return;
-    if (ldy === NN && ycol === y.offset && trySubgroupMatrixGemm(a, b, y)) return;
+    if (!epi && ldy === NN && ycol === y.offset && trySubgroupMatrixGemm(a, b, y)) return;
     const plan = splitPlan(a, b, MM, KK, NN, nbb);
     if (!plan) {
-      encodeOne(a, b, y, ldy, ycol, null);
+      encodeOne(a, b, y, ldy, ycol, null, epi);
       return;
     }
     // Split-K: partial products of each K chunk into P [S, batch, M, N] (f32), then one pass sums the chunks.
@@ -54,14 +75,18 @@ function encode(a: View, b: View, y: View, ldy: number, ycol: number): void {
     const total = nbb * MM * NN;
     withTempF32(plan.splits * total, (pv) => {
       encodeOne(a, b, { ...pv, shape: y.shape }, NN, 0, plan);
-      launch([pv], [{ ...y, offset: 0 }], total, (u) => {
+      launch(epi?.bias ? [pv, epi.bias] : [pv], [{ ...y, offset: 0 }], total, (u) => {
         const m = u.index;
-        u.i(plan.splits, MM, NN, ldy, ycol);
+        u.i(plan.splits, MM, NN, ldy, ycol, ycol - y.offset);
         const w = (i: number) => uw(m + i);
+        // the epilogue (bias of column bcol + n, activation) on the summed value
+        const bias = epi?.bias ? ` + ${loadAs(`in1[b1 + ${w(5)} + n]`, epi.bias.dtype, 'f32')}` : '';
+        const fin = epi ? `let x = s${bias}; let r = ${epi.act ?? 'x'};` : 'let r = s;';
         return `let tot = ${uw(0)}; let i = i32(idx); let n = i % ${w(2)}; let row = i / ${w(2)};
   var s = 0.0;
   for (var t = 0; t < ${w(0)}; t++) { s += in0[b0 + t * tot + i]; }
-  out0[${w(4)} + row * ${w(3)} + n] = ${storeFrom('s', 'f32', y.dtype)};`;
+  ${fin}
+  out0[${w(4)} + row * ${w(3)} + n] = ${storeFrom('r', 'f32', y.dtype)};`;
       });
     });
 }
@@ -115,7 +140,7 @@ function layoutMode(a: View, b: View, r: number, K: number, N: number): 'nn' | '
 }
 
 /** Records the matmul dispatch (over the K chunk of `wid.z / batch` when `split` is given, into f32 partials). */
-function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: SplitPlan | null): void {
+function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: SplitPlan | null, epi: Epilogue | null = null): void {
     const r = a.shape.length;
     const M = a.shape[r - 2];
     const K = a.shape[r - 1];
@@ -149,6 +174,7 @@ function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: 
     const sIdx = u.index;
     const extent = tile || mode === 'scalar' || (gemv && mode === 'nn') ? K : K / 4;
     u.i(nb, split ? split.chunk : extent, extent);
+    const epiCode = epi ? epilogueFn(epi, u, ycol - y.offset) : '';
     const batchCode: string[] = ['var oa = U_AOFF; var ob = U_BOFF;'];
     if (R > 0) {
       batchCode.push('var rem = i32(bz);');
@@ -162,21 +188,22 @@ function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: 
 @group(0) @binding(0) var<storage, read> A: array<${A4 ? `vec4<${ea}>` : ea}>;
 @group(0) @binding(1) var<storage, read> B: array<${B4 ? `vec4<${eb}>` : eb}>;
 @group(0) @binding(2) var<storage, read_write> Y: array<${storageType(y.dtype)}>;
-${uniformDecl(u, 3)}`;
+${epi?.bias ? `@group(0) @binding(3) var<storage, read> BIAS: array<${storageType(epi.bias.dtype)}>;\n` : ''}${uniformDecl(u, epi?.bias ? 4 : 3)}
+${epi ? epiCode : ''}`;
     const prologue = `let M = ${uw(0)}; let K = ${uw(1)}; let N = ${uw(2)}; let LDY = ${uw(3)};
   let sam = ${uw(6)}; let sak = ${uw(7)}; let sbk = ${uw(9)}; let sbn = ${uw(10)};
   let bz = wid.z % u32(${uw(sIdx)}); let ks = i32(wid.z / u32(${uw(sIdx)}));
   let k0 = ks * ${uw(sIdx + 1)}; let k1 = min(${uw(sIdx + 2)}, k0 + ${uw(sIdx + 1)});
   ${batchCode.join('\n  ').replace('U_AOFF', uw(5)).replace('U_BOFF', uw(8))}
   let oy = ${uw(4)} + (ks * ${uw(sIdx)} + i32(bz)) * M * LDY;`;
-    const st = (v: string) => storeFrom(v, 'f32', y.dtype);
+    const st = (v: string, col: string) => storeFrom(epi ? `epi(${v}, ${col})` : v, 'f32', y.dtype);
     const fa = (e: string) => (A4 ? `vec4<f32>(${e})` : `f32(${e})`);
     const fb = (e: string) => (B4 ? `vec4<f32>(${e})` : `f32(${e})`);
     let code: string;
     let groups: [number, number, number];
     if (tile) {
       rt().variant(`matmul:bcast-${bMode}`);
-      const store = (row: string, col: string, v: string) => `Y[oy + (${row}) * LDY + ${col}] = ${st(v)};`;
+      const store = (row: string, col: string, v: string) => `Y[oy + (${row}) * LDY + ${col}] = ${st(v, col)};`;
       ({ code, groups } = bcastGemm(head, prologue, tile, M, N, nb * (split?.splits ?? 1), A4, bMode, store));
     } else if (gemv) {
       const cols = mode === 'nn' ? 4 : 1;
@@ -201,8 +228,8 @@ ${uniformDecl(u, 3)}`;
       }
       const stores =
         mode === 'nn'
-          ? rows.map((i) => [0, 1, 2, 3].map((j) => `Y[oy + ${i} * LDY + n + ${j}] = ${st(`c${i}[${j}]`)};`).join(' ')).join('\n  ')
-          : rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`c${i}`)};`).join('\n  ');
+          ? rows.map((i) => [0, 1, 2, 3].map((j) => `Y[oy + ${i} * LDY + n + ${j}] = ${st(`c${i}[${j}]`, `n + ${j}`)};`).join(' ')).join('\n  ')
+          : rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`c${i}`, 'n')};`).join('\n  ');
       if (mode === 'nt' && N <= 65535 && !rt().cpuAdapter) {
         // Transposed weights (linear, lm_head): one workgroup per output column, its 64 threads splitting K into
         // contiguous vec4 runs of the weight row (coalesced), then a tree sum of the (up to 4) row partials.
@@ -224,7 +251,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (li < w) { red[li] = red[li] + red[li + w]; }
   }
   if (li == 0u) {
-    ${rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`red[0].${lanes[i]}`)};`).join('\n    ')}
+    ${rows.map((i) => `Y[oy + ${i} * LDY + n] = ${st(`red[0].${lanes[i]}`, 'n')};`).join('\n    ')}
   }
 }`;
         groups = [N, 1, nb * (split?.splits ?? 1)];
@@ -262,7 +289,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let b0 = ${fb('B[br + nb0]')}; let b1 = ${fb('B[br + nb1]')};
       ${I.map((i) => `c${i}_0 += a${i}.${kc} * b0; c${i}_1 += a${i}.${kc} * b1;`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`)};`)).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j >> 2}[${j & 3}]`, `n0 + ${j}`)};`)).join('\n  ')).join('\n  ');
       } else if (mode === 'nt') {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
         body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
@@ -270,7 +297,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${I.map((i) => `let a${i} = ${fa(`A[oa + r${i} * sam + k]`)};`).join(' ')}
     ${J.map((j) => `{ let b = ${fb(`B[ob + nn${j} + k]`)}; ${I.map((i) => `c${i}_${j} += dot(a${i}, b);`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j}`, `n0 + ${j}`)};`)).join('\n  ')).join('\n  ');
       } else {
         decl = I.map((i) => J.map((j) => `var c${i}_${j} = 0.0;`).join(' ')).join(' ');
         body = `${J.map((j) => (full ? `let nn${j} = (n0 + ${j}) * sbn;` : `let nn${j} = min(n0 + ${j}, N - 1) * sbn;`)).join(' ')}
@@ -279,7 +306,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let bk = ob + k * sbk;
     ${J.map((j) => `{ let b = ${fb(`B[bk + nn${j}]`)}; ${I.map((i) => `c${i}_${j} += a${i} * b;`).join(' ')} }`).join('\n    ')}
   }`;
-        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j}`)};`)).join('\n  ')).join('\n  ');
+        stores = I.map((i) => J.map((j) => guard(i, j, `Y[oy + (m0 + ${i}) * LDY + n0 + ${j}] = ${st(`c${i}_${j}`, `n0 + ${j}`)};`)).join('\n  ')).join('\n  ');
       }
       code = `${head}
 @compute @workgroup_size(${WGX}, ${WGY})
@@ -298,18 +325,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (groups[2] > 65535) throw new RangeError(`matmul: ${groups[2]} batches exceed the 65535 workgroups of one dispatch; reshape into fewer batches`);
     const rtm = rt();
     code = withPrelude(code);
-    rtm.dispatch(rtm.pipeline(code, () => code), [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);
+    rtm.dispatch(rtm.pipeline(code, () => code), epi?.bias ? [bufOf(a), bufOf(b), bufOf(y), bufOf(epi.bias)] : [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);
 }
 
-registerKernel(
-  'webgpu',
-  'matmul',
-  ([a, b], [y]) => {
+/** The `matmul` kernel, and `matmul_bias_act` with its epilogue (also across a weight split into buffers). */
+function matmulKernel(a: View, b: View, y: View, epi: Epilogue | null): void {
     const r = a.shape.length;
     const N = b.shape[r - 1];
     const chunks = chunksOf(b);
     if (!chunks) {
-      encode(a, b, y, N, y.offset);
+      encode(a, b, y, N, y.offset, epi);
       return;
     }
     // A weight split across buffers (lm_head): B = W^T with W [N, K] row-major in chunks of whole rows; each chunk
@@ -327,8 +352,20 @@ registerKernel(
       const n1 = Math.min(N, (c.start + c.count - b.offset) / K);
       if (n1 <= n0) continue;
       const shape = [...b.shape.slice(0, r - 1), n1 - n0];
-      encode(a, chunkView(b, c, shape, b.offset + n0 * sn - c.start), y, N, y.offset + n0);
+      encode(a, chunkView(b, c, shape, b.offset + n0 * sn - c.start), y, N, y.offset + n0, epi);
     }
+}
+
+registerKernel('webgpu', 'matmul', ([a, b], [y]) => matmulKernel(a, b, y, null), { dtypes: ['float32', 'float16', 'bfloat16'] });
+
+registerKernel(
+  'webgpu',
+  'matmul_bias_act',
+  ([a, b, bias], [y], attrs) => {
+    const act = attrs.activation as string;
+    if (act !== 'none' && !(act in UNARY)) throw new UnsupportedError(`matmul_bias_act: unknown activation '${act}'`);
+    rt().variant('matmul:epilogue');
+    matmulKernel(a, b, y, { act: act === 'none' ? null : UNARY[act as UnaryName].wgsl, bias: bias ?? null });
   },
   { dtypes: ['float32', 'float16', 'bfloat16'] },
 );
