@@ -14,6 +14,7 @@ import { consistent, type InputSpec } from './consistency.ts';
 import { bindingsOf } from './runtime.ts';
 import { sgMatrixGemmWgsl, subgroupMatrixConfig } from './kernels/sgmatrix.ts';
 import { bcastTile } from './kernels/matmul-bcast.ts';
+import { GEMM_ATTN } from './kernels/attention-gemm.ts';
 
 const hasGpu = (await availableBackends()).includes('webgpu');
 const { rt, initWebGPU, shutdownWebGPU } = await import('./backend.ts');
@@ -96,6 +97,9 @@ const TILED: Case[] = [
     ops.scaledDotProductAttention(q.to('float16'), k.to('float16'), v.to('float16')).to('float32'),
   ], { rtol: 2e-3, atol: 2e-3 }],
 ];
+
+const TILED_CHUNKED: Case = ['', [{ shape: [2, 4, 12, 8] }, { shape: [2, 2, 30, 8] }, { shape: [2, 2, 30, 4] }], ([q, k, v]) =>
+  [ops.scaledDotProductAttention(q, k, v, { isCausal: true }), ops.scaledDotProductAttention(q, k, v)], { atol: 1e-5 }];
 
 const SPLITK: Case[] = [
   ['split-K tiled NN (M 8, K 4096)', [{ shape: [8, 4096], grad: true }, { shape: [4096, 16], grad: true }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
@@ -181,8 +185,18 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
   describe('attention: rows and split-K decode', () => {
     it.each(ATTN.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
   });
-  describe('attention: tiled prefill', () => {
-    it.each(TILED.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c, [rt().useSubgroups]));
+  // subgroups on: the GEMM form on CPU adapters with the broadcast GEMM (kernels/attention-gemm.ts); off: tiled
+  describe('attention: tiled prefill and the GEMM form', () => {
+    it.each(TILED.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+    it('GEMM form in chunks of one (batch, kv head) unit', async () => {
+      const was = GEMM_ATTN.budget;
+      GEMM_ATTN.budget = 2 * 12 * 30; // G * Tq * Tk
+      try {
+        await check(TILED_CHUNKED, [rt().useSubgroups]);
+      } finally {
+        GEMM_ATTN.budget = was;
+      }
+    });
   });
   describe('split-K matmul', () => {
     // subgroups on: the broadcast GEMM on CPU adapters; off: the register-tiled GEMM
@@ -316,7 +330,7 @@ describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
       'elementwise:vec4', 'elementwise:scalar',
       'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',
       'matmul:epilogue',
-      ...(hasBcast ? ['matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast'] : []),
+      ...(hasBcast ? ['sdpa:gemm', 'matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast'] : []),
       ...(hasSubgroups ? ['reduce:subgroup', 'norm_rows:subgroup', 'sdpa:rows-subgroup', 'sdpa:split-subgroup'] : []),
     ];
     expect(want.filter((v) => !seen.has(v))).toEqual([]);

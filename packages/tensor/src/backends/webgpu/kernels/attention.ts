@@ -22,6 +22,7 @@ import type { Uniforms } from '../codegen.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
 import { groupFnSg, launch, withTempF32 } from './launch.ts';
 import { TILED_ATTN, encodeTiledSdpa, tiledAttnFits } from './attention-tiled.ts';
+import { encodeGemmSdpa, gemmAttnFits } from './attention-gemm.ts';
 
 const WG = 64;
 
@@ -135,6 +136,12 @@ registerKernel(
     };
     const S = Math.ceil(Tk / SPLIT_ATTN.chunk);
     if (Tq > SPLIT_ATTN.maxRows || Tk < SPLIT_ATTN.minKeys) {
+      if (Tq >= TILED_ATTN.minRows && gemmAttnFits(Hq, Hk, Tq, Tk)) {
+        // CPU adapters with the broadcast GEMM: scores by GEMM, softmax rows, P.V by GEMM (./attention-gemm.ts)
+        r.variant('sdpa:gemm');
+        encodeGemmSdpa(q, k, v, mask, out, attrs);
+        return;
+      }
       if (Tq >= TILED_ATTN.minRows && tiledAttnFits(q.shape[3], Dv) && (!r.cpuAdapter || TILED_ATTN.onCpu)) {
         // prefill / training: query blocks with K/V tiles in workgroup memory (./attention-tiled.ts)
         r.variant('sdpa:tiled');

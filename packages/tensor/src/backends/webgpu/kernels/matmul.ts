@@ -328,6 +328,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     rtm.dispatch(rtm.pipeline(code, () => code), epi?.bias ? [bufOf(a), bufOf(b), bufOf(y), bufOf(epi.bias)] : [bufOf(a), bufOf(b), bufOf(y)], u.data(), groups);
 }
 
+/** Y = A . B for other kernels (attention): views as for `matmul`, Y contiguous [..., M, N]. */
+export function encodeMatmul(a: View, b: View, y: View): void {
+  encode(a, b, y, b.shape[b.shape.length - 1], y.offset);
+}
+
 /** The `matmul` kernel, and `matmul_bias_act` with its epilogue (also across a weight split into buffers). */
 function matmulKernel(a: View, b: View, y: View, epi: Epilogue | null): void {
     const r = a.shape.length;
