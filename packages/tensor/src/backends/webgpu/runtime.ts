@@ -146,6 +146,7 @@ export class GpuRuntime {
   #passPipeline: GPUComputePipeline | null = null;
   #passBg: GPUBindGroup | null = null;
   #passOff = -1;
+  #offsets = [0];
   /** Pipelines by key: the compiled one, or a stand-in while createComputePipelineAsync runs. */
   #pipelines = new Map<string, GPUComputePipeline>();
   /** What dispatch needs of each pipeline or stand-in (Dawn returns a fresh wrapper per getBindGroupLayout call). */
@@ -542,7 +543,8 @@ export class GpuRuntime {
       if (same) return last;
     }
     const off = this.#arenaUsed;
-    this.#arenaCpu.set(new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength), off);
+    if (uniforms instanceof Int32Array) this.#arenaWords.set(uniforms, off >> 2);
+    else this.#arenaCpu.set(new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength), off);
     if (uniforms.byteLength < ulen) this.#arenaCpu.fill(0, off + uniforms.byteLength, off + ulen);
     const align = this.limits.minUniformBufferOffsetAlignment;
     this.#arenaUsed = Math.ceil((off + ulen) / align) * align;
@@ -563,8 +565,11 @@ export class GpuRuntime {
       this.#passPipeline = p;
     }
     if (bg !== this.#passBg || off !== this.#passOff) {
-      if (off >= 0) pass.setBindGroup(0, bg, [off]);
-      else pass.setBindGroup(0, bg);
+      if (off >= 0) {
+        // (one reused array: the binding copies the offsets during the call)
+        this.#offsets[0] = off;
+        pass.setBindGroup(0, bg, this.#offsets);
+      } else pass.setBindGroup(0, bg);
       this.#passBg = bg;
       this.#passOff = off;
     }
