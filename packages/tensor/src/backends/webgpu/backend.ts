@@ -9,10 +9,12 @@ import { BackendError, UnsupportedError, registerBackend, unregisterBackend } fr
 import type { DType, StorageArray } from '../../dtype.ts';
 import { allocArray, itemSize } from '../../dtype.ts';
 import { getKernel, kernelNames } from '../../kernels.ts';
-import type { GpuBuf, GpuRuntime, InitOptions, PipelineStats } from './runtime.ts';
+import type { GpuBuf, GpuRuntime, PipelineStats } from './runtime.ts';
+import type { InitOptions } from './device.ts';
 import { noGrad } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
-import { createRuntime, sizeClass } from './runtime.ts';
+import { sizeClass } from './runtime.ts';
+import { createRuntime } from './device.ts';
 import { storageType } from './codegen.ts';
 
 export interface WebGPUStorage extends Storage {

@@ -12,5 +12,6 @@ import './kernels/pool.ts';
 import './kernels/sampling.ts';
 import './kernels/fused.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, precompile, pipelineCodes } from './backend.ts';
-export { WebGPUUnavailableError, type InitOptions, type BufferReuse, type PipelineStats } from './runtime.ts';
+export { WebGPUUnavailableError, type InitOptions } from './device.ts';
+export type { BufferReuse, PipelineStats } from './runtime.ts';
 export type { WaitMode } from './wait.ts';

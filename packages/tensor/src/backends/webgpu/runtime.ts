@@ -1,17 +1,20 @@
 /// <reference types="@webgpu/types" />
 /**
- * The WebGPU runtime: one device per process, buffers from a pool in size classes (a freed buffer is reusable once
- * the submission that last used it has been submitted, or completed: see `BufferReuse`), dispatches recorded into one command encoder and submitted on
- * readback or every MAX_BATCH dispatches, pipelines cached by shader key, uniforms from a per-submission arena,
- * readback through a staging-buffer pool. Kernels call `dispatch()`; the backend (./backend.ts) owns storages.
+ * The WebGPU runtime: buffers from a pool in size classes (a freed buffer is reusable once the submission that last
+ * used it has been submitted, or completed: see `BufferReuse`), dispatches recorded into one command encoder and
+ * submitted on readback or every `maxBatch` dispatches (work on a pipeline still compiling asynchronously is kept
+ * in order and encoded once it is ready), uniforms from a per-submission arena, readback through a staging-buffer
+ * pool. The device is created by ./device.ts, pipelines come from ./pipelines.ts, waiting is shaped by ./wait.ts.
+ * Kernels call `dispatch()`; the backend (./backend.ts) owns storages.
  */
 import { BackendError } from '../../backend.ts';
 import type { WaitMode } from './wait.ts';
 import { WaitPolicy } from './wait.ts';
+import type { PipeInfo, PipelineStats } from './pipelines.ts';
+import { PipelineCache } from './pipelines.ts';
 
-export class WebGPUUnavailableError extends Error {
-  override name = 'WebGPUUnavailableError';
-}
+export { bindingsOf, type PipelineStats } from './pipelines.ts';
+
 
 /** One pooled GPU buffer. `lastUse` is the serial of the last submission that referenced it. */
 export interface GpuBuf {
@@ -30,37 +33,10 @@ const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_D
 const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
 const STAGING_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
 
-/**
- * What the runtime knows of a pipeline: its bind group layout (explicit, or read from the pipeline), whether the
- * uniform block binds at a dynamic offset, and the compiled pipeline (`gpu`; null while an asynchronous compile
- * runs, `ready` settling when it ends).
- */
-interface PipeInfo {
-  bgl: GPUBindGroupLayout | null;
-  dynamic: boolean;
-  gpu: GPUComputePipeline | null;
-  ready: Promise<void> | null;
-  desc: GPUComputePipelineDescriptor | null;
-}
-
 /** A command recorded while a pipeline it needs is still compiling (replayed in order by flush). */
 type Deferred =
   | { info: PipeInfo; bg: GPUBindGroup; off: number; groups: [number, number, number] }
   | { src: GPUBuffer; srcOff: number; dst: GPUBuffer; dstOff: number; bytes: number };
-
-/** Pipeline creation counters (`GpuRuntime.pipelineStats`). */
-export interface PipelineStats {
-  /** Created synchronously on first use. */
-  sync: number;
-  /** Created by createComputePipelineAsync (precompile, and work waiting on them). */
-  async: number;
-  /** Dispatches recorded before their asynchronous pipeline was ready (encoded once it was). */
-  deferred: number;
-  /** Pending asynchronous pipelines compiled synchronously after all, because a synchronous flush needed them. */
-  fallback: number;
-  /** Asynchronous compiles that failed (the synchronous path then reports the error). */
-  failed: number;
-}
 
 /** Bind groups kept before the cache is cleared (they reference pooled buffers, which live on anyway). */
 const BIND_GROUP_CACHE = 4096;
@@ -71,22 +47,6 @@ function bufId(b: GPUBuffer): number {
   let id = bufIds.get(b);
   if (id === undefined) bufIds.set(b, (id = nextBufId++));
   return id;
-}
-
-/**
- * The bind group layout entries a generated shader declares (`@group(0) @binding(i) var<storage, read|read_write>`
- * or `var<uniform>`, the uniform block at a dynamic offset), or null when its declarations do not follow that form.
- */
-export function bindingsOf(code: string): GPUBindGroupLayoutEntry[] | null {
-  const entries: GPUBindGroupLayoutEntry[] = [];
-  for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<([^>]*)>/g)) {
-    const kind = m[2].replace(/\s+/g, '');
-    const type = kind === 'uniform' ? 'uniform' : kind === 'storage,read' ? 'read-only-storage' : kind === 'storage,read_write' ? 'storage' : null;
-    if (!type) return null;
-    entries.push({ binding: Number(m[1]), visibility: 4 /* COMPUTE */, buffer: { type, hasDynamicOffset: type === 'uniform' } });
-  }
-  entries.sort((a, b) => a.binding - b.binding);
-  return entries.length > 0 && entries.every((e, i) => e.binding === i) ? entries : null;
 }
 
 /** Size classes: powers of two below 4 KiB, then 2^k * {1, 1.25, 1.5, 1.75} (at most 25% slack). */
@@ -147,18 +107,10 @@ export class GpuRuntime {
   #passBg: GPUBindGroup | null = null;
   #passOff = -1;
   #offsets = [0];
-  /** Pipelines by key: the compiled one, or a stand-in while createComputePipelineAsync runs. */
-  #pipelines = new Map<string, GPUComputePipeline>();
-  /** What dispatch needs of each pipeline or stand-in (Dawn returns a fresh wrapper per getBindGroupLayout call). */
-  #layouts = new WeakMap<GPUComputePipeline, PipeInfo>();
   /** Commands recorded since a dispatch needed a pipeline still compiling (null: encoding directly). */
   #deferred: Deferred[] | null = null;
-  readonly pipelineStats: PipelineStats = { sync: 0, async: 0, deferred: 0, fallback: 0, failed: 0 };
-  /**
-   * Compile-only mode (see `precompile`): `pipeline()` starts asynchronous compiles and `dispatch()` records
-   * nothing, so running a model's forward pass gathers the pipelines it needs without executing it.
-   */
-  compileOnly = false;
+  /** Pipelines by shader key, compiled synchronously or asynchronously (./pipelines.ts). */
+  readonly pipelines: PipelineCache;
   #bindGroups = new WeakMap<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
   #bindGroupCount = 0;
   #liveBytes = 0;
@@ -173,6 +125,7 @@ export class GpuRuntime {
     this.gpuRef = gpuRef;
     this.adapter = adapter;
     this.device = device;
+    this.pipelines = new PipelineCache(device);
     // Dawn's GPUSupportedFeatures is not always iterable: probe the adapter's list instead.
     this.features = new Set(listFeatures(adapter).filter((f) => device.features.has(f)));
     const info = adapter.info as unknown as Record<string, unknown>;
@@ -359,89 +312,30 @@ export class GpuRuntime {
   // ------------------------------------------------------------------ pipelines and dispatch
 
   /**
-   * The pipeline of a shader (cached by `key`, which kernels set to the WGSL text itself). Synchronous: a pipeline
-   * not seen before is created with createComputePipeline, unless an asynchronous compile of it is already running
-   * (`precompile`), in which case a stand-in is returned and dispatches using it are encoded once it is ready (the
-   * next readback or `sync()` waits for it; a synchronous flush before then compiles it synchronously after all).
+   * The pipeline of a shader (cached by `key`, which kernels set to the WGSL text itself); see PipelineCache.get:
+   * while an asynchronous compile of it runs, a stand-in whose dispatches are encoded once it is ready.
    */
   pipeline(key: string, code: () => string): GPUComputePipeline {
-    const p = this.#pipelines.get(key);
-    if (p) return p;
-    if (this.compileOnly) return this.#compileAsync(key, code());
-    const info = this.#describe(key, code());
-    const gpu = this.device.createComputePipeline(info.desc!);
-    this.pipelineStats.sync++;
-    info.gpu = gpu;
-    info.bgl ??= gpu.getBindGroupLayout(0);
-    this.#layouts.set(gpu, info);
-    this.#pipelines.set(key, gpu);
-    return gpu;
+    return this.pipelines.get(key, code);
   }
-
-  /** The descriptor of a shader's pipeline, with an explicit layout when `bindingsOf` can read one. */
-  #describe(key: string, text: string): PipeInfo {
-    const module = this.device.createShaderModule({ code: text, label: key.length > 200 ? undefined : key });
-    const entries = bindingsOf(text);
-    if (!entries) return { bgl: null, dynamic: false, gpu: null, ready: null, desc: { layout: 'auto', compute: { module, entryPoint: 'main' } } };
-    // An explicit layout with the uniform block at a dynamic offset: one bind group serves every dispatch of the
-    // same buffers (see #bindGroup), whatever its uniform slot in the arena.
-    const bgl = this.device.createBindGroupLayout({ entries });
-    const layout = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
-    return { bgl, dynamic: entries.some((e) => e.buffer?.hasDynamicOffset), gpu: null, ready: null, desc: { layout, compute: { module, entryPoint: 'main' } } };
+  get pipelineStats(): PipelineStats {
+    return this.pipelines.stats;
   }
-
-  /** Starts createComputePipelineAsync for `key` (once) and returns its stand-in (the pipeline once it is ready). */
-  #compileAsync(key: string, text: string): GPUComputePipeline {
-    const known = this.#pipelines.get(key);
-    if (known) return known;
-    const info = this.#describe(key, text);
-    const standIn = { label: key.length > 200 ? '' : key, __brand: 'GPUComputePipeline' } as unknown as GPUComputePipeline;
-    this.#layouts.set(standIn, info);
-    this.#pipelines.set(key, standIn);
-    this.pipelineStats.async++;
-    info.ready = this.device.createComputePipelineAsync(info.desc!).then(
-      (gpu) => {
-        if (this.#destroyed) return;
-        info.gpu ??= gpu;
-        info.bgl ??= gpu.getBindGroupLayout(0);
-        this.#layouts.set(info.gpu, info);
-        if (this.#pipelines.get(key) === standIn) this.#pipelines.set(key, info.gpu);
-      },
-      () => {
-        this.pipelineStats.failed++;
-      },
-    ).finally(() => {
-      info.ready = null;
-    });
-    return standIn;
+  /** Compile-only mode (see PipelineCache.compileOnly): dispatch() records nothing. */
+  get compileOnly(): boolean {
+    return this.pipelines.compileOnly;
   }
-
-  /**
-   * Compiles the pipelines of these shaders (WGSL texts, as `pipelineCodes()` lists them) with
-   * createComputePipelineAsync, in the background; resolves when all have settled. Work recorded meanwhile that
-   * needs one of them waits for it instead of compiling it again.
-   */
+  set compileOnly(on: boolean) {
+    this.pipelines.compileOnly = on;
+  }
   precompile(codes: Iterable<string>): Promise<void> {
-    for (const c of codes) this.#compileAsync(c, c);
-    return this.whenCompiled();
+    return this.pipelines.precompile(codes);
   }
-
-  /** Resolves when every asynchronous compile started so far has settled. */
-  async whenCompiled(): Promise<void> {
-    for (;;) {
-      const pending: Promise<void>[] = [];
-      for (const p of this.#pipelines.values()) {
-        const r = this.#layouts.get(p)?.ready;
-        if (r) pending.push(r);
-      }
-      if (pending.length === 0) return;
-      await Promise.all(pending);
-    }
+  whenCompiled(): Promise<void> {
+    return this.pipelines.whenCompiled();
   }
-
-  /** The WGSL of every pipeline created or requested so far (to save and `precompile` in a later session). */
   pipelineCodes(): string[] {
-    return [...this.#pipelines.keys()];
+    return this.pipelines.codes();
   }
 
   /** A cached bind group of `buffers` (and the arena, bound at a dynamic offset) for a pipeline's layout. */
@@ -474,7 +368,7 @@ export class GpuRuntime {
   cacheBindGroups = true;
 
   get pipelineCount(): number {
-    return this.#pipelines.size;
+    return this.pipelines.size;
   }
 
   #encoderNow(): GPUCommandEncoder {
@@ -502,10 +396,9 @@ export class GpuRuntime {
     let off = 0;
     if (uniforms) off = this.#uniformSlot(uniforms, ulen);
     for (const b of buffers) b.lastUse = this.serial;
-    let info = this.#layouts.get(pipeline);
-    if (!info) this.#layouts.set(pipeline, (info = { bgl: pipeline.getBindGroupLayout(0), dynamic: false, gpu: pipeline, ready: null, desc: null }));
+    const info = this.pipelines.info(pipeline);
     // A stand-in without a known layout ('auto' layouts need the compiled pipeline): compile it now.
-    if (!info.bgl) this.#compileNow(info);
+    if (!info.bgl) this.pipelines.compileNow(info);
     const bgl = info.bgl!;
     let bg: GPUBindGroup;
     if (info.dynamic && this.cacheBindGroups) bg = this.#bindGroup(bgl, buffers, uniforms ? this.#arena : null, ulen);
@@ -519,7 +412,7 @@ export class GpuRuntime {
     if (!info.gpu || this.#deferred) {
       // Its pipeline is still compiling (or earlier work waits for one): keep the order, encode in flush.
       (this.#deferred ??= []).push({ info, bg, off: dynOff, groups: [groups[0], groups[1] ?? 1, groups[2] ?? 1] });
-      this.pipelineStats.deferred++;
+      this.pipelines.stats.deferred++;
       ++this.#dispatches;
       return;
     }
@@ -576,15 +469,6 @@ export class GpuRuntime {
     pass.dispatchWorkgroups(x, y, z);
   }
 
-  /** Compiles a pending pipeline synchronously (a synchronous flush cannot wait for the asynchronous compile). */
-  #compileNow(info: PipeInfo): void {
-    if (info.gpu) return;
-    info.gpu = this.device.createComputePipeline(info.desc!);
-    info.bgl ??= info.gpu.getBindGroupLayout(0);
-    this.#layouts.set(info.gpu, info);
-    this.pipelineStats.fallback++;
-  }
-
   /** Waits until the pipelines of the deferred commands are compiled (or have failed). */
   async #settle(): Promise<void> {
     while (this.#deferred) {
@@ -619,7 +503,7 @@ export class GpuRuntime {
     const enc = this.#encoder!;
     for (const c of cmds) {
       if ('info' in c) {
-        this.#compileNow(c.info);
+        this.pipelines.compileNow(c.info);
         this.#encodeDispatch(enc, c.info.gpu!, c.bg, c.off, c.groups[0], c.groups[1], c.groups[2]);
       } else {
         if (this.#pass) {
@@ -691,81 +575,11 @@ export class GpuRuntime {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#pipelines.clear();
+    this.pipelines.clear();
     this.#deferred = null;
     this.wait.uninstall();
     this.#free.clear();
     this.#pending = [];
     this.device.destroy();
   }
-}
-
-export interface InitOptions {
-  /** Extra Dawn flags for node (`create([...])`), e.g. 'backend=vulkan' or 'adapter=<name>'. */
-  dawnFlags?: string[];
-  powerPreference?: 'low-power' | 'high-performance';
-  /** When freed buffers may be reused (default 'submitted'). */
-  bufferReuse?: BufferReuse;
-  /** false: never use subgroup operations, even when the adapter has 'subgroups' (the workgroup-memory path). */
-  subgroups?: boolean;
-  /**
-   * How awaiting GPU work polls in Node (Dawn): 'spin' (Dawn's default, a core busy until the work is done), 'sleep'
-   * (spin `spinMs`, then poll every millisecond), 'auto' (default: 'sleep' on CPU adapters, 'spin' on GPUs).
-   * Without this option the environment variable SEGLLM_WEBGPU_WAIT (spin, sleep or auto) decides.
-   */
-  waitMode?: WaitMode;
-  /** Spin phase of the 'sleep' wait mode in milliseconds (default 1). */
-  spinMs?: number;
-}
-
-const HOWTO =
-  'no WebGPU adapter found. In Node, install the `webgpu` npm package and a Vulkan driver (on Debian: Mesa lavapipe, ' +
-  'see scripts/setup-webgpu.sh); in Chromium, start it with --enable-unsafe-webgpu (headless) or use a browser with WebGPU.';
-
-/** Creates the adapter and device (browser `navigator.gpu`, else Dawn from the `webgpu` package). */
-export async function createRuntime(opts: InitOptions = {}): Promise<GpuRuntime> {
-  let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  let dawn = false;
-  if (!gpu) {
-    let mod: { create(flags: string[]): GPU; globals: Record<string, unknown> };
-    try {
-      const name = 'webgpu';
-      mod = (await import(/* @vite-ignore */ name)) as typeof mod;
-    } catch (e) {
-      throw new WebGPUUnavailableError(`${HOWTO} (loading the 'webgpu' package failed: ${(e as Error).message})`);
-    }
-    Object.assign(globalThis, mod.globals);
-    gpu = mod.create(['enable-dawn-features=allow_unsafe_apis', ...(opts.dawnFlags ?? [])]);
-    dawn = true;
-  }
-  let adapter: GPUAdapter | null = null;
-  try {
-    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
-  } catch (e) {
-    throw new WebGPUUnavailableError(`${HOWTO} (requestAdapter failed: ${(e as Error).message})`);
-  }
-  if (!adapter) throw new WebGPUUnavailableError(HOWTO);
-  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
-  const requiredLimits: Record<string, number> = {};
-  const lim = adapter.limits as unknown as Record<string, number>;
-  for (const k in lim) if (typeof lim[k] === 'number') requiredLimits[k] = lim[k];
-  const vendor = String((adapter.info as unknown as { vendor?: string }).vendor ?? '');
-  const toggles = ['allow_unsafe_apis'];
-  if (/nvidia/i.test(vendor)) toggles.push('vulkan_enable_f16_on_nvidia');
-  const desc: GPUDeviceDescriptor & { dawnTogglesDescriptor?: { enabledToggles: string[] } } = { requiredFeatures, requiredLimits };
-  if (dawn) desc.dawnTogglesDescriptor = { enabledToggles: toggles };
-  let device: GPUDevice;
-  try {
-    device = await adapter.requestDevice(desc);
-  } catch {
-    // Some limits the adapter lists cannot be requested on every platform: retry with the defaults.
-    device = await adapter.requestDevice({ requiredFeatures, ...(dawn ? { dawnTogglesDescriptor: { enabledToggles: toggles } } : {}) });
-  }
-  const r = new GpuRuntime(gpu, adapter, device);
-  r.useSubgroups = r.features.has('subgroups') && opts.subgroups !== false;
-  if (dawn) r.markDawn();
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SEGLLM_WEBGPU_WAIT;
-  const envMode = env === 'spin' || env === 'sleep' || env === 'auto' ? env : undefined;
-  r.setWaitMode(opts.waitMode ?? envMode ?? 'auto', opts.spinMs);
-  return r;
 }
