@@ -116,6 +116,7 @@ export const f32x4 = {
   neg: (a: Code): Code => cat(a, simd(0xe1)),
   sqrt: (a: Code): Code => cat(a, simd(0xe3)),
   nearest: (a: Code): Code => cat(a, simd(0x6a)),
+  ne: (a: Code, b: Code): Code => cat(a, b, simd(0x42)),
   lt: (a: Code, b: Code): Code => cat(a, b, simd(0x43)),
   gt: (a: Code, b: Code): Code => cat(a, b, simd(0x44)),
   fromI32: (a: Code): Code => cat(a, simd(0xfa)),

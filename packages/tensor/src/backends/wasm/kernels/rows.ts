@@ -226,16 +226,24 @@ function softmaxRows(): FuncDef {
   const t: [number, number, number] = [L.v128(), L.v128(), L.v128()];
   const [i, n4, acc, tmp] = [L.i32(), L.i32(), L.v128(), L.v128()];
   const K = new Consts(L);
+  const [ld, nan] = [L.v128(), L.v128()];
   const at = (p: number): Code => i32.add(get(p), i32.shl(get(i), i32.c(2)));
   const rows = forRange(r, i32.c(0), get(R), 1, seq(
     set(px, i32.add(get(x), i32.shl(i32.mul(get(r), get(N)), i32.c(2)))),
     set(py, i32.add(get(y), i32.shl(i32.mul(get(r), get(N)), i32.c(2)))),
     set(n4, i32.and(get(N), i32.c(~3))),
-    // max
+    // max: pmax (one instruction; f32x4.max costs several on x64) with the NaN lanes tracked apart, so a NaN in the
+    // row still makes the max NaN (and the row NaN), as the reference.
     set(acc, f32x4.splat(f32.c(-Infinity))),
-    forRange(i, i32.c(0), get(n4), 4, set(acc, f32x4.max(get(acc), v128.load(at(px))))),
+    set(nan, v128.i32x4(0)),
+    forRange(i, i32.c(0), get(n4), 4, seq(
+      set(ld, v128.load(at(px))),
+      set(acc, f32x4.pmax(get(acc), get(ld))),
+      set(nan, v128.or(get(nan), f32x4.ne(get(ld), get(ld)))),
+    )),
     set(tmp, get(acc)),
     set(mx, f32.max(f32.max(f32x4.lane(get(tmp), 0), f32x4.lane(get(tmp), 1)), f32.max(f32x4.lane(get(tmp), 2), f32x4.lane(get(tmp), 3)))),
+    ifThen(v128.anyTrue(get(nan)), set(mx, f32.c(Number.NaN))),
     forRange(i, get(n4), get(N), 1, set(mx, f32.max(get(mx), f32.load(at(px))))),
     set(mv, f32x4.splat(get(mx))),
     // y = exp(x - max), s = sum y
