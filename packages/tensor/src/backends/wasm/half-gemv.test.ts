@@ -151,10 +151,17 @@ describe('float16 GEMV: finite-only widening', () => {
 
   it('storages written before every read, or read through a small window, are never scanned', () => {
     const xw = half(halfBits(64, 9, []), [1, 64], 'cpu-wasm');
-    const big = half(halfBits(64 * 200, 10, []), [64, 200], 'cpu-wasm');
-    const window = big.narrow(1, 0, 40); // a fifth of the storage
+    const big = half(halfBits(64 * 400, 10, []), [64, 400], 'cpu-wasm');
+    const window = big.narrow(1, 0, 20); // a twentieth of the storage
     const r = twice(() => T.matmul(xw, window));
     expect([r.scans, r.fast]).toEqual([0, 0]);
+    // A third of a fused weight (QKV-like) is scanned on its second read, and the result is kept for the others.
+    const fused = half(halfBits(64 * 360, 16, []), [64, 360], 'cpu-wasm');
+    const third = (i: number): T.Tensor => fused.narrow(1, 120 * i, 120);
+    const q = twice(() => T.matmul(xw, third(0)));
+    expect([q.scans, q.fast]).toEqual([1, 1]);
+    expect(bitsOf(q.second)).toEqual(bitsOf(q.first));
+    expect(twice(() => T.matmul(xw, third(1))).fast).toBe(2);
     const cache = half(halfBits(64 * 40, 11, []), [64, 40], 'cpu-wasm');
     const s0 = rt.halfScans;
     for (let step = 0; step < 3; step++) {

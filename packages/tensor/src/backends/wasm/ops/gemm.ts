@@ -52,15 +52,15 @@ export interface Operand {
 /**
  * Whether a float16 view's storage holds no Inf/NaN, from a cached scan (f16_nonfinite over the whole storage; any
  * write resets it). The scan runs on the second GEMV read since the last write, and only when the view covers at
- * least half of the storage: weights are scanned once and then read many times, while storages rewritten before
- * each read (a KV cache, activations) or large storages read through small windows are never scanned and keep the
- * exact widening.
+ * least 1/16 of the storage: weights (also slices of a fused weight, e.g. one third of a QKV projection) are scanned
+ * once and then read many times, while storages rewritten before each read (a KV cache, activations) and large
+ * storages read through small windows are never scanned and keep the exact widening.
  */
 export function halfFinite(rt: WasmRuntime, v: View): boolean {
   const s = v.storage;
   if (v.dtype !== 'float16' || !(s instanceof WasmStorage)) return false;
   if (s.halfFinite !== null) return s.halfFinite;
-  if (++s.halfReads < 2 || 2 * numel(v.shape) < s.numel) return false;
+  if (++s.halfReads < 2 || 16 * numel(v.shape) < s.numel) return false;
   const nonFinite = (rt.fns.f16_nonfinite as (p: number, n: number) => number)(s.ptr, s.numel);
   s.halfFinite = nonFinite === 0;
   rt.halfScans++;
