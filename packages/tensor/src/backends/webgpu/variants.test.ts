@@ -15,6 +15,7 @@ import { bindingsOf } from './runtime.ts';
 import { sgMatrixGemmWgsl, subgroupMatrixConfig } from './kernels/sgmatrix.ts';
 import { bcastTile } from './kernels/matmul-bcast.ts';
 import { GEMM_ATTN } from './kernels/attention-gemm.ts';
+import { SMEM } from './kernels/matmul-smem.ts';
 
 const hasGpu = (await availableBackends()).includes('webgpu');
 const { rt, initWebGPU, shutdownWebGPU } = await import('./backend.ts');
@@ -78,12 +79,13 @@ const ATTN: Case[] = [
 
 // The tiled prefill kernel (kernels/attention-tiled.ts: blocks of 64 query rows, 32 keys per tile, 16 when D + Dv > 128)
 const TILED: Case[] = [
-  ['sdpa tiled: causal GQA, two query blocks, gradients', [{ shape: [1, 4, 70, 16], grad: true }, { shape: [1, 2, 70, 16], grad: true }, { shape: [1, 2, 70, 8], grad: true }], ([q, k, v]) => [
+  // (the backward is composed of other ops, checked elsewhere; head dims shared so the cases share compiled shaders)
+  ['sdpa tiled: causal GQA, two query blocks', [{ shape: [1, 4, 70, 8] }, { shape: [1, 2, 70, 8] }, { shape: [1, 2, 70, 8] }], ([q, k, v]) => [
     ops.scaledDotProductAttention(q, k, v, { isCausal: true }),
     ops.scaledDotProductAttention(q, k, v),
   ], { atol: 1e-4 }],
   // Tq < Tk: bottom-right alignment over a cached prefix; an additive mask broadcast over heads; scale
-  ['sdpa tiled: causal over a longer prefix, additive mask, scale', [{ shape: [2, 2, 9, 8] }, { shape: [2, 2, 45, 8] }, { shape: [2, 2, 45, 12] }, { shape: [2, 1, 9, 45], kind: 'unit' }], ([q, k, v, m]) => [
+  ['sdpa tiled: causal over a longer prefix, additive mask, scale', [{ shape: [2, 2, 9, 8] }, { shape: [2, 2, 45, 8] }, { shape: [2, 2, 45, 8] }, { shape: [2, 1, 9, 45], kind: 'unit' }], ([q, k, v, m]) => [
     ops.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.3 }),
     ops.scaledDotProductAttention(q, k, v, { mask: m.mul(-3) }),
   ], { atol: 1e-5 }],
@@ -142,6 +144,19 @@ const EPILOGUE: Case[] = [
     ops.linear(x.to('float16'), w.to('float16'), b.to('float16'), { activation: 'gelu' }).to('float32'),
     ops.linear(x.to('bfloat16'), w.to('bfloat16'), b.to('bfloat16'), { activation: 'silu' }).to('float32'),
   ], { rtol: 1e-2, atol: 1e-2 }],
+];
+
+// The shared-memory tiled GEMM of GPU adapters (kernels/matmul-smem.ts), forced here on the CPU adapter: 64 x 64
+// tiles (128 x 128 with SMEM.bigAt lowered), partial tiles and K tails, NN / NT / strided loads, batches, split-K,
+// half precision, the epilogue
+const SMEM_CASES: Case[] = [
+  ['smem GEMM NN, partial tiles, K tail', [{ shape: [70, 37] }, { shape: [37, 81] }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
+  ['smem GEMM NT and transposed A, epilogue', [{ shape: [33, 40] }, { shape: [65, 40] }, { shape: [65] }, { shape: [40, 20] }], ([x, w, bias, xt]) => [
+    ops.linear(x, w, bias, { activation: 'gelu' }),
+    xt.transpose(0, 1).matmul(w.transpose(0, 1)),
+  ], { atol: 1e-4 }],
+  ['smem GEMM batched with broadcasting, float16', [{ shape: [2, 3, 17, 12] }, { shape: [3, 12, 8] }], ([a, b]) => a.to('float16').matmul(b.to('float16')).to('float32'), { rtol: 2e-3, atol: 2e-3 }],
+  ['smem GEMM split-K (M 8, K 4096)', [{ shape: [8, 4096] }, { shape: [4096, 16] }], ([a, b]) => a.matmul(b), { atol: 1e-4 }],
 ];
 
 function vec4Cases(): Case[] {
@@ -238,6 +253,20 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
   describe('matmul tiers: the broadcast GEMM (CPU adapters with subgroups) and the register-tiled GEMM', () => {
     it.each(BCAST_CASES.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
   });
+  describe('matmul: the shared-memory tiled GEMM of GPU adapters', () => {
+    const gpuStyle = async (c: Case, bigAt?: number) => {
+      const was = [rt().cpuAdapter, SMEM.bigAt] as const;
+      rt().cpuAdapter = false;
+      if (bigAt) SMEM.bigAt = bigAt;
+      try {
+        await check(c, [rt().useSubgroups]);
+      } finally {
+        [rt().cpuAdapter, SMEM.bigAt] = was;
+      }
+    };
+    it.each(SMEM_CASES.map((c) => [c[0], c] as const))('%s', async (_n, c) => gpuStyle(c));
+    it('128 x 128 tiles', async () => gpuStyle(SMEM_CASES[0], 64));
+  });
   describe('matmul fused bias/activation epilogue in every tier', () => {
     it.each(EPILOGUE.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
   });
@@ -329,7 +358,7 @@ describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
       'matmul:splitk-nn', 'matmul:splitk-nt', 'matmul:splitk-scalar', 'matmul:splitk-gemv-nn', 'matmul:splitk-gemv-nt', 'matmul:splitk-gemv-nt-wg',
       'elementwise:vec4', 'elementwise:scalar',
       'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',
-      'matmul:epilogue',
+      'matmul:epilogue', 'matmul:smem', 'matmul:splitk-smem',
       ...(hasBcast ? ['sdpa:gemm', 'matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast'] : []),
       ...(hasSubgroups ? ['reduce:subgroup', 'norm_rows:subgroup', 'sdpa:rows-subgroup', 'sdpa:split-subgroup'] : []),
     ];

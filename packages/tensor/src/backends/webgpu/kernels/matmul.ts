@@ -6,9 +6,13 @@
  *  - M <= 4: GEMV, one thread per output column (per 4 columns when B is N-contiguous), A rows in registers; with
  *    transposed weights (B K-contiguous, as in linear) one workgroup per column splitting K, except on CPU
  *    adapters (lavapipe), where the per-thread form is faster.
+ *  - GPU adapters: a shared-memory tiled GEMM, 64 x 64 or 128 x 128 tiles (./matmul-smem.ts);
+ *  - CPU adapters with subgroups (lavapipe, SwiftShader): the broadcast GEMM (./matmul-bcast.ts);
  *  - otherwise a register-tiled GEMM reading straight from global memory (no workgroup tiles, which are slow on
  *    lavapipe): each thread computes 4 rows x 8 columns; vec4 loads along K for A, and along N ("NN") or K ("NT",
  *    transposed weights as in linear) for B when the layout allows; a scalar strided fallback otherwise.
+ * Kernel `matmul_bias_act` (ops/matmul/linear.ts) runs the same tiers with a fused bias/activation epilogue in the
+ * stores (in the summing pass under split-K).
  */
 import type { View } from '../../../backend.ts';
 import { registerKernel } from '../../../kernels.ts';
@@ -18,6 +22,7 @@ import { launch, withTempF32 } from './launch.ts';
 import { trySubgroupMatrixGemm } from './sgmatrix.ts';
 import { BCAST, bcastGemm, bcastTile } from './matmul-bcast.ts';
 import type { BcastB } from './matmul-bcast.ts';
+import { smemGemm, smemTile } from './matmul-smem.ts';
 import { Uniforms, coalesce, enables, loadAs, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
 import { withPrelude } from '../codegen.ts';
 import { UNARY, type UnaryName } from '../../../ops/elementwise/table.ts';
@@ -110,7 +115,8 @@ function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number
   const r = a.shape.length;
   const gemv = M <= 4;
   const tile = gemv ? null : bcastTile();
-  const m = tile ? 'bcast' : layoutMode(a, b, r, K, N);
+  const smem = gemv || tile ? null : smemTile(M, N);
+  const m = tile ? 'bcast' : smem ? 'smem' : layoutMode(a, b, r, K, N);
   const wgColumn = gemv && m === 'nt' && N <= 65535 && !rt().cpuAdapter;
   const tiles =
     nb *
@@ -120,13 +126,16 @@ function splitPlan(a: View, b: View, M: number, K: number, N: number, nb: number
         : Math.ceil(N / (m === 'nn' ? 4 : 1) / 64)
       : tile
         ? Math.ceil(N / (tile.S * tile.TN)) * Math.ceil(M / (tile.TM * tile.NSG))
-        : Math.ceil(N / (TN * WGX)) * Math.ceil(M / (TM * WGY)));
+        : smem
+          ? Math.ceil(N / smem.BN) * Math.ceil(M / smem.BM)
+          : Math.ceil(N / (TN * WGX)) * Math.ceil(M / (TM * WGY)));
   if (tiles >= SPLIT_K.maxTiles) return null;
-  const extent = m === 'scalar' || m === 'bcast' || (gemv && m === 'nn') ? K : K / 4;
+  const extent = m === 'scalar' || m === 'bcast' || m === 'smem' || (gemv && m === 'nn') ? K : K / 4;
   const want = Math.min(Math.ceil((rt().cpuAdapter ? SPLIT_K.targetGroupsCpu : SPLIT_K.targetGroups) / tiles), Math.floor(extent / SPLIT_K.minChunk));
   if (want < 2) return null;
   // The broadcast tier steps K by 4 x subgroup size: chunks start at multiples of it.
-  const chunk = tile ? Math.ceil(extent / want / (4 * tile.S)) * 4 * tile.S : Math.ceil(extent / want);
+  const step = tile ? 4 * tile.S : smem ? smem.BK : 1;
+  const chunk = Math.ceil(extent / want / step) * step;
   const splits = Math.ceil(extent / chunk);
   if (nb * splits > 65535) return null;
   return { splits, chunk, mode: gemv ? `gemv-${m}${wgColumn ? '-wg' : ''}` : m };
@@ -151,12 +160,14 @@ function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: 
     const gemv = M <= 4;
     // CPU adapters with subgroups: the broadcast GEMM (./matmul-bcast.ts), scalar loads at any strides.
     const tile = gemv ? null : bcastTile();
+    // GPU adapters: the shared-memory tiled GEMM (./matmul-smem.ts)
+    const smem = gemv || tile ? null : smemTile(M, N);
     const mode = layoutMode(a, b, r, K, N);
     const bMode: BcastB = vec4Along(b, r - 1, N) ? 'nn' : vec4Along(b, r - 2, K) ? 'nt' : 'scalar';
-    const bm = tile ? bMode : mode;
+    const bm = tile ? bMode : smem ? 'scalar' : mode;
     const ea = storageType(a.dtype);
     const eb = storageType(b.dtype);
-    const A4 = tile ? BCAST.aVec && vec4Along(a, r - 1, K) : mode !== 'scalar';
+    const A4 = tile ? BCAST.aVec && vec4Along(a, r - 1, K) : !smem && mode !== 'scalar';
     const B4 = bm !== 'scalar';
     const div = (x: number, v: boolean) => (v ? x / 4 : x);
     // uniforms: M K N, a (off, sm, sk), b (off, sk, sn), batch meta
@@ -172,7 +183,7 @@ function encodeOne(a: View, b: View, y: View, ldy: number, ycol: number, split: 
     for (const s of cb.strides) u.i(...s);
     const R = cb.shape.length;
     const sIdx = u.index;
-    const extent = tile || mode === 'scalar' || (gemv && mode === 'nn') ? K : K / 4;
+    const extent = tile || smem || mode === 'scalar' || (gemv && mode === 'nn') ? K : K / 4;
     u.i(nb, split ? split.chunk : extent, extent);
     const epiCode = epi ? epilogueFn(epi, u, ycol - y.offset) : '';
     const batchCode: string[] = ['var oa = U_AOFF; var ob = U_BOFF;'];
@@ -205,6 +216,10 @@ ${epi ? epiCode : ''}`;
       rt().variant(`matmul:bcast-${bMode}`);
       const store = (row: string, col: string, v: string) => `Y[oy + (${row}) * LDY + ${col}] = ${st(v, col)};`;
       ({ code, groups } = bcastGemm(head, prologue, tile, M, N, nb * (split?.splits ?? 1), A4, bMode, store));
+    } else if (smem) {
+      rt().variant('matmul:smem');
+      const store = (row: string, col: string, v: string) => `Y[oy + (${row}) * LDY + ${col}] = ${st(v, col)};`;
+      ({ code, groups } = smemGemm(head, prologue, smem, M, N, nb * (split?.splits ?? 1), a.strides[r - 1] === 1, b.strides[r - 1] === 1, store));
     } else if (gemv) {
       const cols = mode === 'nn' ? 4 : 1;
       const rows = Array.from({ length: M }, (_, i) => i);
