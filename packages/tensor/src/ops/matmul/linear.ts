@@ -107,6 +107,6 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
       const gb = bias?.requiresGrad ? sumTo(gz, [N]) : null;
       return bias ? [gx, gw, gb] : [gx, gw];
     },
-    { saveOutput: true },
+    { saveOutput: act !== 'none' },
   );
 }
