@@ -13,7 +13,7 @@ import { UNARY, BINARY, type UnaryName, type BinaryName } from '../../ops/elemen
 import { consistent, type InputSpec } from './consistency.ts';
 import { bindingsOf } from './runtime.ts';
 import { sgMatrixGemmWgsl, subgroupMatrixConfig } from './kernels/sgmatrix.ts';
-import { bcastTile } from './kernels/matmul-bcast.ts';
+import { BCAST, bcastTile } from './kernels/matmul-bcast.ts';
 import { GEMM_ATTN } from './kernels/attention-gemm.ts';
 import { SMEM } from './kernels/matmul-smem.ts';
 
@@ -252,6 +252,14 @@ describe.skipIf(!hasGpu)('webgpu kernel variants vs cpu', () => {
 
   describe('matmul tiers: the broadcast GEMM (CPU adapters with subgroups) and the register-tiled GEMM', () => {
     it.each(BCAST_CASES.map((c) => [c[0], c] as const))('%s', async (_n, c) => check(c));
+    it('broadcast GEMM reading A as vec4 along K (BCAST.aVec, off by default: slower on lavapipe)', async () => {
+      BCAST.aVec = true;
+      try {
+        for (const c of [BCAST_CASES[0], BCAST_CASES[1]]) await check(c, [rt().useSubgroups]);
+      } finally {
+        BCAST.aVec = false;
+      }
+    });
   });
   describe('matmul: the shared-memory tiled GEMM of GPU adapters', () => {
     const gpuStyle = async (c: Case, bigAt?: number) => {
