@@ -45,6 +45,11 @@ export class JsonArrayWriter {
   /** Drops the temp file without touching the target path. */
   abort(): void {
     this.closed = true;
+    // The open and the first writes are asynchronous: destroying the stream while they are in flight makes it emit
+    // ERR_STREAM_DESTROYED, which with no listener would be an uncaught exception. The temp file is dropped anyway, and
+    // again once the stream has closed (its open may create the file after the first removal).
+    this.stream.on('error', () => undefined);
+    this.stream.once('close', () => rmSync(this.tmp, { force: true }));
     this.stream.destroy();
     rmSync(this.tmp, { force: true });
   }
