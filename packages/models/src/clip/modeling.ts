@@ -4,7 +4,7 @@
  * `encoder.layers.N.{self_attn.{q,k,v,out}_proj, layer_norm1, mlp.{fc1, fc2}, layer_norm2}`, `post_layernorm`.
  */
 import { cat, randn, scaledDotProductAttention, tidy } from '@segllm/tensor';
-import type { Tensor } from '@segllm/tensor';
+import type { Activation, Tensor } from '@segllm/tensor';
 import { Conv2d, Embedding, LayerNorm, Linear, Module, parameter } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import type { ClipHiddenAct, ClipVisionConfig } from './config.ts';
@@ -14,8 +14,9 @@ export class ClipInputError extends Error {
   override readonly name = 'ClipInputError';
 }
 
-function activation(x: Tensor, act: ClipHiddenAct): Tensor {
-  return act === 'quick_gelu' ? x.quickGelu() : act === 'gelu' ? x.gelu() : x.gelu('tanh');
+/** The config's hidden_act as a `linear` activation (gelu_new and gelu_pytorch_tanh are the tanh approximation). */
+function activation(act: ClipHiddenAct): Activation {
+  return act === 'quick_gelu' ? 'quick_gelu' : act === 'gelu' ? 'gelu' : 'gelu_tanh';
 }
 
 export class ClipVisionEmbeddings extends Module {
@@ -99,7 +100,8 @@ export class ClipMlp extends Module {
   }
   /** [B, T, D] -> [B, T, D]. */
   forward(x: Tensor): Tensor {
-    return tidy(() => this.fc2.forward(activation(this.fc1.forward(x), this.config.hidden_act)));
+    // the activation runs in fc1's matmul kernel (bias + activation epilogue) where the backend fuses it
+    return tidy(() => this.fc2.forward(this.fc1.forward(x, { activation: activation(this.config.hidden_act) })));
   }
 }
 

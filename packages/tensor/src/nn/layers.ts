@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor.ts';
 import { zerosLike } from '../tensor.ts';
 import { where } from '../ops/elementwise/elementwise.ts';
-import { linear } from '../ops/matmul/matmul.ts';
+import { linear, type LinearOptions } from '../ops/matmul/matmul.ts';
 import { copyInto } from '../ops/copy/copy.ts';
 import { embedding } from '../ops/index.ts';
 import { rand } from '../random.ts';
@@ -28,8 +28,9 @@ export class Linear extends Module implements Layer {
     this.weight = uniformParam([out_features, in_features], bound, opts);
     this.bias = opts.bias === false ? null : uniformParam([out_features], bound, opts);
   }
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+  /** x W^T + b; `opts.activation` applies an activation in the same kernel where the backend fuses it. */
+  forward(x: Tensor, opts?: LinearOptions): Tensor {
+    return linear(x, this.weight, this.bias, opts);
   }
 }
 
