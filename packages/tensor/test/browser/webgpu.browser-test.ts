@@ -64,6 +64,24 @@ describe('webgpu in the browser', () => {
     await close(grads[1], grads[0]);
   });
 
+  it('fused chains, the bias+activation GEMM epilogue, 1x1 conv and prefill attention match the CPU', async () => {
+    const r = rt();
+    r.variants.clear();
+    const [xc, xg] = both(vals(5 * 12), [5, 12]);
+    const [wc, wg] = both(vals(7 * 12, 3), [7, 12]);
+    const [bc, bg] = both(vals(7, 4), [7]);
+    await close(ops.linear(xg, wg, bg, { activation: 'quick_gelu' }), ops.linear(xc, wc, bc, { activation: 'quick_gelu' }));
+    const swiglu = ops.fuse((g, u) => g.silu().mul(u).add(0.5));
+    await close(swiglu(xg, xg.neg()), swiglu(xc, xc.neg()));
+    const [ic, ig] = both(vals(2 * 3 * 5 * 4, 5), [2, 3, 5, 4]);
+    const [kc, kg] = both(vals(6 * 3, 6), [6, 3, 1, 1]);
+    await close(ops.conv2d(ig, kg), ops.conv2d(ic, kc));
+    const [qc, qg] = both(vals(2 * 16 * 8, 7), [1, 2, 16, 8]);
+    await close(ops.scaledDotProductAttention(qg, qg, qg, { isCausal: true }), ops.scaledDotProductAttention(qc, qc, qc, { isCausal: true }));
+    const want = ['matmul:epilogue', 'conv2d:1x1-gemm', r.cpuAdapter ? 'sdpa:gemm' : 'sdpa:tiled'];
+    expect(want.filter((v) => !r.variants.has(v))).toEqual([]);
+  });
+
   it('adapter-dependent variants (vec4, split-K matmul and decode attention, subgroups and their fallback) match the CPU', async () => {
     const r = rt();
     r.variants.clear();
