@@ -20,10 +20,11 @@ export interface CpuWasmOptions {
   /** Use shared memory and workers when available (default true); false forces the single-threaded build. */
   shared?: boolean;
   /**
-   * Microseconds threads poll for the next job before sleeping (default 0). Polling keeps a worker on its core
-   * between the jobs of an op (a woken worker is sometimes placed on the main thread's core), which helps where cores
-   * are idle, but on a machine whose cores are shared with other processes the polling thread takes time from the
-   * one doing the work (attention 577 tokens fell from ~20 to ~3 GFLOP/s under load with 1000).
+   * Microseconds threads poll for the next job before sleeping (default SPIN_MICROS = 200). Polling keeps a worker
+   * on its own core between back-to-back jobs (a sleeping worker is sometimes woken on the main thread's core, and
+   * the two then share it: matmul 1024 on two threads measured 45 instead of 93 GFLOP/s in such runs). Long polls
+   * cost the other processes of a busy machine: 1000 with the earlier three-jobs-per-block attention fell from ~20
+   * to ~3 GFLOP/s under load; 200 with today's one job per op measured no loss with two busy processes beside it.
    */
   spinMicros?: number;
   /**
@@ -44,6 +45,8 @@ const PAGE = 65536;
  * shares its core with another process takes fewer (a static half/half split waits for the slower thread).
  */
 export const CHUNKS_PER_THREAD = 4;
+/** Default poll time of idle threads before they sleep (microseconds; see CpuWasmOptions.spinMicros). */
+export const SPIN_MICROS = 200;
 const MAX_PAGES = 65536;
 
 interface NodeProcess {
@@ -163,7 +166,7 @@ export class WasmRuntime {
     if (want > 1) {
       try {
         pool = await ThreadPool.start(want - 1, module, memory, km.exports);
-        pool.spinMicros = opts.spinMicros ?? 0;
+        pool.spinMicros = opts.spinMicros ?? SPIN_MICROS;
       } catch {
         pool = null; // workers unavailable: single-threaded
       }
