@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor.ts';
 import { zerosLike } from '../tensor.ts';
 import { where } from '../ops/elementwise/elementwise.ts';
-import { linear, type LinearOptions } from '../ops/matmul/matmul.ts';
+import { linear, type Activation, type LinearOptions } from '../ops/matmul/matmul.ts';
 import { copyInto } from '../ops/copy/copy.ts';
 import { embedding } from '../ops/index.ts';
 import { rand } from '../random.ts';
@@ -145,13 +145,32 @@ export class Sequential extends Module implements Layer {
     if (!m) throw new RangeError(`Sequential has ${this.#mods.length} children, no index ${i}`);
     return m;
   }
+  /** Runs the children in order; a Linear followed by ReLU, GELU, QuickGELU or SiLU runs as one fused `linear`. */
   forward(x: Tensor): Tensor {
     return tidy(() => {
       let y = x;
-      for (const m of this.#mods) y = m.forward(y);
+      const mods = this.#mods;
+      for (let i = 0; i < mods.length; i++) {
+        const m = mods[i];
+        // exactly Linear: a subclass may override forward and ignore the activation
+        const act = m.constructor === Linear && i + 1 < mods.length ? activationOf(mods[i + 1]) : null;
+        if (act) {
+          y = (m as Linear).forward(y, { activation: act });
+          i++;
+        } else y = m.forward(y);
+      }
       return y === x ? x.view(x.shape) : y;
     });
   }
+}
+
+/** The `linear` activation a layer computes, or null when it is not one linear can fuse. */
+function activationOf(m: Layer): Activation | null {
+  if (m instanceof ReLU) return 'relu';
+  if (m instanceof GELU) return m.approximate === 'tanh' ? 'gelu_tanh' : 'gelu';
+  if (m instanceof QuickGELU) return 'quick_gelu';
+  if (m instanceof SiLU) return 'silu';
+  return null;
 }
 
 /** The DETR/SAM MLP: `layers.i` Linear layers with ReLU between them (none after the last). */

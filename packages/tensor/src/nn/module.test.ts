@@ -8,7 +8,7 @@ import { getBackend } from '../backend.ts';
 import '../ops/index.ts';
 import {
   BatchNorm2d, Conv2d, Dropout, Embedding, FrozenBatchNorm2d, GELU, LayerNorm, Linear, MLP, Module, MultiheadAttention,
-  ReLU, Sequential, StateDictError, buffer, parameter, RMSNorm, GroupNorm,
+  ReLU, Sequential, StateDictError, buffer, parameter, RMSNorm, GroupNorm, QuickGELU, SiLU,
 } from './index.ts';
 
 class Block extends Module {
@@ -215,6 +215,24 @@ describe.each(backends)('layers on %s', (backend) => {
     const y = l.forward(tensor([[1, 1, 1], [2, 0, -1]], { backend }));
     expect(Array.from(await y.data())).toEqual([6.5, -0.5, -0.5, -3.5]);
     l.dispose();
+  });
+
+  it('Sequential runs Linear + activation as one fused linear with the same values and gradients', async () => {
+    for (const act of [new ReLU(), new GELU(), new GELU('tanh'), new QuickGELU(), new SiLU()]) {
+      const seq = new Sequential(new Linear(6, 5, { backend, generator: new Generator(3) }), act, new Linear(5, 2, { backend, generator: new Generator(4) }));
+      const x = randn([4, 6], { generator: new Generator(5), backend });
+      const y = seq.forward(x);
+      const ref = seq.at(2).forward(act.forward(seq.at(0).forward(x)));
+      const [a, b] = [await y.data(), await ref.data()];
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
+      y.sum().backward();
+      const g = await (seq.at(0) as Linear).weight.grad!.data();
+      seq.zeroGrad();
+      ref.sum().backward();
+      const gr = await (seq.at(0) as Linear).weight.grad!.data();
+      for (let i = 0; i < g.length; i++) expect(g[i]).toBeCloseTo(gr[i], 5);
+      seq.dispose();
+    }
   });
 
   it('to(backend) moves parameters from the CPU, and loadStateDict moves CPU tensors in', async () => {
