@@ -114,6 +114,8 @@ const CASES: Case[] = [
     ops.scaledDotProductAttention(q, k, v, { mask: m }), { atol: 1e-4 }],
   ['conv2d', [{ shape: [2, 4, 9, 8], grad: true }, { shape: [6, 2, 3, 2], grad: true }, { shape: [6], grad: true }], ([x, w, b]) =>
     ops.conv2d(x, w, b, { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 }), { atol: 1e-4 }],
+  ['conv2d depthwise (multiplier 2, bias, stride, padding, dilation)', [{ shape: [2, 3, 9, 8], grad: true }, { shape: [6, 1, 3, 3], grad: true }, { shape: [6], grad: true }], ([x, w, b]) =>
+    [ops.conv2d(x, w, b, { stride: 2, padding: 2, dilation: [2, 1], groups: 3 }), ops.conv2d(x, w.narrow(0, 0, 3), null, { padding: 1, groups: 3 })], { atol: 1e-4 }],
   ['conv2d 1x1 and 3x3', [{ shape: [2, 3, 7, 7], grad: true }, { shape: [37, 3, 1, 1], grad: true }, { shape: [5, 3, 3, 3], grad: true }], ([x, w1, w3]) =>
     [ops.conv2d(x, w1), ops.conv2d(x, w3, null, { padding: 1 })], { atol: 1e-4 }],
   ['max_pool2d', [{ shape: [2, 3, 9, 8], grad: true }], ([x]) => [

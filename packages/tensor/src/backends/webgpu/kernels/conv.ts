@@ -1,7 +1,7 @@
 /**
  * WebGPU conv2d kernels (contracts in ops/conv2d/conv2d-cpu.ts): `conv2d` as an implicit GEMM (im2col addressing
  * in the loads, no column buffer; each thread computes 4 output channels x 4 output pixels), 1x1 convolutions without
- * bias on the matmul kernel, `conv2d_grad_input`
+ * bias on the matmul kernel, depthwise convolutions directly (one thread per output), `conv2d_grad_input`
  * (one thread per input element over the taps that reach it) and `conv2d_grad_weight` (one workgroup per weight
  * element, reducing over batch and output pixels). f32 accumulation.
  */
@@ -50,12 +50,45 @@ const is1x1 = (wt: View, a: Attrs, bias: View | undefined) => {
   return !bias && wt.shape[2] === 1 && wt.shape[3] === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && (a.groups as number) === 1;
 };
 
+/**
+ * Depthwise convolution (one input channel per group, `groups` = C, any channel multiplier): one thread per output
+ * element over its KH x KW taps. The implicit GEMM would compute 4 output channels per thread of which a depthwise
+ * group has only O / C.
+ */
+function depthwise(x: View, wt: View, bias: View | undefined, y: View, a: Attrs): void {
+  rt().variant('conv2d:depthwise');
+  const ins: View[] = bias ? [x, wt, bias] : [x, wt];
+  launch(ins, [y], y.shape.reduce((p, d) => p * d, 1), (u) => {
+    const g = geom(u, x.shape, wt.shape, y.shape, a);
+    return `${g}
+  let ow = i32(idx) % Wo; let oh = (i32(idx) / Wo) % Ho; let o = (i32(idx) / (Wo * Ho)) % O; let n = i32(idx) / (Wo * Ho * O);
+  let c = o / Og;
+  var acc = ${bias ? loadAs('in2[b2 + o]', bias.dtype, 'f32') : '0.0'};
+  for (var ky = 0; ky < KH; ky++) {
+    let ih = oh * SH - PH + ky * DH;
+    if (ih < 0 || ih >= H) { continue; }
+    for (var kx = 0; kx < KW; kx++) {
+      let iw = ow * SW - PW + kx * DW;
+      if (iw >= 0 && iw < W) {
+        acc += ${loadAs('in0[b0 + ((n * C + c) * H + ih) * W + iw]', x.dtype, 'f32')} * ${loadAs('in1[b1 + (o * KH + ky) * KW + kx]', wt.dtype, 'f32')};
+      }
+    }
+  }
+  out0[${bias ? 'b3' : 'b2'} + i32(idx)] = ${storeFrom('acc', 'f32', y.dtype)};`;
+  });
+}
+
 registerKernel(
   'webgpu',
   'conv2d',
   ([x, wt, bias], [y], a) => {
     if (is1x1(wt, a, bias)) {
       conv1x1(x, wt, y);
+      return;
+    }
+    const groups = a.groups as number;
+    if (groups > 1 && groups === x.shape[1] && wt.shape[1] === 1) {
+      depthwise(x, wt, bias, y, a);
       return;
     }
     const [N, , ,] = x.shape;
