@@ -6,8 +6,9 @@
  * then every thread (main included) takes the next chunk with Atomics.add until none is left, so a thread that
  * starts late or shares its core does fewer chunks. A worker claims a job before taking chunks; when the main thread
  * has done every chunk, it withdraws the offer from workers that have not claimed it yet (still waking, or their
- * core busy) and waits only for the others' `done` to reach the sequence. Ops stay synchronous. Where the main thread may not block (a browser's main thread), it spins on
- * Atomics.load instead.
+ * core busy) and waits only for the others' `done` to reach the sequence. Idle threads poll a short while (the
+ * runtime's spinMicros) before sleeping. Ops stay synchronous. Where the main thread may not block (a browser's
+ * main thread), it spins on Atomics.load instead.
  */
 
 export class WasmWorkerError extends Error {
