@@ -4,7 +4,7 @@
  * Also onnxruntime-node's WebGPU execution provider. TF.js has no float16 tensors: `half` workloads run in float32 there (the row label says so).
  */
 import type { Peer, Workload } from './peers.ts';
-import { ortPeer, tfjsPeer, type Tf } from './peers.ts';
+import { convOut, ortPeer, tfjsPeer, type Tf } from './peers.ts';
 
 interface DawnModule {
   create(flags: string[]): unknown;
@@ -28,7 +28,7 @@ export async function loadWebGPUPeers(): Promise<{ peers: Peer[]; notes: string[
     tf.enableProdMode();
     if (await tf.setBackend('webgpu')) {
       const adapter = (await (g.navigator as { gpu: GPU }).gpu.requestAdapter()) as GPUAdapter;
-      peers.push(guarded(tfjsPeer(tf, 'tfjs-webgpu', 'webgpu'), adapter.limits.maxStorageBufferBindingSize, notes));
+      peers.push(guarded(tfjsPeer(tf, 'tfjs-webgpu', 'webgpu'), adapter.limits.maxStorageBufferBindingSize));
     } else notes.push('tfjs-webgpu: the backend did not initialise');
   } catch (e) {
     notes.push(`tfjs-webgpu unavailable: ${e instanceof Error ? e.message : String(e)}`);
@@ -45,22 +45,25 @@ export async function loadWebGPUPeers(): Promise<{ peers: Peer[]; notes: string[
 /** Bytes of the largest float32 tensor a plain (unsplit) implementation binds for `w`. */
 function largestTensor(w: Workload): number {
   if (w.op === 'matmul') return 4 * Math.max(w.M * w.K, w.K * w.N, w.M * w.N);
-  if (w.op === 'conv2d') return 4 * Math.max(w.N * w.C * w.H * w.W, w.N * w.O * w.H * w.W);
+  if (w.op === 'conv2d') {
+    const [ho, wo] = convOut(w);
+    return 4 * Math.max(w.N * w.C * w.H * w.W, w.N * w.O * ho * wo);
+  }
   return 4 * w.H * Math.max(w.T * w.D, (w.Tq ?? w.T) * w.T); // the materialised score matrix
 }
 
 /**
  * A peer that binds each tensor as one storage buffer: cases with a tensor over the adapter's binding limit are
- * skipped with a note (Dawn rejects the bind group, nothing runs, and the timing would be meaningless).
+ * refused (the bench prints the reason as a note): Dawn would reject the bind group, nothing would run, and the
+ * timing would be meaningless.
  */
-function guarded(peer: Peer, maxBinding: number, notes: string[]): Peer {
+function guarded(peer: Peer, maxBinding: number): Peer {
   return {
     name: peer.name,
     prepare(w) {
       const bytes = largestTensor(w);
       if (bytes <= maxBinding) return peer.prepare(w);
-      notes.push(`${peer.name} skips ${JSON.stringify(w)}: a ${(bytes / 2 ** 20).toFixed(0)} MiB tensor exceeds maxStorageBufferBindingSize (${(maxBinding / 2 ** 20).toFixed(0)} MiB)`);
-      return Promise.resolve(null);
+      return Promise.reject(new Error(`skipped: a ${(bytes / 2 ** 20).toFixed(0)} MiB tensor exceeds maxStorageBufferBindingSize (${(maxBinding / 2 ** 20).toFixed(0)} MiB)`));
     },
   };
 }
