@@ -125,6 +125,12 @@ const BCAST_CASES: Case[] = [
     a.to('float16').matmul(b.to('float16')).to('float32'),
     a.to('bfloat16').matmul(b.to('bfloat16')).to('float32'),
   ], { rtol: 1e-2, atol: 1e-2 }],
+  // conv2d as the broadcast GEMM with im2col loads (kernels/conv-bcast.ts): groups, stride, padding, dilation, bias,
+  // partial tiles (5 channels per group) and a K tail (27 = 3 x 3 x 3)
+  ['bcast conv2d', [{ shape: [2, 6, 11, 13], grad: true }, { shape: [10, 3, 3, 3], grad: true }, { shape: [10], grad: true }], ([x, w, b]) =>
+    ops.conv2d(x, w, b, { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 }), { atol: 1e-4 }],
+  ['bcast conv2d float16', [{ shape: [1, 4, 6, 7] }, { shape: [6, 4, 3, 3] }], ([x, w]) =>
+    ops.conv2d(x.to('float16'), w.to('float16'), null, { padding: 1 }).to('float32'), { rtol: 1e-2, atol: 1e-2 }],
 ];
 
 // The fused bias/activation epilogue (matmul_bias_act, ops/matmul/linear.ts) in every matmul tier: GEMV (M <= 4),
@@ -367,7 +373,7 @@ describe.skipIf(!hasGpu)('webgpu variant coverage', () => {
       'elementwise:vec4', 'elementwise:scalar',
       'interpolate_backward:f16-via-f32', 'grid_sample_backward:f16-via-f32', 'ms_deform_attn_backward:f16-via-f32',
       'matmul:epilogue', 'matmul:smem', 'matmul:splitk-smem',
-      ...(hasBcast ? ['sdpa:gemm', 'matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast'] : []),
+      ...(hasBcast ? ['sdpa:gemm', 'matmul:bcast-nn', 'matmul:bcast-nt', 'matmul:bcast-scalar', 'matmul:splitk-bcast', 'conv2d:bcast'] : []),
       ...(hasSubgroups ? ['reduce:subgroup', 'norm_rows:subgroup', 'sdpa:rows-subgroup', 'sdpa:split-subgroup'] : []),
     ];
     expect(want.filter((v) => !seen.has(v))).toEqual([]);

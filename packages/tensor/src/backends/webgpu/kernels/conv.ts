@@ -1,7 +1,8 @@
 /**
  * WebGPU conv2d kernels (contracts in ops/conv2d/conv2d-cpu.ts): `conv2d` as an implicit GEMM (im2col addressing
- * in the loads, no column buffer; each thread computes 4 output channels x 4 output pixels), 1x1 convolutions without
- * bias on the matmul kernel, depthwise convolutions directly (one thread per output), `conv2d_grad_input`
+ * in the loads, no column buffer; each thread computes 4 output channels x 4 output pixels; on CPU adapters with
+ * subgroups the broadcast GEMM with im2col loads of ./conv-bcast.ts), 1x1 convolutions without bias on the matmul
+ * kernel, depthwise convolutions directly (one thread per output), `conv2d_grad_input`
  * (one thread per input element over the taps that reach it) and `conv2d_grad_weight` (one workgroup per weight
  * element, reducing over batch and output pixels). f32 accumulation.
  */
@@ -10,6 +11,7 @@ import { getKernel, registerKernel } from '../../../kernels.ts';
 import { rt } from '../backend.ts';
 import type { Uniforms } from '../codegen.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
+import { convBcast } from './conv-bcast.ts';
 import { groupSum, launch } from './launch.ts';
 
 const F = ['float32', 'float16', 'bfloat16'] as const;
@@ -91,6 +93,8 @@ registerKernel(
       depthwise(x, wt, bias, y, a);
       return;
     }
+    // CPU adapters with subgroups: the broadcast GEMM with im2col loads (./conv-bcast.ts)
+    if (convBcast(x, wt, bias, y, a)) return;
     const [N, , ,] = x.shape;
     const [O, , ,] = wt.shape;
     const G = a.groups as number;

@@ -39,6 +39,17 @@ export function bcastTile(): { S: number; TM: number; TN: number; NSG: number } 
 export type BcastB = 'nn' | 'nt' | 'scalar';
 
 /**
+ * B read through caller code instead of B[k * sbk + col] (conv2d's im2col addressing): `cols` (WGSL, after n0 is
+ * known) sets up per-column state for columns n0 + j (clamped to N - 1 when N is not a multiple of S * TN), `k(k, t)`
+ * declares per-k values with suffix t (the same for all lanes), `b(t, j)` is the f32 value of B[k, column n0 + j].
+ */
+export interface BcastGather {
+  cols: string;
+  k: (k: string, t: string) => string;
+  b: (t: string, j: number) => string;
+}
+
+/**
  * The shader body (after the caller's `head`, which declares A (vec4 when `aVec`: vec4 along K), B (vec4 unless
  * `bMode` is scalar) and Y, and its `prologue`, which defines M K N LDY sam sak sbk sbn k0 k1 oa ob oy, offsets and
  * strides in units of the array element) and the workgroup grid. `store(row, col, value)` writes one output. k0
@@ -54,6 +65,7 @@ export function bcastGemm(
   aVec: boolean,
   bMode: BcastB,
   store: (row: string, col: string, v: string) => string,
+  gather?: BcastGather,
 ): { code: string; groups: [number, number, number] } {
   const { S, TM, TN, NSG } = tile;
   const I = Array.from({ length: TM }, (_, i) => i);
@@ -68,6 +80,7 @@ export function bcastGemm(
   const KS = aVec ? 4 * S : S;
   const quads = KS / 4;
   const loadB = (base: string): { decl: string; b: (c: number, j: number) => string } => {
+    if (gather) return { decl: C.map((c) => gather.k(`${base} + ${c}`, `${c}`)).join(' '), b: (c, j) => gather.b(`${c}`, j) };
     if (bMode === 'nt') return { decl: J.map((j) => `let bq${j} = ${v4(`B[cb${j} + (${base}) / 4]`)};`).join(' '), b: (c, j) => `bq${j}[${c}]` };
     if (bMode === 'nn') return { decl: C.map((c) => `let bn${c} = ${v4(`B[(${base} + ${c}) * sbk + cb]`)};`).join(' '), b: (c, j) => `bn${c}[${j}]` };
     return {
@@ -85,8 +98,9 @@ export function bcastGemm(
     return `{ ${decl}\n      ${bc}\n      ${fmas} }`;
   };
   const colIdx = (j: number) => (fullN ? `(n0 + ${j})` : `min(n0 + ${j}, N - 1)`);
-  const cols =
-    bMode === 'nn'
+  const cols = gather
+    ? gather.cols
+    : bMode === 'nn'
       ? `let cb = ob + ${fullN ? 'n0' : 'min(n0, N - 4)'} / 4;` // TN == 4 columns: one vec4 (N % 4 == 0)
       : J.map((j) => `let cb${j} = ob + ${colIdx(j)} * sbn;`).join(' ');
   const tailB = (j: number) => (bMode === 'nn' ? `f32(B[k * sbk + cb][${j}])` : bMode === 'nt' ? `f32(B[cb${j} + k / 4][k % 4])` : `f32(B[k * sbk + cb${j}])`);
@@ -108,7 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${Array.from({ length: quads }, (_, q) => quad(q)).join('\n    ')}
   }
   for (var k = kf; k < k1; k++) {
-    ${J.map((j) => `let b${j} = ${tailB(j)};`).join(' ')}
+    ${gather ? gather.k('k', 't') : ''} ${J.map((j) => `let b${j} = ${gather ? gather.b('t', j) : tailB(j)};`).join(' ')}
     ${I.map((i) => `{ let a = ${tailA(i)}; ${J.map((j) => `${acc(i, j)} += a * b${j};`).join(' ')} }`).join('\n    ')}
   }
   ${I.map((i) =>
