@@ -126,8 +126,8 @@ const BCAST_CASES: Case[] = [
     a.to('bfloat16').matmul(b.to('bfloat16')).to('float32'),
   ], { rtol: 1e-2, atol: 1e-2 }],
   // conv2d as the broadcast GEMM with im2col loads (kernels/conv-bcast.ts): groups, stride, padding, dilation, bias,
-  // partial tiles (5 channels per group) and a K tail (27 = 3 x 3 x 3)
-  ['bcast conv2d', [{ shape: [2, 6, 11, 13], grad: true }, { shape: [10, 3, 3, 3], grad: true }, { shape: [10], grad: true }], ([x, w, b]) =>
+  // partial tiles (10 channels per group: 16-row subgroup tiles; 6 in the float16 case: 8 rows) and a K tail (27)
+  ['bcast conv2d', [{ shape: [2, 6, 11, 13], grad: true }, { shape: [20, 3, 3, 3], grad: true }, { shape: [20], grad: true }], ([x, w, b]) =>
     ops.conv2d(x, w, b, { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 }), { atol: 1e-4 }],
   ['bcast conv2d float16', [{ shape: [1, 4, 6, 7] }, { shape: [6, 4, 3, 3] }], ([x, w]) =>
     ops.conv2d(x.to('float16'), w.to('float16'), null, { padding: 1 }).to('float32'), { rtol: 1e-2, atol: 1e-2 }],
