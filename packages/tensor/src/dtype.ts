@@ -133,13 +133,29 @@ export function bf16BitsToF32(b: number): number {
   return f32[0];
 }
 
+let f16Table: Float32Array | null = null;
+
+/** float32 value of every float16 bit pattern (256 KiB, built on first use): widening is then one load per element. */
+function f16ToF32Table(): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToF32(h);
+  }
+  return f16Table;
+}
+
 /** Widen a storage array of any dtype to float32 (f16/bf16 decoded; ints converted). */
 export function toFloat32Array(dtype: DType, src: StorageArray): Float32Array {
   if (dtype === 'float32') return src as Float32Array;
   const out = new Float32Array(src.length);
-  if (dtype === 'float16') for (let i = 0; i < src.length; i++) out[i] = f16BitsToF32(src[i]);
-  else if (dtype === 'bfloat16') for (let i = 0; i < src.length; i++) out[i] = bf16BitsToF32(src[i]);
-  else for (let i = 0; i < src.length; i++) out[i] = src[i];
+  if (dtype === 'float16') {
+    const t = f16ToF32Table();
+    for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
+  } else if (dtype === 'bfloat16') {
+    // bfloat16 bits are the top half of the float32's: write them through an integer view (NaN payloads kept)
+    const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+    for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
+  } else for (let i = 0; i < src.length; i++) out[i] = src[i];
   return out;
 }
 
