@@ -30,6 +30,18 @@ export class Generator {
     return this;
   }
 
+  /** The full state (four xoshiro words and the cached normal), to checkpoint and restore a run bit for bit. */
+  getState(): { words: number[]; spare: number | null } {
+    return { words: [...this.#s], spare: this.#spare };
+  }
+
+  setState(st: { words: readonly number[]; spare: number | null }): this {
+    if (st.words.length !== 4 || st.words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) throw new RangeError('Generator.setState: words must be four unsigned 32-bit integers (from getState())');
+    this.#s.set(st.words);
+    this.#spare = st.spare;
+    return this;
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
     const s = this.#s;
