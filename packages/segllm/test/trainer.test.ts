@@ -22,8 +22,8 @@ class SyntheticSource implements BatchSource {
   constructor(seed: number, readonly batch = 2) {
     this.g = new Generator(seed);
   }
-  async next(): Promise<StepSample[]> {
-    return Array.from({ length: this.batch }, () => {
+  next(): Promise<StepSample[]> {
+    return Promise.resolve().then(() => Array.from({ length: this.batch }, () => {
       const T = 40 + this.g.int(0, 8);
       const ids = new Int32Array(T).fill(0).map(() => 100 + this.g.int(0, 50));
       ids[0] = 1;
@@ -32,7 +32,7 @@ class SyntheticSource implements BatchSource {
       for (let t = 25; t < T; t++) labels[t] = ids[t];
       const clip = new Float32Array(3 * R * R).map(() => this.g.random() - 0.5);
       return { ids, labels, clipPixels: clip, hipiePixels: new Float32Array(3 * S * S), imageStart: 5, maskSlots: [], boxSlots: [{ position: 22, box: [0.1, 0.2, 0.5, this.g.random()] as [number, number, number, number] }], segs: [] };
-    });
+    }));
   }
   state() {
     return this.g.getState();
