@@ -40,7 +40,7 @@ export interface SegTarget {
 }
 
 /** The mask decoder's loss on the batch's chosen phrases: images [U, 3, S, S], phrases [M, 8, Cl], image index per phrase. */
-export type SegLoss = (images: Tensor, phrases: Tensor, imageIndex: readonly number[], targets: readonly SegTarget[]) => { total: Tensor; terms: Map<string, Tensor> };
+export type SegLoss = (images: Tensor, phrases: Tensor, imageIndex: readonly number[], targets: readonly SegTarget[]) => Promise<{ total: Tensor; terms: Map<string, Tensor> }>;
 
 export interface StepOptions {
   /** Run the CLIP tower with gradients (training from scratch); the release keeps it frozen. */
@@ -66,36 +66,43 @@ export class TrainStepError extends Error {
 }
 
 /** The teacher-forced forward of a batch and its loss. Tensors in the result are the caller's to dispose. */
-export function segllmTrainStep(model: SegLLMForSegmentation, batch: readonly StepSample[], o: StepOptions = {}): StepOutput {
+export async function segllmTrainStep(model: SegLLMForSegmentation, batch: readonly StepSample[], o: StepOptions = {}): Promise<StepOutput> {
   if (batch.length === 0) throw new TrainStepError('a training step needs at least one conversation');
   const backend = model.lm_head.weight.backend;
   const B = batch.length;
   const T = Math.max(...batch.map((s) => s.ids.length));
   const D = model.config.llava.llm.hidden_size;
-  return tidy(() => {
+  const chosen = chosenSegs(batch, T);
+  const withSeg = !!o.segLoss && chosen.rows.length > 0;
+  const fwd = tidy(() => {
     const ids = new Int32Array(B * T); // right-padded with pad id 0: causal attention keeps pads out of earlier positions
     batch.forEach((s, b) => ids.set(s.ids, b * T));
     const embeds = model.model.embed_tokens.forward(tensor(ids, { dtype: 'int32', backend }).reshape([B, T])); // [B, T, D]
     const injected = injections(model, batch, T, o.trainVision ?? false); // [B, T, D]
     const h = model.model.forward({ inputsEmbeds: embeds.add(injected) }).reshape([B * T, D]); // [B * T, D]
-    const { loss: text, tokens } = textLoss(model, h, batch, T);
-    const chosen = chosenSegs(batch, T);
-    let seg: Tensor | null = null;
-    let terms = new Map<string, Tensor>();
-    if (o.segLoss && chosen.rows.length > 0) {
-      const phrases = model.predictPhrases(indexSelect(h, 0, tensor(chosen.rows, { dtype: 'int32', backend }))); // [M, 8, Cl]
-      const S = model.config.hipie_image_size;
-      const used = [...new Set(chosen.targets.map((t) => t.sample))];
-      const pix = new Float32Array(used.length * 3 * S * S);
-      used.forEach((b, i) => pix.set(batch[b].hipiePixels, i * 3 * S * S));
-      const images = tensor(pix, { backend }).reshape([used.length, 3, S, S]); // [U, 3, S, S]
-      const r = o.segLoss(images, phrases, chosen.targets.map((t) => used.indexOf(t.sample)), chosen.targets);
+    const text = textLoss(model, h, batch, T);
+    const phrases = withSeg ? model.predictPhrases(indexSelect(h, 0, tensor(chosen.rows, { dtype: 'int32', backend }))) : null; // [M, 8, Cl]
+    return { ...text, phrases };
+  });
+  let seg: Tensor | null = null;
+  let terms = new Map<string, Tensor>();
+  if (withSeg && fwd.phrases) {
+    const S = model.config.hipie_image_size;
+    const used = [...new Set(chosen.targets.map((t) => t.sample))];
+    const pix = new Float32Array(used.length * 3 * S * S);
+    used.forEach((b, i) => pix.set(batch[b].hipiePixels, i * 3 * S * S));
+    const images = tensor(pix, { backend }).reshape([used.length, 3, S, S]); // [U, 3, S, S]
+    try {
+      const r = await o.segLoss!(images, fwd.phrases, chosen.targets.map((t) => used.indexOf(t.sample)), chosen.targets);
       seg = r.total;
       terms = r.terms;
+    } finally {
+      images.dispose();
+      fwd.phrases.dispose();
     }
-    const loss = seg ? text.add(seg) : text.add(0);
-    return { loss, text, seg, terms, tokens, phrases: chosen.rows.length };
-  });
+  }
+  const loss = tidy(() => (seg ? fwd.loss.add(seg) : fwd.loss.add(0)));
+  return { loss, text: fwd.loss, seg, terms, tokens: fwd.tokens, phrases: chosen.rows.length };
 }
 
 /** The additive input rows [B, T, D]: image patches, mask and box encodings at their slots, zeros elsewhere. */

@@ -187,7 +187,7 @@ export class Trainer {
       const batch = await this.data.next();
       samples += batch.length;
       const tf = performance.now();
-      const out = segllmTrainStep(this.net, batch, { segLoss, trainVision: this.trainsVision });
+      const out = await segllmTrainStep(this.net, batch, { segLoss, trainVision: this.trainsVision });
       const scaled = this.o.accumulate > 1 ? tidy(() => out.loss.div(this.o.accumulate)) : out.loss;
       const tb = performance.now();
       fwd += tb - tf;
