@@ -43,8 +43,11 @@ export interface HipieLossInput {
   segTokens?: Tensor;
   /** Uniform [0, 1) for point sampling (default Math.random). */
   rng?: () => number;
-  /** Given points [M_b, P, 2] per layer ('fg.<l>' / 'gt.<l>') and image, instead of sampling (tests). */
-  points?: (layerKey: string, b: number) => Tensor | null;
+  /**
+   * Given points [M_b, P, 2] per layer ('fg.<l>' / 'gt.<l>', l counted from the first aux layer) and image, for the
+   * image's matched queries, instead of sampling (tests). When any image with matches gets null, the layer is sampled.
+   */
+  points?: (layerKey: string, b: number, queries: readonly number[]) => Tensor | null;
   /** Default 12544 (oversample 3, importance 0.75, as upstream). */
   numPoints?: number;
   /** FINAL_FG_WEIGHT / FINAL_GT_WEIGHT of merge_dict (default 1, 1). */
@@ -127,7 +130,7 @@ async function maskPlan(x: HipieLossInput, key: string, fn: MaskLogitsFn, matche
   let r = 0;
   matches.forEach((m, b) => m.target.forEach((t) => host.set(targetMaskStride4(x.targets[b].masks, t * S * S, S), n * n * r++)));
   const targetMasks = fromStorageArray(host, [M, n, n], 'float32', { backend: masks.backend });
-  const given = x.points ? matches.map((m, b) => (m.query.length ? x.points!(key, b) : null)) : [];
+  const given = x.points ? matches.map((m, b) => (m.query.length ? x.points!(key, b, m.query) : null)) : [];
   let points: Tensor;
   if (given.length && matches.every((m, b) => !m.query.length || given[b])) {
     const ps = given.filter((p): p is Tensor => p !== null);

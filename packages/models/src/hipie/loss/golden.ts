@@ -8,7 +8,7 @@ import { fromStorageArray } from '@segllm/tensor';
 import type { RawTensor, Tensor, TensorStore } from '@segllm/tensor';
 import { hipieLoss, type BranchPredictions, type HipieLossResult, type LayerPrediction } from './criterion.ts';
 import { simOtaMatch } from './matcher.ts';
-import { IMPORTANCE_SAMPLE_RATIO, selectUncertain, targetMaskStride4 } from './points.ts';
+import { IMPORTANCE_SAMPLE_RATIO, pointSample, selectUncertain, targetMaskStride4 } from './points.ts';
 import { targetBoxes, type HipieTarget } from './targets.ts';
 
 export interface LossComparison {
@@ -138,14 +138,31 @@ function sortedPairs(a: ArrayLike<number>, k: number): number[] {
   return pairs.sort((p, q) => p[0] - q[0] || p[1] - q[1]).flat();
 }
 
-async function pointExtras(c: Case, masks: Tensor): Promise<void> {
+/** single's extras: the uncertainty selection from the stored candidates (as a set), stride-4 targets, point values. */
+async function pointExtras(c: Case, masks: Tensor, targets: readonly HipieTarget[]): Promise<void> {
   if (!c.has('points.candidates')) return;
   const cand = await c.raw('points.candidates');
   const pts = await c.raw('points');
-  const P = pts.shape[1];
+  const [M, P] = pts.shape;
   const k = Math.trunc(IMPORTANCE_SAMPLE_RATIO * P);
   const sel = await selectUncertain(masks.slice(0, 0, 1), cand.data as Float32Array, k);
   c.push('points.selected_as_set', sortedPairs(sel, k), sortedPairs(pts.data.subarray(0, 2 * k), k), 'exact');
+  const n = masks.shape[1];
+  const host = new Float32Array(M * n * n);
+  let r = 0;
+  for (let b = 0; b < targets.length; b++) {
+    const S = targets[b].size;
+    for (const t of (await c.raw(`match.${b}.target`)).data) host.set(targetMaskStride4(targets[b].masks, t * S * S, S), n * n * r++);
+  }
+  await c.expect('target_masks_stride4', host, 'exact');
+  const p = fromStorageArray(pts.data, pts.shape, 'float32', { backend: c.backend });
+  const tm = fromStorageArray(host, [M, n, n], 'float32', { backend: c.backend });
+  const labels = pointSample(tm, p);
+  const md = masks.detach();
+  const logits = pointSample(md, p);
+  await c.expect('point_labels', await labels.data(), 'close');
+  await c.expect('point_logits', await logits.data(), 'close');
+  for (const t of [p, tm, md, labels, logits]) t.dispose();
 }
 
 async function runSingle(c: Case): Promise<void> {
@@ -160,7 +177,7 @@ async function runSingle(c: Case): Promise<void> {
   await c.expect('loss.total', await res.total.data(), 'close');
   res.total.backward();
   await c.compareGrads();
-  await pointExtras(c, masks);
+  await pointExtras(c, masks, targets);
   disposeResult(res);
 }
 
