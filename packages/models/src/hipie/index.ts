@@ -14,3 +14,4 @@ export {
 } from './model.ts';
 export { postprocess, maskToOriginal, boxToOriginal, type Detection, type Segmentation, type PostprocessOptions } from './postprocess.ts';
 export { loadHipie, readHipieConfig, buildHipie, serializeHipie, HIPIE_PREFIXES, type HipieLoadReport } from './load.ts';
+export * from './loss/index.ts';

@@ -186,6 +186,15 @@ describe('integer tensors stored wider than int32', () => {
     expect(deserializeSafetensors(file).tensors.ids.data).toEqual(Int32Array.from(want.ids));
   });
 
+  it('reads I64 from a Node Buffer whose data sits at an unaligned offset (Buffer.slice does not copy)', async () => {
+    // a 1-byte prefix puts the data of the Buffer view at an odd offset of the underlying ArrayBuffer
+    const file = handMade({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, int64Bytes([7n, -3n]));
+    const backing = Buffer.alloc(file.byteLength + 1);
+    backing.set(file, 1);
+    const f = await openSafetensors(backing.subarray(1));
+    expect((await f.read('ids')).data).toEqual(Int32Array.from([7, -3]));
+  });
+
   it('names the tensor, the value and its index when a value does not fit', async () => {
     for (const [dtype, bytes, value] of [
       ['I64', int64Bytes([5n, 2147483648n]), '2147483648'],

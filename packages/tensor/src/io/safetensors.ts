@@ -184,7 +184,8 @@ async function readInto(source: ByteSource, offset: number, target: Uint8Array):
 
 /** A copy of `bytes` when its offset is not a multiple of `size` (typed views need alignment). */
 function aligned(bytes: Uint8Array, size: number): Uint8Array {
-  return bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // new Uint8Array(view) copies; a Node Buffer's slice() would return another unaligned view.
+  return bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
 }
 
 function overflow(e: TensorEntry, index: number, value: bigint | number, file: string): never {
