@@ -13,4 +13,4 @@ export { HipieDecoder, hipieRename } from './model/hipie.ts';
 export { TINY_HIPIE } from './model/tiny.ts';
 export { loadSegLLM, saveSegLLM, defaultDecoder, UNUSED_KEYS, type SegLLMLoadOptions, type SegLLMLoadReport, type LoadProgress, type SaveOptions } from './checkpoint.ts';
 export { checkpointFiles, type CheckpointFiles, type CheckpointSource } from './files.ts';
-export * from './train/index.ts';
+export { EmptyMaskError, groundTruthBox, groundTruthMaskPixels, maskExtent } from './train/encodings.ts';

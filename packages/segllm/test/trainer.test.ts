@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@segllm/models';
 import { Generator, manualSeed } from '@segllm/tensor';
 import { SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
-import { Trainer, TRAINER_DEFAULTS, applyFreeze, latestCheckpoint, type BatchSource, type StepSample, type TrainerOptions } from '@segllm/core';
+import { Trainer, TRAINER_DEFAULTS, applyFreeze, latestCheckpoint, type BatchSource, type StepSample, type TrainerOptions } from '@segllm/core/train';
 
 const tokJson = await bundledTokenizerJson();
 const tok = Tokenizer.fromString(tokJson);

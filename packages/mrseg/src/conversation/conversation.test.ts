@@ -22,12 +22,13 @@ describe('formatConversation', () => {
     expect(json).toEqual({
       conv_id: 'c1',
       task: 'segmentation',
+      base: '[null]',
       conversations: [
         { from: 'human', value: `[IMAGE256:${IMG}] Segment the woman (in black).` },
         { from: 'gpt', value: `[MASK-DECODE:referring:none:251837:${IMG}:refcocog]` },
         {
           from: 'human',
-          value: `[MASK-ENCODE:${IMG}|refcocog|251837][BOX-ENCODE:${IMG}|refcocog|251837] Segment the dog to the left of instance 1.`,
+          value: `[MASK-ENCODE:${IMG}|refcocog|251837][BOX-ENCODE:${IMG}|refcocog|251837]Segment the dog to the left of instance 1.`,
           ind: [1],
         },
         { from: 'gpt', value: `[MASK-DECODE:positional:251837:7:${IMG}:refcocog]` },
@@ -46,7 +47,7 @@ describe('formatConversation', () => {
     });
     expect(json.conversations[0]).toEqual({
       from: 'human',
-      value: '[IMAGE256:a.png] [MASK-ENCODE:a.png|shapes|1][BOX-ENCODE:a.png|shapes|1] Segment the other cat.',
+      value: '[IMAGE256:a.png][MASK-ENCODE:a.png|shapes|1][BOX-ENCODE:a.png|shapes|1]Segment the other cat.',
     });
     expect(json.conversations[1].value).toBe('[MASK-DECODE:hard:1:2:a.png:shapes]');
   });

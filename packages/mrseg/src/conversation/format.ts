@@ -1,20 +1,28 @@
 /**
- * Writes a `ConversationSpec` as the official MRSeg conversation JSON (segllm-reference.md section 8.2):
+ * Writes a `ConversationSpec` as the MRSeg conversation JSON the official loader reads (segllm-reference.md 8.2;
+ * field table in packages/mrseg/README.md, "Conversation JSON"):
  *
  *   round 1:  human "[IMAGE256:<img>] <question>"
- *             (a round-1 reference to a given mask, as in hard queries:
- *              "[IMAGE256:<img>] [MASK-ENCODE:<img>|<ds>|<id>][BOX-ENCODE:<img>|<ds>|<id>] <question>")
- *   round k:  human "[MASK-ENCODE:<img>|<ds>|<id>][BOX-ENCODE:<img>|<ds>|<id>] <question>", "ind": [j]
+ *             (given masks, as in hard queries:
+ *              "[IMAGE256:<img>][MASK-ENCODE:<img>|<ds>|<id>][BOX-ENCODE:<img>|<ds>|<id>]<question>")
+ *   round k:  human "[MASK-ENCODE:<img>|<ds>|<id>][BOX-ENCODE:<img>|<ds>|<id>]<question>", "ind": [j]
  *             or, without a reference, human "<question>", "ind": [-1]
  *   every round: gpt "[MASK-DECODE:<task>:<ref id|none>:<target id>:<img>:<ds>]"
+ *   item: {"conv_id", "task": "segmentation", "base": "[null]", "conversations"}
  *
- * The space after the last encode bracket follows section 8.2; the parser also accepts it missing (CLI form).
+ * Encode brackets are followed directly by the question, without a space, exactly as the official inference builds
+ * its turns ("[MASK-ENCODE:..][BOX-ENCODE:..]" + text), so training and inference prompts tokenise alike. `base` is
+ * unused for segmentation but the official loader reads it (`sources[0]['base']`); we write the CLI's "[null]".
+ * The parser also accepts a space after the brackets and a missing `base` (older files).
  */
 import type { MaskId } from '../generators/types.ts';
 import { ConversationFormatError } from './errors.ts';
 import type { ConversationJson, ConversationSpec, RoundRef, Turn } from './types.ts';
 
 const FORBIDDEN = /[:|[\]]/;
+
+/** The `base` value the official CLI writes (unused for segmentation, but the loader requires the key). */
+export const BASE_NULL = '[null]';
 
 function checkField(what: string, v: string, convId: string): void {
   if (v.length === 0 || FORBIDDEN.test(v)) {
@@ -92,9 +100,9 @@ export function formatConversation(spec: ConversationSpec): ConversationJson {
       if (r.refs.some((x) => x.round !== null)) {
         throw new ConversationFormatError('round 1 cannot reference an earlier round', convId);
       }
-      turns.push({ from: 'human', value: `[IMAGE256:${image}] ${enc ? `${enc} ` : ''}${text}` });
+      turns.push({ from: 'human', value: enc ? `[IMAGE256:${image}]${enc}${text}` : `[IMAGE256:${image}] ${text}` });
     } else if (r.refs.length > 0) {
-      turns.push({ from: 'human', value: `${enc} ${text}`, ind: r.refs.map((x) => x.round!) });
+      turns.push({ from: 'human', value: `${enc}${text}`, ind: r.refs.map((x) => x.round!) });
     } else {
       turns.push({ from: 'human', value: text, ind: [-1] });
     }
@@ -103,5 +111,5 @@ export function formatConversation(spec: ConversationSpec): ConversationJson {
       value: decodeMarkup(r.task, r.refs.map((x) => x.mask), target, image, dataset),
     });
   });
-  return { conv_id: convId, task: 'segmentation', conversations: turns };
+  return { conv_id: convId, task: 'segmentation', base: BASE_NULL, conversations: turns };
 }

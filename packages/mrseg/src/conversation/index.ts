@@ -8,7 +8,7 @@ export type {
   Turn,
 } from './types.ts';
 export { ConversationFormatError } from './errors.ts';
-export { cleanText, decodeMarkup, formatConversation } from './format.ts';
+export { BASE_NULL, cleanText, decodeMarkup, formatConversation } from './format.ts';
 export { parseConversation, parseMaskId } from './parse.ts';
 export { JsonArrayWriter } from './writer.ts';
 export type { JsonItem, JsonStreamOptions } from './jsonstream.ts';

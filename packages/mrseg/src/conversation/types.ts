@@ -11,6 +11,8 @@ export interface Turn {
 export interface ConversationJson {
   conv_id: string;
   task: 'segmentation';
+  /** Unused for segmentation; the official loader reads the key (`sources[0]['base']`), so writers emit "[null]". */
+  base: string;
   conversations: Turn[];
 }
 

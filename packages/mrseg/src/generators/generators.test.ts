@@ -70,9 +70,9 @@ describe('positional generator', () => {
     const relationsSeen = new Set<string>();
     for (let s = 0; s < 150; s++) {
       const input = randomPositional(s, 12);
-      const [conv] = generatePositional(input, { seed: s, minRounds: 1, maxRounds: 18 });
+      const [conv] = generatePositional(input, { seed: s });
       const parsed = parseConversation(conv);
-      expect(parsed.rounds.length).toBeGreaterThanOrEqual(1);
+      expect(parsed.rounds.length).toBeGreaterThanOrEqual(2);
       expect(parsed.rounds.length).toBeLessThanOrEqual(18);
       const boxOf = (id: unknown): Box => input.objects.find((o) => o.id === id)!.box;
       parsed.rounds.forEach((r, i) => {
@@ -136,7 +136,10 @@ describe('positional generator', () => {
     }
     expect(lv.some((i) => i.objects.some((o) => / on the (left|right)$| at the (top|bottom)$/.test(o.captions[0])))).toBe(true);
     const convs = lv.flatMap((i) => generatePositional(i, { seed: 1 }));
-    expect(convs.length).toBe(lv.length);
+    // 2-18 rounds (paper): an image with a single captioned object has no positional conversation.
+    expect(convs.length).toBe(lv.filter((i) => i.objects.reduce((n, o) => n + o.captions.length, 0) >= 2).length);
+    expect(convs.length).toBeGreaterThan(0);
+    for (const c of convs) expect(c.conversations.length / 2).toBeGreaterThanOrEqual(2);
     for (const c of convs) parseConversation(c);
     const excluded = lvisPositionalInputs(lvis, { dataset: 'lvis', exclude: new Set(lv[0].objects.map((o) => o.category)) });
     expect(excluded.flatMap((i) => i.objects).some((o) => lv[0].objects.some((p) => p.category === o.category))).toBe(false);

@@ -1,5 +1,6 @@
 /**
- * Positional conversations (RefCOCO/+/g, LVIS): 1-18 rounds per image. Round 1 asks for an object by its
+ * Positional conversations (RefCOCO/+/g, LVIS): 2-18 rounds per image, as the paper samples 2-18 annotations
+ * (an image with fewer than 2 captioned objects gives none; one instance may come back through another caption). Round 1 asks for an object by its
  * caption; each later round asks by caption alone with probability 1/3, otherwise by caption plus its position
  * relative to a uniformly chosen earlier round's output (see relations.ts).
  */
@@ -18,7 +19,7 @@ export interface PositionalOptions extends GenOptions {
 }
 
 export function generatePositional(input: PositionalInput, opts: PositionalOptions = {}): ConversationJson[] {
-  const { seed = 0, split = 'train', minRounds = 1, maxRounds = 18, selfProbability = 1 / 3 } = opts;
+  const { seed = 0, split = 'train', minRounds = 2, maxRounds = 18, selfProbability = 1 / 3 } = opts;
   const key = keyOf(input);
   const rng = rngFor(seed, `positional|${input.dataset}|${key}`);
   const pairs: { o: CaptionedObject; caption: string }[] = [];
@@ -28,9 +29,9 @@ export function generatePositional(input: PositionalInput, opts: PositionalOptio
       if (caption.length > 0) pairs.push({ o, caption });
     }
   }
-  if (pairs.length === 0) return [];
   const hi = Math.min(maxRounds, pairs.length);
-  const n = rng.int(Math.min(minRounds, hi), hi);
+  if (pairs.length === 0 || hi < minRounds) return [];
+  const n = rng.int(minRounds, hi);
   const chosen = rng.sample(pairs, n);
   const rounds: RoundSpec[] = chosen.map(({ o, caption }, i) => {
     if (i === 0 || rng.chance(selfProbability)) {

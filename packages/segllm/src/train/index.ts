@@ -2,3 +2,9 @@ export { segllmTrainStep, TrainStepError, type StepSample, type StepOptions, typ
 export { Trainer, TrainConfigError, TRAINER_DEFAULTS, applyFreeze, type BatchSource, type FreezeSpec, type TrainerOptions, type LogRecord, type TrainHooks } from './trainer.ts';
 export { saveTrainCheckpoint, latestCheckpoint, readTrainCheckpoint, checkpointName, TrainCheckpointError, type TrainerStateJson } from './checkpoint.ts';
 export { lossCurveSvg, writeLossCurve, type CurvePoint } from './curve.ts';
+export { TrainDataError, TrainSampleError, type TrainSampleProblem } from './errors.ts';
+export { IGNORE_INDEX, FAKE_SEGM_TOKEN, labelPrompt, renderPrompt, type Labelled, type Message } from './labels.ts';
+export { EmptyMaskError, groundTruthBox, groundTruthMaskPixels, maskExtent } from './encodings.ts';
+export { buildTrainSample, paddedMask, type MaskLookup, type SampleOptions, type TrainSample } from './samples.ts';
+export { TrainSampler, type BatchDraw, type SamplerState } from './sampler.ts';
+export { TrainDataset, type TrainDatasetOptions } from './dataset.ts';
