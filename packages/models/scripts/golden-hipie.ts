@@ -21,7 +21,8 @@ export async function hipieConfigOf(weights: string): Promise<HipieConfig> {
   try {
     const about = typeof f.metadata.about === 'string' ? (JSON.parse(f.metadata.about) as { config?: Record<string, unknown> }) : {};
     const withEncoder = f.keys().some((k) => k.includes('detr.backbone.0.backbone.'));
-    return parseHipieConfig({ ...(about.config ?? {}), with_image_encoder: withEncoder });
+    const withDnResizer = f.keys().some((k) => k.startsWith('resizer.')); // the DN label encoder (not detr.transformer.resizer)
+    return parseHipieConfig({ ...(about.config ?? {}), with_image_encoder: withEncoder, dn_resizer: withDnResizer });
   } finally {
     await f.close();
   }

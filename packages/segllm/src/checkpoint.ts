@@ -43,7 +43,7 @@ export interface SegLLMLoadOptions {
   decoder?: (config: SegLLMConfig, opts: { dtype?: DType; backend?: string }) => MaskDecoder;
   /**
    * Maps a decoder checkpoint key (below `model.segmentator.hipie.`) to a module key, or null to skip it on purpose
-   * (default: HIPIE's resizers and head aliases, see hipieRename). `has` tells whether the checkpoint holds a key.
+   * (default: the HIPIE transformer's x0 resizer and head aliases, see hipieRename). `has` tells whether the checkpoint holds a key.
    */
   decoderRename?: (key: string, has: (k: string) => boolean) => string | null;
 }

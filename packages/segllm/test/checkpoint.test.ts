@@ -25,7 +25,7 @@ describe('SegLLM checkpoints in the release layout', () => {
       ...bert('encoder.layer.0.output.dense.weight'),
       'model.segmentator.hipie.criterion._iter': f32([1]),
       'model.vision_tower.vision_tower.visual_projection.weight': f32([8, 32]),
-      'model.segmentator.hipie.detr.resizer.fc.weight': f32([32, 48]),
+      'model.segmentator.hipie.detr.detr.transformer.resizer.fc.weight': f32([32, 48]),
       // The decoder's alias of a detr head list, stored next to the detr name (as save_pretrained may do).
       'model.segmentator.hipie.detr.detr.transformer.decoder.class_embed.0.bias0': f32([1]),
     };
@@ -35,6 +35,8 @@ describe('SegLLM checkpoints in the release layout', () => {
     expect(Object.keys(index.weight_map)).toContain('model.vision_tower.vision_tower.vision_model.encoder.layers.1.mlp.fc2.weight');
     expect(Object.keys(index.weight_map)).toContain('model.mm_projector.2.bias');
     expect(Object.keys(index.weight_map)).toContain('model.segmentator_predictor.0.weight');
+    // The DN label encoder is part of the decoder tree (loaded strictly), the transformer's x0 resizer is not.
+    expect(Object.keys(index.weight_map)).toContain('model.segmentator.hipie.detr.resizer.layer_norm.bias');
 
     const progress: number[] = [];
     const { model: b, report } = await loadSegLLM(dir, { onProgress: (p) => progress.push(p.loaded) });

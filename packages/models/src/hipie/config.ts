@@ -42,6 +42,11 @@ export interface HipieConfig {
    * the 128 MiB storage-binding limit of many WebGPU devices. Results do not depend on it beyond float rounding.
    */
   token_chunk: number;
+  /**
+   * Build the DN label encoder `resizer` (FeatureResizer lang_dim -> hidden_dim, training only). False for exports
+   * without it (readHipieConfig assumes false when a file's metadata config does not say).
+   */
+  dn_resizer: boolean;
   /** Build the backbone and input projection (false for decoder-only weights such as hipie_tiny). */
   with_image_encoder: boolean;
   /** ResNet sizes of the backbone (res3..res5 feed the input projection). */
@@ -71,6 +76,7 @@ export const HIPIE_R50: HipieConfig = {
   norm_groups: 32,
   phrase_split: 4,
   token_chunk: 8192,
+  dn_resizer: true,
   with_image_encoder: true,
   backbone: RESNET50,
 };
@@ -133,6 +139,7 @@ export function parseHipieConfig(src: Record<string, unknown> = {}, base: HipieC
   }
   if (src.vl_heads === undefined && src.nheads !== undefined) out.vl_heads = base.vl_heads;
   if (typeof src.with_image_encoder === 'boolean') out.with_image_encoder = src.with_image_encoder;
+  if (typeof src.dn_resizer === 'boolean') out.dn_resizer = src.dn_resizer;
   if (src.backbone !== undefined) out.backbone = { ...base.backbone, ...(src.backbone as Partial<ResNetConfig>) };
   return validateHipieConfig(out as unknown as HipieConfig);
 }

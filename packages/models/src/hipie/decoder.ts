@@ -6,7 +6,10 @@
  *
  * Per layer: query_pos = ref_point_head(sine(ref)); self-attention (q = k = tgt + pos, v = tgt) + add & LN (norm2);
  * deformable cross-attention with 4-D references (query tgt + pos) + add & LN (norm1); FFN + add & LN (norm3); then
- * ref <- sigmoid(bbox_embed[l](h) + inverse_sigmoid(ref)), recorded per layer (look forward twice).
+ * ref <- sigmoid(bbox_embed[l](h) + inverse_sigmoid(ref)), recorded per layer undetached (look forward twice) and
+ * passed to the next layer detached (`reference_points = new_reference_points.detach()` upstream). The first layer's
+ * reference (the two-stage selection) is not detached, as upstream. attnMask [Q, Q] (true = may not attend) is the
+ * DN mask of the self-attention.
  */
 import { MLP, MultiheadAttention, tidy } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
@@ -45,10 +48,10 @@ export class DecoderLayer extends Module {
     this.norm3 = new LayerNorm(d, 1e-5, opts);
   }
   /** tgt, pos [N, Q, C], ref [N, Q, L, 4], memory [N, S, C] -> [N, Q, C]. */
-  forward(tgt: Tensor, pos: Tensor, ref: Tensor, memory: Tensor, shapes: SpatialShapes): Tensor {
+  forward(tgt: Tensor, pos: Tensor, ref: Tensor, memory: Tensor, shapes: SpatialShapes, attnMask: Tensor | null = null): Tensor {
     return tidy(() => {
       const qk = tgt.add(pos);
-      const [sa] = this.self_attn.forward(qk, qk, tgt, { needWeights: false });
+      const [sa] = this.self_attn.forward(qk, qk, tgt, { needWeights: false, attnMask });
       let x = this.norm2.forward(tgt.add(sa));
       x = this.norm1.forward(x.add(this.cross_attn.forward(x.add(pos), ref, memory, shapes)));
       return this.norm3.forward(x.add(this.linear2.forward(this.linear1.forward(x).relu())));
@@ -72,8 +75,8 @@ export class DeformableDecoder extends Module {
     this.layers = Array.from({ length: config.dec_layers }, () => new DecoderLayer(config, opts));
     this.ref_point_head = new MLP(2 * d, d, d, 2, opts);
   }
-  /** tgt [N, Q, C], ref [N, Q, 4] (sigmoid space), memory [N, S, C]; bboxEmbed: one box MLP per layer. */
-  forward(tgt: Tensor, ref: Tensor, memory: Tensor, shapes: SpatialShapes, bboxEmbed: readonly MLP[]): DecoderOutput {
+  /** tgt [N, Q, C], ref [N, Q, 4] (sigmoid space), memory [N, S, C]; bboxEmbed: one box MLP per layer; attnMask [Q, Q]. */
+  forward(tgt: Tensor, ref: Tensor, memory: Tensor, shapes: SpatialShapes, bboxEmbed: readonly MLP[], attnMask: Tensor | null = null): DecoderOutput {
     return tidy(() => {
       const L = shapes.length;
       const hs: Tensor[] = [];
@@ -84,11 +87,11 @@ export class DeformableDecoder extends Module {
         const [N, Q] = cur.shape;
         const refIn = cur.unsqueeze(2).expand([N, Q, L, 4]); // [N, Q, L, 4] (valid ratios are 1)
         const pos = this.ref_point_head.forward(querySineEmbedding(cur, this.config.query_sine_feats_per_coord)); // [N, Q, C]
-        out = layer.forward(out, pos, refIn, memory, shapes);
+        out = layer.forward(out, pos, refIn, memory, shapes, attnMask);
         const next = bboxEmbed[lid].forward(out).add(inverseSigmoid(cur)).sigmoid(); // [N, Q, 4]
         hs.push(out);
         references.push(next);
-        cur = next;
+        cur = next.detach();
       });
       return { hs, references };
     });

@@ -15,3 +15,8 @@ export {
 export { postprocess, maskToOriginal, boxToOriginal, type Detection, type Segmentation, type PostprocessOptions } from './postprocess.ts';
 export { loadHipie, readHipieConfig, buildHipie, serializeHipie, HIPIE_PREFIXES, type HipieLoadReport } from './load.ts';
 export * from './loss/index.ts';
+export { FeatureResizer, HipieDnError, dnAttentionMask, dnLayout, dnMatches, dnNoisedBoxes, dnReferences, type DnLayout } from './dn.ts';
+export {
+  hipieForwardTrain, maskLogits, disposeTrainOutputs, type HipieTrainOutputs, type HipieTrainLayer, type HipieDnInput,
+} from './train.ts';
+export { type DnQueries } from './transformer.ts';

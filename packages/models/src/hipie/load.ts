@@ -2,10 +2,11 @@
  * Loading HIPIE weights (segllm-reference.md 9.3). A SegLLM checkpoint keeps the decoder under
  * `model.segmentator.hipie.detr.`; bare exports (make_hipie_goldens.py) start at `detr.` / `controller.` / `mask_head.`.
  * Strict, except for keys skipped on purpose and reported: HIPIE's BERT text encoder (`model.segmentator.hipie.
- * text_encoder.*`, never run by SegLLM) and other non-detr keys of the segmentator (criterion buffers), the two
- * FeatureResizers (`resizer.*`, `detr.transformer.resizer.*`: only a x0 term and DN training use them), and the
+ * text_encoder.*`, never run by SegLLM) and other non-detr keys of the segmentator (criterion buffers), the
+ * transformer's FeatureResizer (`detr.transformer.resizer.*`: only a x0 term uses it), and the
  * decoder's aliases of the detr head lists (`detr.transformer.decoder.{class_embed,bbox_embed}.*`), which are loaded
- * from the alias only when the checkpoint lacks the `detr.{class_embed,bbox_embed}.*` name.
+ * from the alias only when the checkpoint lacks the `detr.{class_embed,bbox_embed}.*` name. The DN label encoder
+ * `resizer.*` is loaded strictly when the model has one (config dn_resizer).
  */
 import type { RawTensor, TensorStore } from '@segllm/tensor';
 import { openSafetensors, serializeSafetensors } from '@segllm/tensor';
@@ -38,7 +39,7 @@ export async function loadHipie(model: HipieModel, source: string | TensorStore,
     }
     const prefix = HIPIE_PREFIXES.find((p) => p !== '' && [...keys].some((k) => k.startsWith(p))) ?? '';
     const rename = (k: string): string | null => {
-      if (k.startsWith('resizer.') || k.startsWith('detr.transformer.resizer.')) {
+      if (k.startsWith('detr.transformer.resizer.')) {
         resizer.add(prefix + k);
         return null;
       }
@@ -66,7 +67,7 @@ export async function readHipieConfig(path: string, base: HipieConfig = HIPIE_R5
     const about = f.metadata.about;
     if (typeof about !== 'string') return null;
     const cfg = (JSON.parse(about) as { config?: Record<string, unknown> }).config;
-    return cfg ? parseHipieConfig(cfg, base) : null;
+    return cfg ? parseHipieConfig({ dn_resizer: false, ...cfg }, base) : null;
   } finally {
     await f.close();
   }

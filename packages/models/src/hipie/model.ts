@@ -2,10 +2,11 @@
  * The HIPIE decoder module tree, named as the checkpoint keys below `model.segmentator.hipie.detr.`:
  * `detr.backbone.0.backbone.*` (detectron2 ResNet-50), `detr.input_proj.i.{0,1}.*`, `detr.transformer.*`,
  * `detr.class_embed.i.*` (VL_Align per decoder layer, then the encoder's Still_Classifier), `detr.bbox_embed.i.*`,
- * `detr.iou_head.i.*`, `controller.*`, `mask_head.*`.
+ * `detr.iou_head.i.*`, `controller.*`, `mask_head.*`, and the DN label encoder `resizer.*` (training only).
  *
- * `encodeImage` (backbone + input projection + position embeddings) runs once per image; `decode` (fusion onwards)
- * runs once per phrase-token set, because SegLLM decodes several rounds against one image.
+ * `encodeImage` (backbone + input projection + position embeddings) runs once per batch of images; `decode` (fusion
+ * onwards, batch 1, inference) runs once per phrase-token set, because SegLLM decodes several rounds against one
+ * image. `forwardTrain` (train.ts) is the training forward over a batch.
  */
 import { Linear, MLP, cat, tidy } from '@segllm/tensor';
 import type { DType, Tensor } from '@segllm/tensor';
@@ -19,6 +20,9 @@ import { StillClassifier, VLAlign } from './heads.ts';
 import { MaskHeadSmallConv, dynamicMaskLogits, dynamicParamSizes, memoryLevels } from './mask-head.ts';
 import { buildInputProjection, levelPositions, projectLevels } from './input-proj.ts';
 import { DeformableTransformer } from './transformer.ts';
+import { FeatureResizer } from './dn.ts';
+import { hipieForwardTrain } from './train.ts';
+import type { HipieDnInput, HipieTrainOutputs } from './train.ts';
 
 /** `detr.backbone.0`: the masked-backbone wrapper whose `backbone` is the ResNet. */
 export class HipieBackbone extends Module {
@@ -56,7 +60,7 @@ export class HipieDetr extends Module {
 
 /** What encodeImage returns: the projected levels and their sine position embeddings (dispose when done). */
 export interface ImageFeatures {
-  /** Projected features per level, each [1, C, h, w] (strides 8, 16, 32, 64). */
+  /** Projected features per level, each [N, C, h, w] (strides 8, 16, 32, 64). */
   srcs: Tensor[];
   /** Sine position embeddings per level, each [1, C, h, w]. */
   pos: Tensor[];
@@ -113,12 +117,14 @@ export class HipieModel extends Module {
   detr: HipieDetr;
   controller: MLP;
   mask_head: MaskHeadSmallConv;
+  resizer: FeatureResizer | null;
   constructor(readonly config: HipieConfig, opts: InitOptions = {}) {
     super();
     validateHipieConfig(config);
     this.detr = new HipieDetr(config, opts);
     this.controller = new MLP(config.hidden_dim, config.hidden_dim, dynamicParamSizes(config).total, config.controller_layers, opts);
     this.mask_head = new MaskHeadSmallConv(config.hidden_dim, opts);
+    this.resizer = config.dn_resizer ? new FeatureResizer(config.lang_dim, config.hidden_dim, opts) : null;
   }
 
   /** The floating-point dtype of the weights; inputs are cast to it. */
@@ -126,11 +132,14 @@ export class HipieModel extends Module {
     return this.detr.transformer.level_embed.dtype;
   }
 
-  /** image [1, 3, H, W] (normalised, padded; H and W multiples of 32) -> projected levels + position embeddings. */
+  /**
+   * images [N, 3, H, W] (normalised, padded; H and W multiples of 32) -> projected levels [N, C, h, w] + position
+   * embeddings [1, C, h, w]. Outside noGrad the levels carry gradients to the backbone (FrozenBN stays frozen).
+   */
   encodeImage(image: Tensor): ImageFeatures {
     const d = this.detr;
     if (!d.backbone || !d.input_proj) throw new HipieConfigError('this HIPIE model was built without the image encoder (with_image_encoder: false): pass projected features to decode() instead');
-    if (image.rank !== 4 || image.shape[0] !== 1 || image.shape[1] !== 3) throw new HipieInputError(`encodeImage expects one normalised image [1, 3, H, W], got [${image.shape.join(', ')}]`);
+    if (image.rank !== 4 || image.shape[0] < 1 || image.shape[1] !== 3) throw new HipieInputError(`encodeImage expects normalised images [N, 3, H, W], got [${image.shape.join(', ')}]`);
     const [, , H, W] = image.shape;
     if (H % 32 !== 0 || W % 32 !== 0) throw new HipieInputError(`encodeImage: image size ${H}x${W} must be a multiple of 32 (SegLLM pads to 1024x1024)`);
     const proj = d.input_proj;
@@ -156,6 +165,11 @@ export class HipieModel extends Module {
     } finally {
       lang.dispose();
     }
+  }
+
+  /** The training forward over a batch (train.ts): per-layer outputs of the foreground and DN branches. */
+  forwardTrain(features: ImageFeatures, lang: Tensor, dn: HipieDnInput | null = null): HipieTrainOutputs {
+    return hipieForwardTrain(this, features, lang, dn);
   }
 
   #decode(features: ImageFeatures, lang: Tensor): HipieOutputs {

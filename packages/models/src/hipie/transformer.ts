@@ -4,6 +4,10 @@
  * the learned background queries, whose reference boxes are the raw learned `bg_query_refs`), and the decoder.
  * Keys: level_embed, tgt_embed.weight, tgt_embed_bg.weight, bg_query_refs.weight, enc_output, enc_output_norm,
  * encoder.*, decoder.* (the upstream `resizer` only feeds a x0 term and is skipped on load).
+ *
+ * Training (DINO denoising): `dn` queries are put in front, [DN (P), background (B), foreground (K)], with their
+ * content `dn.label` [N, P, C] and references `dn.refs` [N, P, 4] (sigmoid space), and the decoder self-attention
+ * gets `dn.attnMask` [P + B + K, P + B + K] (true = may not attend; see dnAttentionMask in dn.ts).
  */
 import { Embedding, cat, gather, normalParam, tidy, topk, where } from '@segllm/tensor';
 import type { MLP, Tensor } from '@segllm/tensor';
@@ -16,6 +20,16 @@ import type { StillClassifier } from './heads.ts';
 import type { SpatialShapes } from './msdeform.ts';
 import { encoderProposals } from './two-stage.ts';
 
+/** Denoising queries for training (dn.ts builds them). */
+export interface DnQueries {
+  /** Content queries [N, P, C]. */
+  label: Tensor;
+  /** Reference boxes [N, P, 4] (sigmoid space). */
+  refs: Tensor;
+  /** Self-attention mask [P + B + K, P + B + K] (bool, true = may not attend). */
+  attnMask: Tensor;
+}
+
 export interface TransformerOutput {
   /** Encoder output [N, S, C]. */
   memory: Tensor;
@@ -27,7 +41,7 @@ export interface TransformerOutput {
   encCoordUnact: Tensor;
   /** Indices of the selected tokens [N, K] (int32). */
   selected: Tensor;
-  /** Reference boxes fed to the first decoder layer [N, B + K, 4]. */
+  /** Reference boxes fed to the first decoder layer [N, P + B + K, 4] (P = DN queries, 0 without). */
   initReference: Tensor;
   /** Refined boxes per decoder layer, each [N, B + K, 4]. */
   references: Tensor[];
@@ -62,7 +76,7 @@ export class DeformableTransformer extends Module {
    * srcs, pos: per level [N, C, h, w]; lang [N, T, Cl]; objectness = class_embed[dec_layers]; boxHeads = bbox_embed
    * (dec_layers refinement heads, then the encoder's).
    */
-  forward(srcs: readonly Tensor[], pos: readonly Tensor[], lang: Tensor, objectness: StillClassifier, boxHeads: readonly MLP[]): TransformerOutput {
+  forward(srcs: readonly Tensor[], pos: readonly Tensor[], lang: Tensor, objectness: StillClassifier, boxHeads: readonly MLP[], dn: DnQueries | null = null): TransformerOutput {
     return tidy(() => {
       const c = this.config;
       const shapes: [number, number][] = srcs.map((s) => [s.shape[2], s.shape[3]]);
@@ -79,7 +93,11 @@ export class DeformableTransformer extends Module {
         tgt = cat([this.tgt_embed_bg.weight.unsqueeze(0).expand([N, B, c.hidden_dim]), fg], 1); // [N, B + K, C]
         ref = cat([this.bg_query_refs.weight.unsqueeze(0).expand([N, B, 4]), sel.refs], 1); // [N, B + K, 4]
       }
-      const { hs, references } = this.decoder.forward(tgt.contiguous(), ref, memory, shapes, boxHeads);
+      if (dn) {
+        tgt = cat([dn.label, tgt], 1); // [N, P + B + K, C]
+        ref = cat([dn.refs, ref], 1); // [N, P + B + K, 4]
+      }
+      const { hs, references } = this.decoder.forward(tgt.contiguous(), ref, memory, shapes, boxHeads, dn?.attnMask ?? null);
       return { memory, lang: fused, encClass: sel.encClass, encCoordUnact: sel.encCoordUnact, selected: sel.selected, initReference: ref, references, hs };
     });
   }

@@ -46,11 +46,12 @@ export class HipieDecoder extends Module implements MaskDecoder {
 }
 
 /**
- * Checkpoint keys below `model.segmentator.hipie.` that the decoder does not load: the FeatureResizers (DN training and a
- * x0 term only) and the decoder's aliases of the detr head lists when the detr name is present (`has`).
+ * Checkpoint keys below `model.segmentator.hipie.` that the decoder does not load: the transformer's FeatureResizer
+ * (a x0 term only) and the decoder's aliases of the detr head lists when the detr name is present (`has`). The DN label
+ * encoder `detr.resizer.*` is part of the module tree (training) and loads strictly.
  */
 export function hipieRename(key: string, has: (k: string) => boolean): string | null {
-  if (key.startsWith('detr.resizer.') || key.startsWith('detr.detr.transformer.resizer.')) return null;
+  if (key.startsWith('detr.detr.transformer.resizer.')) return null;
   const m = /^detr\.detr\.transformer\.decoder\.(class_embed|bbox_embed)\.(.*)$/.exec(key);
   if (m) {
     const target = `detr.detr.${m[1]}.${m[2]}`;
