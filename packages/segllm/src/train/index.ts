@@ -8,3 +8,5 @@ export { EmptyMaskError, groundTruthBox, groundTruthMaskPixels, maskExtent } fro
 export { buildTrainSample, paddedMask, type MaskLookup, type SampleOptions, type TrainSample } from './samples.ts';
 export { TrainSampler, type BatchDraw, type SamplerState } from './sampler.ts';
 export { TrainDataset, type TrainDatasetOptions } from './dataset.ts';
+export { hipieSegLoss, type HipieSegLossOptions } from './hipie-loss.ts';
+export { DatasetSource } from './source.ts';

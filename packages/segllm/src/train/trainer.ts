@@ -114,7 +114,7 @@ export class Trainer {
     readonly data: BatchSource,
     readonly files: { configJson: Record<string, unknown>; tokenizerJson: string },
     readonly o: TrainerOptions,
-    readonly segLoss?: (rng: () => number) => SegLoss,
+    readonly segLoss?: (rng: Generator) => SegLoss,
   ) {
     if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new TrainConfigError(`steps must be a positive integer, got ${o.steps}`);
     if (!(Number.isInteger(o.accumulate) && o.accumulate >= 1)) throw new TrainConfigError(`accumulate must be an integer >= 1, got ${o.accumulate}`);
@@ -181,8 +181,7 @@ export class Trainer {
     let samples = 0;
     const sums = { loss: 0, text: 0, seg: 0, segCount: 0 };
     const terms: Record<string, number> = {};
-    const rngFn = () => this.rng.random();
-    const segLoss = this.segLoss?.(rngFn);
+    const segLoss = this.segLoss?.(this.rng);
     for (let a = 0; a < this.o.accumulate; a++) {
       const batch = await this.data.next();
       samples += batch.length;
