@@ -5,6 +5,7 @@ import { dataShapesCommand } from './data-shapes.ts';
 import { chatCommand } from './chat.ts';
 import { segmentCommand } from './segment.ts';
 import { evalCommand } from './eval.ts';
+import { trainCommand } from './train.ts';
 
 /** The `segllm` subcommands: each is a path of words (e.g. ['data', 'metrics']) and a lazy loader. */
 export interface Command {
@@ -25,4 +26,5 @@ export const commands: Command[] = [
   chatCommand,
   segmentCommand,
   evalCommand,
+  trainCommand,
 ];

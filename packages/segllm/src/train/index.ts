@@ -10,3 +10,5 @@ export { TrainSampler, type BatchDraw, type SamplerState } from './sampler.ts';
 export { TrainDataset, type TrainDatasetOptions } from './dataset.ts';
 export { hipieSegLoss, type HipieSegLossOptions } from './hipie-loss.ts';
 export { DatasetSource } from './source.ts';
+export { parseTrainConfig, type TrainRunConfig } from './config.ts';
+export { readTrainConfig, prepareTrainRun, runTraining, type TrainRun } from './run.ts';
