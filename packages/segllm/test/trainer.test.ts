@@ -7,6 +7,9 @@ import { Tokenizer } from '@segllm/models';
 import { Generator, manualSeed } from '@segllm/tensor';
 import { SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
 import { Trainer, TRAINER_DEFAULTS, applyFreeze, latestCheckpoint, type BatchSource, type StepSample, type TrainerOptions } from '@segllm/core/train';
+import { DatasetSource, TrainDataset, TrainSampler, hipieSegLoss, readTrainConfig, prepareTrainRun } from '@segllm/core/train';
+import { writeShapesDataset } from '@segllm/mrseg';
+import { writeFileSync } from 'node:fs';
 
 const tokJson = await bundledTokenizerJson();
 const tok = Tokenizer.fromString(tokJson);
@@ -107,4 +110,37 @@ describe('SegLLM trainer', () => {
     ta.dispose();
     tc.dispose();
   }, 120_000);
+
+  it('trains on MRSeg-Shapes conversations with the HIPIE loss (DN, aux, enc, points) and resumes bit for bit from a config file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'segllm-train-shapes-'));
+    await writeShapesDataset({ out: join(root, 'data'), n: 4, seed: 3, valCount: 0 });
+    const hipie = { hidden_dim: 32, nheads: 2, enc_layers: 1, dec_layers: 2, dim_feedforward: 32, num_queries: 8, num_bg_queries: 2, vl_hidden_dim: 16, vl_heads: 2, lang_dim: 16, norm_groups: 4, dn_resizer: true, backbone: { stem_out_channels: 8, depths: [1, 1, 1, 1], widths: [4, 4, 8, 8] } };
+    const cfg = {
+      model: { config: { ...configJson, segllm_hipie_image_size: 64, hipie_config: hipie, vocab_size: 32011 } },
+      data: { images: 'data/images', annotations: ['data/annotations/shapes_train.json'], train: ['data/conversations/train/positional.json', 'data/conversations/train/hard.json'] },
+      steps: 4, batch: 2, lr: 1e-3, warmupRatio: 0, clip: 1, freeze: { vision: false, embeddings: true, lmHead: true, backboneStem: false }, numPoints: 32, saveEvery: 2, logEvery: 1, backend: 'cpu',
+    };
+    writeFileSync(join(root, 'a.json'), JSON.stringify({ ...cfg, out: 'run-a' }));
+    writeFileSync(join(root, 'b.json'), JSON.stringify({ ...cfg, out: 'run-b' }));
+    const a = await prepareTrainRun(await readTrainConfig(join(root, 'a.json')));
+    const ha = await a.trainer.run();
+    expect(ha.log.every((r) => r.seg !== null && Number.isFinite(r.seg) && r.seg > 0)).toBe(true);
+    const keys = Object.keys(ha.log[0].terms);
+    for (const k of ['loss_ce', 'loss_bbox', 'loss_giou', 'loss_boxiou', 'loss_mask', 'loss_dice', 'loss_ce_0', 'loss_ce_enc', 'loss_bbox_enc']) expect(keys).toContain(k);
+
+    const b1 = await prepareTrainRun(await readTrainConfig(join(root, 'b.json')));
+    await b1.trainer.run({}, 2);
+    b1.trainer.dispose();
+    b1.model.model.dispose();
+    const b2 = await prepareTrainRun(await readTrainConfig(join(root, 'b.json')), { resume: true });
+    expect(b2.resumedFrom).toBe(2);
+    await b2.trainer.run();
+    const [wa, wb] = [await weights(a.model), await weights(b2.model)];
+    for (const [k, v] of wa) expect(Array.from(wb.get(k)!), k).toEqual(Array.from(v));
+    expect(b2.trainer.history.log.map((r) => [r.loss, r.seg])).toEqual(ha.log.map((r) => [r.loss, r.seg]));
+    for (const r of [a, b2]) {
+      r.trainer.dispose();
+      r.model.model.dispose();
+    }
+  }, 300_000);
 });
