@@ -7,7 +7,7 @@ import { Tokenizer } from '@segllm/models';
 import { Generator, manualSeed } from '@segllm/tensor';
 import { SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
 import { Trainer, TRAINER_DEFAULTS, applyFreeze, latestCheckpoint, type BatchSource, type StepSample, type TrainerOptions } from '@segllm/core/train';
-import { DatasetSource, TrainDataset, TrainSampler, hipieSegLoss, readTrainConfig, prepareTrainRun } from '@segllm/core/train';
+import { readTrainConfig, prepareTrainRun } from '@segllm/core/train';
 import { writeShapesDataset } from '@segllm/mrseg';
 import { writeFileSync } from 'node:fs';
 

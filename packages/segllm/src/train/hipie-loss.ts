@@ -8,7 +8,7 @@
 import type { Generator, Tensor } from '@segllm/tensor';
 import { indexSelect, tensor, tidy } from '@segllm/tensor';
 import { disposeTrainOutputs, hipieForwardTrain, hipieLoss, maskLogits, segllmTarget, targetBoxes } from '@segllm/models';
-import type { HipieModel, HipieTarget, HipieTrainLayer, HipieTrainOutputs } from '@segllm/models';
+import type { HipieModel, HipieTarget, HipieTrainLayer } from '@segllm/models';
 import type { SegLLMForSegmentation } from '../model/modeling.ts';
 import { HipieDecoder } from '../model/hipie.ts';
 import type { SegLoss, SegTarget } from './step.ts';
@@ -53,7 +53,7 @@ export function hipieSegLoss(model: SegLLMForSegmentation, rng: Generator, o: Hi
       disposeRaw(r.raw, new Set([r.total, ...r.terms.values()]));
       return { total: r.total, terms: r.terms };
     } finally {
-      disposeTrainOutputs(out as HipieTrainOutputs);
+      disposeTrainOutputs(out);
     }
   };
 }
