@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clipPreprocess, newImage, paste, readImageFile, resizeMask } from '@segllm/models';
-import { CocoIndex, decodeRle, readCocoInstances, writeShapesDataset } from '@segllm/mrseg';
-import { bundledTokenizer, groundTruthBox, groundTruthMaskPixels, tinySegLLMConfig } from '@segllm/core';
-import { IGNORE_INDEX, TrainDataError, TrainDataset, TrainSampler, labelPrompt } from '@segllm/core/train';
+import { CocoIndex, decodeRle, formatConversation, readCocoInstances, writeShapesDataset } from '@segllm/mrseg';
+import { SEGLLM_TEMPLATE, bundledTokenizer, groundTruthBox, groundTruthMaskPixels, renderConversation, tinySegLLMConfig } from '@segllm/core';
+import { IGNORE_INDEX, TrainDataError, TrainDataset, TrainSampler, conversationMessages, labelPrompt, renderPrompt } from '@segllm/core/train';
 import type { TrainDatasetOptions, TrainSample } from '@segllm/core/train';
 
 const tok = await bundledTokenizer();
@@ -61,6 +61,31 @@ describe('official label arithmetic', () => {
     const r = labelPrompt(p, tok);
     expect(r.mismatch).toBe(true);
     expect(supervised(r.labels)).toEqual([]);
+  });
+});
+
+describe('training and inference prompts agree', () => {
+  it('an MRSeg-written conversation (given mask in round 1, references, no reference) renders as the chat session does', () => {
+    const json = formatConversation({
+      convId: 'c',
+      image: 'a.png',
+      dataset: 'shapes',
+      rounds: [
+        { text: 'Segment the other square.', task: 'hard', target: 2, refs: [{ round: null, mask: 1 }] },
+        { text: 'Segment the circle left of instance 1.', task: 'positional', target: 3, refs: [{ round: 1, mask: 2 }] },
+        { text: 'Segment the star.', task: 'referring', target: 4, refs: [] },
+      ],
+    });
+    const train = renderPrompt(conversationMessages(json, SEGLLM_TEMPLATE, 256).messages);
+    const chat = renderConversation([
+      { text: 'Segment the other square.', refs: [], given: 1 },
+      { text: 'Segment the circle left of instance 1.', refs: [1] },
+      { text: 'Segment the star.', refs: [] },
+    ]);
+    expect(train).toBe(chat);
+    expect(chat).toContain('USER: <video><video>Segment the circle');
+    expect(chat).toContain(`${'<video>'.repeat(258)}Segment the other square.`);
+    expect(labelPrompt(train, tok).mismatch).toBe(false);
   });
 });
 
