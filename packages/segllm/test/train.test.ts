@@ -223,24 +223,27 @@ describe('MRSeg-Shapes samples end to end', () => {
     const annPath = join(out, 'annotations', 'with_empty.json');
     writeFileSync(annPath, JSON.stringify(ann));
     const file = join(out, 'bad.json');
+    writeFileSync(join(out, 'images', 'train', 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     writeFileSync(file, JSON.stringify([
       bad('no-image', 'train/000001.png', 'train/missing.png'),
+      bad('broken', 'train/000001.png', 'train/broken.png'),
       bad('unknown-id', `|${ref}]`, '|424242]'),
       bad('empty', `|${ref}]`, '|999999]'),
       base,
     ]));
     const ds = await TrainDataset.open([file], { ...opts, annotations: [annPath] });
-    const { samples, skipped } = await ds.batch({ step: 0, dataset: 0, indices: [0, 1, 2, 3], seeds: [1, 2, 3, 4] });
+    const { samples, skipped } = await ds.batch({ step: 0, dataset: 0, indices: [0, 1, 2, 3, 4], seeds: [1, 2, 3, 4, 5] });
     expect(samples.map((s) => s.source.convId)).toEqual([String(base.conv_id)]);
     expect(skipped.map((e) => [e.name, e.problem, e.convId, e.file])).toEqual([
       ['TrainSampleError', 'missing-image', 'no-image', file],
+      ['TrainSampleError', 'bad-image', 'broken', file],
       ['TrainSampleError', 'unknown-annotation', 'unknown-id', file],
       ['TrainSampleError', 'empty-mask', 'empty', file],
     ]);
-    expect(skipped[1].message).toContain('bad.json, conversation unknown-id');
-    expect(ds.skips).toEqual({ 'missing-image': 1, 'unknown-annotation': 1, 'empty-mask': 1 });
+    expect(skipped[2].message).toContain('bad.json, conversation unknown-id');
+    expect(ds.skips).toEqual({ 'missing-image': 1, 'bad-image': 1, 'unknown-annotation': 1, 'empty-mask': 1 });
     const short = await TrainDataset.open([file], { ...opts, annotations: [annPath], config: { ...config, max_length: 300 } });
-    await expect(short.sample(0, 3, 1)).rejects.toMatchObject({ problem: 'too-long', convId: String(base.conv_id) });
+    await expect(short.sample(0, 4, 1)).rejects.toMatchObject({ problem: 'too-long', convId: String(base.conv_id) });
     await expect(TrainDataset.open([join(out, 'nope.json')], opts)).rejects.toThrow(TrainDataError);
   });
 

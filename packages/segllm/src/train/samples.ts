@@ -10,7 +10,7 @@
  * - per `<seg>`: target and reference (the first MASK-DECODE reference) in the padded S x S frame; the mask loss is
  *   kept for a random 2 of the conversation's `<seg>`s (HU `segment_mask`, max_rounds 2).
  */
-import { clipPreprocess, hipiePreprocess } from '@segllm/models';
+import { PreprocessError, clipPreprocess, hipiePreprocess } from '@segllm/models';
 import type { Image8, Tokenizer } from '@segllm/models';
 import { ConversationFormatError, decodeRle, parseConversation, parseMaskId, rleToPaddedFrame } from '@segllm/mrseg';
 import type { MaskId, ParsedConversation, RleMask, Rng } from '@segllm/mrseg';
@@ -101,7 +101,12 @@ type Fail = (problem: TrainSampleProblem, detail: string) => never;
 
 function lookup(masks: MaskLookup, id: MaskId | null, image: Image8, fail: Fail, what: string): RleMask {
   if (id === null) fail('format', `${what} has no mask id`);
-  const m = masks(id);
+  let m: RleMask | undefined;
+  try {
+    m = masks(id);
+  } catch (e) {
+    fail('format', `${what}: annotation ${JSON.stringify(id)} cannot be read: ${(e as Error).message}`);
+  }
   if (!m) fail('unknown-annotation', `${what}: annotation ${JSON.stringify(id)} does not exist`);
   if (m.h !== image.height || m.w !== image.width) {
     fail('format', `${what}: annotation ${JSON.stringify(id)} is ${m.w}x${m.h} but the image is ${image.width}x${image.height}`);
@@ -167,9 +172,27 @@ export function buildTrainSample(
   const fail: Fail = (p, d) => {
     throw new TrainSampleError(p, source.file, source.convId, d);
   };
+  const tokens = tokenizeConversation(item, opts, fail);
+  try {
+    return fillSample(tokens, image, masks, opts, rng, source, fail);
+  } catch (e) {
+    if (e instanceof PreprocessError) fail('bad-image', e.message);
+    throw e;
+  }
+}
+
+/** Pixels, encodings and masks of a tokenised conversation. */
+function fillSample(
+  { parsed, ids, labels, jobs, positions }: ReturnType<typeof tokenizeConversation>,
+  image: Image8,
+  masks: MaskLookup,
+  opts: SampleOptions,
+  rng: Rng,
+  source: { file: string; convId: string },
+  fail: Fail,
+): TrainSample {
   const { config } = opts;
   const S = config.hipie_image_size;
-  const { parsed, ids, labels, jobs, positions } = tokenizeConversation(item, opts, fail);
   const keep = opts.keepEncoding ?? 0.5;
   const framed = (id: MaskId | null, what: string) => paddedMask(lookup(masks, id, image, fail, what), S);
   const sample: TrainSample = {
