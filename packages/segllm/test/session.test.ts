@@ -171,6 +171,26 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
     }
   });
 
+  it('a given mask and a teacher-forced reference to the same ground truth inject the same encodings', async () => {
+    const img = testImage(40, 30);
+    const gtMask = rect(40, 30, 3, 5, 13, 15);
+    const a = await model.chat(img);
+    const b = await model.chat(img);
+    try {
+      await a.ask(ROUNDS[0]);
+      a.teacherForce(gtMask);
+      const ra = await a.ask('Segment what is left of it.[REF:1]');
+      await b.ask(ROUNDS[0]);
+      const rb = await b.ask('Segment what is left of it.', { given: [gtMask] });
+      expect(await b.hiddenStates()[1].data()).toEqual(await a.hiddenStates()[1].data());
+      expect(rb.boxFrame).toEqual(ra.boxFrame);
+      expect(() => a.teacherForce(new Uint8Array(5))).toThrow(/40x30/);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('reset forgets every round', async () => {
     session.reset();
     expect(session.rounds).toBe(0);

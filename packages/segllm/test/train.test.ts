@@ -231,7 +231,7 @@ describe('MRSeg-Shapes samples end to end', () => {
       bad('empty', `|${ref}]`, '|999999]'),
       base,
     ]));
-    const ds = await TrainDataset.open([file], { ...opts, annotations: [annPath] });
+    const ds = await TrainDataset.open([file], { ...opts, annotations: { shapes: annPath } });
     const { samples, skipped } = await ds.batch({ step: 0, dataset: 0, indices: [0, 1, 2, 3, 4], seeds: [1, 2, 3, 4, 5] });
     expect(samples.map((s) => s.source.convId)).toEqual([String(base.conv_id)]);
     expect(skipped.map((e) => [e.name, e.problem, e.convId, e.file])).toEqual([
@@ -245,6 +245,9 @@ describe('MRSeg-Shapes samples end to end', () => {
     const short = await TrainDataset.open([file], { ...opts, annotations: [annPath], config: { ...config, max_length: 300 } });
     await expect(short.sample(0, 4, 1)).rejects.toMatchObject({ problem: 'too-long', convId: String(base.conv_id) });
     await expect(TrainDataset.open([join(out, 'nope.json')], opts)).rejects.toThrow(TrainDataError);
+    // Annotation files per dataset name: ids of another source are not looked up.
+    const other = await TrainDataset.open([file], { ...opts, annotations: { refcoco: annPath } });
+    await expect(other.sample(0, 4, 1)).rejects.toMatchObject({ problem: 'unknown-annotation' });
   });
 
   it('a sampler draw builds bit-identical samples after a resume', async () => {

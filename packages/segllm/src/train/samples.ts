@@ -40,8 +40,8 @@ export interface TrainSample {
   segs: { position: number; target: Uint8Array; reference: Uint8Array | null; lossMask: boolean }[];
 }
 
-/** Masks by annotation id at the image's original resolution (undefined: no such annotation). */
-export type MaskLookup = (id: MaskId) => RleMask | undefined;
+/** Masks by annotation id of a dataset (`<ds>` of the markup) at the image's resolution (undefined: no such annotation). */
+export type MaskLookup = (id: MaskId, dataset: string) => RleMask | undefined;
 
 export interface SampleOptions {
   tokenizer: Tokenizer;
@@ -99,7 +99,7 @@ export function paddedMask(m: RleMask, S: number): Uint8Array {
 
 type Fail = (problem: TrainSampleProblem, detail: string) => never;
 
-function lookup(masks: MaskLookup, id: MaskId | null, image: Image8, fail: Fail, what: string): RleMask {
+function lookup(masks: (id: MaskId) => RleMask | undefined, id: MaskId | null, image: Image8, fail: Fail, what: string): RleMask {
   if (id === null) fail('format', `${what} has no mask id`);
   let m: RleMask | undefined;
   try {
@@ -194,7 +194,8 @@ function fillSample(
   const { config } = opts;
   const S = config.hipie_image_size;
   const keep = opts.keepEncoding ?? 0.5;
-  const framed = (id: MaskId | null, what: string) => paddedMask(lookup(masks, id, image, fail, what), S);
+  const find = (id: MaskId) => masks(id, parsed.dataset);
+  const framed = (id: MaskId | null, what: string) => paddedMask(lookup(find, id, image, fail, what), S);
   const sample: TrainSample = {
     source: { ...source },
     ids,
@@ -216,7 +217,7 @@ function fillSample(
       const ref = r.decodeRefs.length > 0 ? framed(r.decodeRefs[0], `round ${j.round + 1} reference`) : null;
       sample.segs.push({ position, target, reference: ref?.includes(1) ? ref : null, lossMask: true });
     } else if (j.kind === 'mask') {
-      const px = decodeRle(lookup(masks, j.id, image, fail, what)).toBytes('row');
+      const px = decodeRle(lookup(find, j.id, image, fail, what)).toBytes('row');
       if (!px.includes(1)) fail('empty-mask', `${what}: annotation ${JSON.stringify(j.id)} is empty`);
       const kept = rng.next() < keep;
       sample.maskSlots.push({ position, pixels: kept ? groundTruthMaskPixels(image, px, config.vision.image_size) : null });
