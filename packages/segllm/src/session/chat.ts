@@ -353,21 +353,3 @@ export class ChatSession {
     }
   }
 }
-
-/** Tight [x0, y0, x1, y1] (exclusive ends) of a square 0/1 mask; an empty mask gives [0, 0, 0, 0]. */
-export function tightBox(mask: Uint8Array, size: number): [number, number, number, number] {
-  let x0 = size;
-  let y0 = size;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if (!mask[y * size + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  return x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1 + 1, y1 + 1];
-}
