@@ -36,7 +36,8 @@ export interface TrainSample {
   maskSlots: { position: number; pixels: Float32Array | null }[];
   /** Box-encode slots in order; box [y0, x0, y1, x1] / S (inclusive max), null = zeroed. */
   boxSlots: { position: number; box: [number, number, number, number] | null }[];
-  /** One per `<seg>`: masks in the padded S x S frame (row-major 0/1; reference null = none or empty). */
+  /** One per `<seg>`: masks in the padded S x S frame (row-major 0/1; reference null = none or empty; the same mask
+   *  may be one shared array, e.g. round 1's target and round 2's reference: read only). */
   segs: { position: number; target: Uint8Array; reference: Uint8Array | null; lossMask: boolean }[];
 }
 
@@ -195,7 +196,14 @@ function fillSample(
   const S = config.hipie_image_size;
   const keep = opts.keepEncoding ?? 0.5;
   const find = (id: MaskId) => masks(id, parsed.dataset);
-  const framed = (id: MaskId | null, what: string) => paddedMask(lookup(find, id, image, fail, what), S);
+  // A mask is often named three times (a target, then a reference and a box encoding): frame it once.
+  const frames = new Map<string, Uint8Array>();
+  const framed = (id: MaskId | null, what: string) => {
+    const key = JSON.stringify(id);
+    let f = frames.get(key);
+    if (!f) frames.set(key, (f = paddedMask(lookup(find, id, image, fail, what), S)));
+    return f;
+  };
   const sample: TrainSample = {
     source: { ...source },
     ids,
