@@ -53,13 +53,22 @@ describe('segllm eval', () => {
     const annotations = (JSON.parse(readFileSync(ann, 'utf8')) as { annotations: { id: number; segmentation: { size: [number, number]; counts: string } }[] }).annotations;
     const byId = new Map(annotations.map((a) => [a.id, a.segmentation]));
     expect(read(gt).map((r) => r.mask)).toEqual(parsed.flatMap((c) => c.rounds.map((r) => rleToCoco(rleFromCoco(byId.get(r.target as number)!)))));
-    // Predictions = the library's segmentConversation on the same checkpoint.
+    // Predictions = the library's segmentConversation on the same checkpoint; the hard query's given mask (round 1)
+    // goes in as a ground-truth reference, none is skipped.
     const { model } = await loadSegLLM(fx.ckpt, { decoder: decoderFor });
+    const byRle = new Map(annotations.map((a) => [a.id, rleFromCoco(a.segmentation)]));
+    const inputs = (c: (typeof parsed)[number]) => c.rounds.map((_, k) => ({ text: roundText(c, k).text, given: roundText(c, k).given.map((id) => rleToRowMajor(byRle.get(id as number)!)) }));
     const lib = [];
-    for (const c of parsed) lib.push(...(await model.segmentConversation(join(data, 'images', c.image), c.rounds.map((_, k) => ({ text: roundText(c, k).text })))));
+    for (const c of parsed) lib.push(...(await model.segmentConversation(join(data, 'images', c.image), inputs(c))));
     expect(read(pred).map((r) => [r.mask, r.box])).toEqual(lib.map((r) => [rleToCoco(encodeBytes(r.mask, r.height, r.width)), r.box]));
     expect(parsed.map((c) => c.rounds.map((_, k) => roundText(c, k).text.slice(0, 7)))).toEqual([['I\'d lik', '[REF:1]'], ['Kindly ', '[REF:1]'], ['Please ', '[REF:1]'], ['Can you']]);
-    expect(io.stderr()).toContain('eval: 1 references to given masks (not to earlier rounds) were left out');
+    expect(parsed.map((c) => c.rounds.map((_, k) => roundText(c, k).given.length))).toEqual([[0, 0], [0, 0], [0, 0], [1]]);
+    expect(io.stderr()).toContain('eval: 1 references to given masks (hard queries) encoded from the ground truth');
+    expect(io.stderr()).not.toMatch(/left out|skipped/);
+    // Without the given mask the hard query is answered differently: the reference reaches the model.
+    const hard = parsed[3];
+    const [blind] = await model.segmentConversation(join(data, 'images', hard.image), [{ text: roundText(hard, 0).text }]);
+    expect(blind.score).not.toBe(lib.at(-1)!.score);
     // The printed metrics are those of `segllm data metrics` on the two files, and cIoU is the hand sum.
     const printed = JSON.parse(io.stdout().trim()) as { overall: { cIoU: number; n: number } };
     const metrics = await computeMetricsFromFiles(gt, pred);
@@ -97,7 +106,11 @@ describe('segllm eval', () => {
     const byId = new Map(annotations.map((a) => [a.id, rleFromCoco(a.segmentation)]));
     const lib = [];
     for (const c of convs.map((x) => parseConversation(x))) {
-      const rounds = c.rounds.map((r, k) => ({ text: roundText(c, k).text, gtMaskFrame: rleToRowMajor(rleToPaddedFrame(byId.get(r.target as number)!, FRAME)) }));
+      const rounds = c.rounds.map((r, k) => ({
+        text: roundText(c, k).text,
+        given: roundText(c, k).given.map((id) => rleToRowMajor(byId.get(id as number)!)),
+        gtMask: rleToRowMajor(byId.get(r.target as number)!),
+      }));
       lib.push(...(await model.segmentConversation(join(data, 'images', c.image), rounds, { references: 'groundTruth' })));
     }
     expect(teacher.map((r) => [r.mask, r.box])).toEqual(lib.map((r) => [rleToCoco(encodeBytes(r.mask, r.height, r.width)), r.box]));

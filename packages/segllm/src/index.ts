@@ -6,7 +6,7 @@ export { SegLLMForSegmentation, SegLLMBody, VisionTower, ClipTowerHolder, Segmen
 export type { MaskDecoder, DecoderFeatures, Detection } from './model/decoder.ts';
 export { tinySegLLMConfig, tinySegLLMConfigJson, type TinyOptions } from './model/tiny.ts';
 export { bundledTokenizer, bundledTokenizerJson, BUNDLED_TOKENIZER_URL } from './model/bundled.ts';
-export { ChatSession, tightBox, type RoundResult, type HistoryEntry, type ChatContext } from './session/chat.ts';
+export { ChatSession, type AskOptions, type RoundResult, type HistoryEntry, type ChatContext } from './session/chat.ts';
 export { maskToOriginal, boxToOriginal } from './session/frame.ts';
 export { SegLLM, type ImageInput, type EvalRound } from './segllm.ts';
 export { HipieDecoder, hipieRename } from './model/hipie.ts';

@@ -14,13 +14,16 @@ import type { SegLLMLoadOptions } from './checkpoint.ts';
 
 export type ImageInput = Image8 | Uint8Array | string;
 
-/** One round for batch evaluation: the user text (with `[REF:k]` tags) and, for teacher forcing, the ground truth. */
+/**
+ * One round for batch evaluation: the user text (with `[REF:k]` tags), masks given as references, and, for teacher
+ * forcing, the ground truth. Masks are row-major [height, width] at the image's own resolution (nonzero = inside).
+ */
 export interface EvalRound {
   text: string;
-  /** Ground-truth mask in the padded square frame (0/1, size x size), used for later references when teacher-forcing. */
-  gtMaskFrame?: Uint8Array;
-  /** Ground-truth box [x0, y0, x1, y1] in the padded frame (defaults to the mask's tight box). */
-  gtBoxFrame?: [number, number, number, number];
+  /** Ground-truth references given with the round (MRSeg's hard split: round 1 "[IMAGE][ENCODE X] ..."). */
+  given?: readonly Uint8Array[];
+  /** This round's ground-truth mask, encoded for later references when teacher-forcing. */
+  gtMask?: Uint8Array;
 }
 
 export class SegLLM {
@@ -63,17 +66,18 @@ export class SegLLM {
 
   /**
    * Runs a whole conversation. `references: 'predicted'` (autoregressive) refers to the model's own earlier masks;
-   * 'groundTruth' (teacher forcing) replaces each round's stored encoding by one computed from its ground truth.
+   * 'groundTruth' (teacher forcing, the official `eval_use_gt_mask_encode`) replaces each round's stored encoding by
+   * one computed from its ground truth with the training recipe. Given masks are always ground-truth encodings.
    */
   async segmentConversation(image: ImageInput, rounds: readonly EvalRound[], opts: { references?: 'predicted' | 'groundTruth' } = {}): Promise<RoundResult[]> {
     const session = await this.chat(image);
     try {
       const out: RoundResult[] = [];
       for (const r of rounds) {
-        out.push(await session.ask(r.text));
+        out.push(await session.ask(r.text, { given: r.given }));
         if (opts.references === 'groundTruth') {
-          if (!r.gtMaskFrame) throw new SegLLMError(`round ${out.length} has no gtMaskFrame: teacher forcing needs every round's ground-truth mask`);
-          session.replaceLastEncoding(r.gtMaskFrame, r.gtBoxFrame);
+          if (!r.gtMask) throw new SegLLMError(`round ${out.length} has no gtMask: teacher forcing needs every round's ground-truth mask`);
+          session.teacherForce(r.gtMask);
         }
       }
       return out;

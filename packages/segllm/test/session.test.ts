@@ -4,7 +4,7 @@ import { ImageDecodeError, newImage } from '@segllm/models';
 import type { Image8 } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import { availableBackends, compareArrays } from '@segllm/tensor/testing';
-import { ContextLengthError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, bundledTokenizer, defaultDecoder, tinySegLLMConfig } from '@segllm/core';
+import { ContextLengthError, EmptyMaskError, EmptyPromptError, InvalidReferenceError, SegLLM, SegLLMForSegmentation, bundledTokenizer, defaultDecoder, tinySegLLMConfig } from '@segllm/core';
 import type { ChatSession, RoundResult } from '@segllm/core';
 
 const tok = await bundledTokenizer();
@@ -13,6 +13,13 @@ function testImage(w: number, h: number): Image8 {
   const img = newImage(w, h, 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = (x * 7 + y * 3 + c * 50) % 256;
   return img;
+}
+
+/** A row-major w x h mask, 1 on columns x0..x1-1 and rows y0..y1-1. */
+function rect(w: number, h: number, x0: number, y0: number, x1: number, y1: number): Uint8Array {
+  const m = new Uint8Array(w * h);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) m[y * w + x] = 1;
+  return m;
 }
 
 const ROUNDS = [
@@ -112,15 +119,9 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
 
   it('segments a whole conversation autoregressively and teacher-forced', async () => {
     const img = testImage(40, 30);
-    const S = 128;
-    const gt = (x0: number, y0: number, x1: number, y1: number) => {
-      const m = new Uint8Array(S * S);
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) m[y * S + x] = 1;
-      return m;
-    };
     const rounds = [
-      { text: ROUNDS[0], gtMaskFrame: gt(10, 10, 60, 50) },
-      { text: ROUNDS[1], gtMaskFrame: gt(70, 20, 120, 90) },
+      { text: ROUNDS[0], gtMask: rect(40, 30, 2, 2, 15, 12) },
+      { text: ROUNDS[1], gtMask: rect(40, 30, 20, 5, 35, 25) },
     ];
     const auto = await model.segmentConversation(img, rounds, { references: 'predicted' });
     const teacher = await model.segmentConversation(img, rounds, { references: 'groundTruth' });
@@ -136,7 +137,58 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
     expect(teacher[0].boxFrame).toEqual(auto[0].boxFrame);
     const h = (rs: typeof auto) => rs.map((r) => r.score);
     expect(h(teacher).slice(1)).not.toEqual(h(auto).slice(1));
-    await expect(model.segmentConversation(img, [{ text: ROUNDS[0] }], { references: 'groundTruth' })).rejects.toThrow(/gtMaskFrame/);
+    await expect(model.segmentConversation(img, [{ text: ROUNDS[0] }], { references: 'groundTruth' })).rejects.toThrow(/gtMask/);
+  });
+
+  it('given masks: encoded after the image in round 1 (hard split), kept for re-runs and undo', async () => {
+    const img = testImage(40, 30);
+    const given = rect(40, 30, 3, 5, 13, 15);
+    const s = await model.chat(img);
+    try {
+      const plain = await s.ask('Segment the other square.');
+      const plainHidden = await s.hiddenStates()[0].data();
+      s.undo();
+      const r1 = await s.ask('Segment the other square.', { given: [given] });
+      expect(r1.round).toBe(1);
+      expect(compareArrays(await s.hiddenStates()[0].data(), plainHidden, { rtol: 1e-4, atol: 1e-5 }).ok).toBe(false);
+      const r2 = await s.ask('Segment what is left of [REF:1].', { given: [rect(40, 30, 20, 2, 30, 9)] });
+      expect(r2.referencedRounds).toEqual([1]);
+      expect(s.history().map((h) => h.given)).toEqual([1, 1]);
+      const inc = s.hiddenStates();
+      const full = s.recomputeAll();
+      for (let i = 0; i < 2; i++) {
+        expect(compareArrays(await inc[i].data(), await full[i].data(), { rtol: 1e-4, atol: 1e-5 }).ok).toBe(true);
+        full[i].dispose();
+      }
+      expect(s.undo()).toBe(true);
+      expect((await s.ask('Segment what is left of [REF:1].', { given: [rect(40, 30, 20, 2, 30, 9)] })).boxFrame).toEqual(r2.boxFrame);
+      await expect(s.ask('Segment it.', { given: [new Uint8Array(10)] })).rejects.toThrow(/40x30/);
+      await expect(s.ask('Segment it.', { given: [new Uint8Array(40 * 30)] })).rejects.toThrow(EmptyMaskError);
+      expect(s.rounds).toBe(2);
+      expect(plain.round).toBe(1);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('a given mask and a teacher-forced reference to the same ground truth inject the same encodings', async () => {
+    const img = testImage(40, 30);
+    const gtMask = rect(40, 30, 3, 5, 13, 15);
+    const a = await model.chat(img);
+    const b = await model.chat(img);
+    try {
+      await a.ask(ROUNDS[0]);
+      a.teacherForce(gtMask);
+      const ra = await a.ask('Segment what is left of it.[REF:1]');
+      await b.ask(ROUNDS[0]);
+      const rb = await b.ask('Segment what is left of it.', { given: [gtMask] });
+      expect(await b.hiddenStates()[1].data()).toEqual(await a.hiddenStates()[1].data());
+      expect(rb.boxFrame).toEqual(ra.boxFrame);
+      expect(() => a.teacherForce(new Uint8Array(5))).toThrow(/40x30/);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
   });
 
   it('reset forgets every round', async () => {

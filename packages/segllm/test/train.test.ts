@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clipPreprocess, newImage, paste, readImageFile, resizeMask } from '@segllm/models';
-import { CocoIndex, decodeRle, readCocoInstances, writeShapesDataset } from '@segllm/mrseg';
-import { bundledTokenizer, groundTruthBox, groundTruthMaskPixels, tinySegLLMConfig } from '@segllm/core';
-import { IGNORE_INDEX, TrainDataError, TrainDataset, TrainSampler, labelPrompt } from '@segllm/core/train';
+import { CocoIndex, decodeRle, formatConversation, readCocoInstances, writeShapesDataset } from '@segllm/mrseg';
+import { SEGLLM_TEMPLATE, bundledTokenizer, groundTruthBox, groundTruthMaskPixels, renderConversation, tinySegLLMConfig } from '@segllm/core';
+import { IGNORE_INDEX, TrainDataError, TrainDataset, TrainSampler, conversationMessages, labelPrompt, renderPrompt } from '@segllm/core/train';
 import type { TrainDatasetOptions, TrainSample } from '@segllm/core/train';
 
 const tok = await bundledTokenizer();
@@ -61,6 +61,31 @@ describe('official label arithmetic', () => {
     const r = labelPrompt(p, tok);
     expect(r.mismatch).toBe(true);
     expect(supervised(r.labels)).toEqual([]);
+  });
+});
+
+describe('training and inference prompts agree', () => {
+  it('an MRSeg-written conversation (given mask in round 1, references, no reference) renders as the chat session does', () => {
+    const json = formatConversation({
+      convId: 'c',
+      image: 'a.png',
+      dataset: 'shapes',
+      rounds: [
+        { text: 'Segment the other square.', task: 'hard', target: 2, refs: [{ round: null, mask: 1 }] },
+        { text: 'Segment the circle left of instance 1.', task: 'positional', target: 3, refs: [{ round: 1, mask: 2 }] },
+        { text: 'Segment the star.', task: 'referring', target: 4, refs: [] },
+      ],
+    });
+    const train = renderPrompt(conversationMessages(json, SEGLLM_TEMPLATE, 256).messages);
+    const chat = renderConversation([
+      { text: 'Segment the other square.', refs: [], given: 1 },
+      { text: 'Segment the circle left of instance 1.', refs: [1] },
+      { text: 'Segment the star.', refs: [] },
+    ]);
+    expect(train).toBe(chat);
+    expect(chat).toContain('USER: <video><video>Segment the circle');
+    expect(chat).toContain(`${'<video>'.repeat(258)}Segment the other square.`);
+    expect(labelPrompt(train, tok).mismatch).toBe(false);
   });
 });
 
@@ -198,25 +223,31 @@ describe('MRSeg-Shapes samples end to end', () => {
     const annPath = join(out, 'annotations', 'with_empty.json');
     writeFileSync(annPath, JSON.stringify(ann));
     const file = join(out, 'bad.json');
+    writeFileSync(join(out, 'images', 'train', 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     writeFileSync(file, JSON.stringify([
       bad('no-image', 'train/000001.png', 'train/missing.png'),
+      bad('broken', 'train/000001.png', 'train/broken.png'),
       bad('unknown-id', `|${ref}]`, '|424242]'),
       bad('empty', `|${ref}]`, '|999999]'),
       base,
     ]));
-    const ds = await TrainDataset.open([file], { ...opts, annotations: [annPath] });
-    const { samples, skipped } = await ds.batch({ step: 0, dataset: 0, indices: [0, 1, 2, 3], seeds: [1, 2, 3, 4] });
+    const ds = await TrainDataset.open([file], { ...opts, annotations: { shapes: annPath } });
+    const { samples, skipped } = await ds.batch({ step: 0, dataset: 0, indices: [0, 1, 2, 3, 4], seeds: [1, 2, 3, 4, 5] });
     expect(samples.map((s) => s.source.convId)).toEqual([String(base.conv_id)]);
     expect(skipped.map((e) => [e.name, e.problem, e.convId, e.file])).toEqual([
       ['TrainSampleError', 'missing-image', 'no-image', file],
+      ['TrainSampleError', 'bad-image', 'broken', file],
       ['TrainSampleError', 'unknown-annotation', 'unknown-id', file],
       ['TrainSampleError', 'empty-mask', 'empty', file],
     ]);
-    expect(skipped[1].message).toContain('bad.json, conversation unknown-id');
-    expect(ds.skips).toEqual({ 'missing-image': 1, 'unknown-annotation': 1, 'empty-mask': 1 });
+    expect(skipped[2].message).toContain('bad.json, conversation unknown-id');
+    expect(ds.skips).toEqual({ 'missing-image': 1, 'bad-image': 1, 'unknown-annotation': 1, 'empty-mask': 1 });
     const short = await TrainDataset.open([file], { ...opts, annotations: [annPath], config: { ...config, max_length: 300 } });
-    await expect(short.sample(0, 3, 1)).rejects.toMatchObject({ problem: 'too-long', convId: String(base.conv_id) });
+    await expect(short.sample(0, 4, 1)).rejects.toMatchObject({ problem: 'too-long', convId: String(base.conv_id) });
     await expect(TrainDataset.open([join(out, 'nope.json')], opts)).rejects.toThrow(TrainDataError);
+    // Annotation files per dataset name: ids of another source are not looked up.
+    const other = await TrainDataset.open([file], { ...opts, annotations: { refcoco: annPath } });
+    await expect(other.sample(0, 4, 1)).rejects.toMatchObject({ problem: 'unknown-annotation' });
   });
 
   it('a sampler draw builds bit-identical samples after a resume', async () => {

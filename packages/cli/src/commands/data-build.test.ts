@@ -98,6 +98,7 @@ describe('segllm data build', () => {
     await expect(runDataBuild([...refcocog.slice(0, 4), '--out', out])).rejects.toThrow(/needs --instances/);
     await expect(runDataBuild([...refcocog, '--out', out, '--bogus', '1'])).rejects.toThrow(/unknown option --bogus/);
     await expect(runDataBuild([...refcocog, '--out', out, '--seed', 'x'])).rejects.toThrow(/integer/);
+    await expect(runDataBuild([...refcocog, '--out', out, '--max-rounds', '1'])).rejects.toThrow(/at least 2/);
     await expect(runDataBuild(['--source', 'lvis', '--annotations', join(tmp, 'missing.json'), '--out', out])).rejects.toThrow(/does not exist/);
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, '{"images": [{"id": 1}]}');

@@ -126,6 +126,7 @@ async function* jobs(source: Source, flags: Map<string, string>, seed: number, s
   const dataset = flags.get('dataset') ?? DEFAULT_DATASET[source];
   const prefix = flags.get('image-prefix');
   const maxRounds = intFlag(flags, 'max-rounds', 18);
+  if (maxRounds < 2) throw new CliUsageError(`--max-rounds must be at least 2 (positional conversations have 2-18 rounds), got ${maxRounds}`);
   const g = { seed, split };
   switch (source) {
     case 'refcoco':

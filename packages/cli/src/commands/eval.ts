@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { readImageFile } from '@segllm/models';
 import type { ChatSession, SegLLM } from '@segllm/core';
 import {
-  CocoIndex, encodeBytes, evaluateRecords, parseConversation, parseJson, readCocoInstances, rleFromCoco, rleToBoxXyxy, rleToCoco, rleToPaddedFrame,
-  type CocoImage, type MaskRecord, type ParsedConversation, type RleMask,
+  CocoIndex, encodeBytes, evaluateRecords, parseConversation, parseJson, readCocoInstances, rleFromCoco, rleToBoxXyxy, rleToCoco,
+  type CocoImage, type MaskId, type MaskRecord, type ParsedConversation, type RleMask,
 } from '@segllm/mrseg';
 import { guard } from '../lib/errors.ts';
 import { processIo, parseOptions, required, type Io } from '../lib/io.ts';
@@ -46,11 +46,14 @@ export function rleToRowMajor(r: RleMask): Uint8Array {
   return out;
 }
 
-/** The chat text of a parsed round: `[REF:k]` tags for references to earlier rounds, then the question. */
-export function roundText(c: ParsedConversation, k: number): { text: string; skippedRefs: number } {
+/**
+ * The chat input of parsed round `k` (0-based): `[REF:j]` tags for references to earlier rounds, then the question;
+ * references to given masks (round null: the hard split's round 1) as the annotation ids to pass as `given` masks.
+ */
+export function roundText(c: ParsedConversation, k: number): { text: string; given: MaskId[] } {
   const r = c.rounds[k];
-  const refs = r.refs.filter((x) => x.round !== null && x.round >= 1 && x.round <= k).map((x) => `[REF:${x.round}]`);
-  return { text: `${refs.join('')}${r.text}`, skippedRefs: r.refs.length - refs.length };
+  const refs = r.refs.filter((x) => x.round !== null).map((x) => `[REF:${x.round}]`);
+  return { text: `${refs.join('')}${r.text}`, given: r.refs.filter((x) => x.round === null).map((x) => x.mask) };
 }
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -69,17 +72,20 @@ export interface EvalInputs {
   imagesDir: string;
 }
 
+/** The ground-truth mask (original resolution) of annotation `id`, named in round `round` of a conversation. */
+function annotationMask(id: MaskId | null, what: string, coco: CocoIndex): RleMask {
+  if (typeof id !== 'number' || !coco.annotations.has(id)) {
+    throw new CliUsageError(`${what} ${JSON.stringify(id)} is not an annotation id of the annotations file`);
+  }
+  return coco.mask(id);
+}
+
 /** The ground-truth masks (original resolution) of a conversation's round targets. */
 function targetMasks(c: ParsedConversation, convId: string, coco: CocoIndex, byName: Map<string, CocoImage>): RleMask[] {
   if (!byName.has(c.image) && !byName.has(c.image.split('/').pop() ?? '')) {
     throw new CliUsageError(`conversation ${convId}: image "${c.image}" is not in the annotations file`);
   }
-  return c.rounds.map((r) => {
-    if (typeof r.target !== 'number' || !coco.annotations.has(r.target)) {
-      throw new CliUsageError(`conversation ${convId} round ${r.index}: target ${JSON.stringify(r.target)} is not an annotation id of the annotations file`);
-    }
-    return coco.mask(r.target);
-  });
+  return c.rounds.map((r) => annotationMask(r.target, `conversation ${convId} round ${r.index}: target`, coco));
 }
 
 /** Runs the conversations; returns prediction and ground-truth records (original resolution). */
@@ -87,14 +93,13 @@ export async function evaluateConversations(
   model: SegLLM,
   inp: EvalInputs,
   opts: { references: 'predicted' | 'groundTruth'; log: (s: string) => void },
-): Promise<{ pred: object[]; gt: object[]; rounds: number; skippedRefs: number }> {
+): Promise<{ pred: object[]; gt: object[]; rounds: number; givenRefs: number }> {
   const byName = new Map<string, CocoImage>();
   for (const im of inp.coco.images.values()) byName.set(im.file_name ?? String(im.id), im);
-  const S = model.model.config.hipie_image_size;
   const pred: object[] = [];
   const gt: object[] = [];
   let rounds = 0;
-  let skippedRefs = 0;
+  let givenRefs = 0;
   let last = performance.now();
   // One session per run of conversations on the same image: reset() keeps its image encodings.
   let open = null as { image: string; session: ChatSession } | null;
@@ -109,11 +114,12 @@ export async function evaluateConversations(
         open = { image: c.image, session: await model.chat(await readImageFile(join(inp.imagesDir, c.image))) };
       }
       for (const k of c.rounds.keys()) {
-        const { text, skippedRefs: s } = roundText(c, k);
-        skippedRefs += s;
-        const r = await open.session.ask(text);
+        const { text, given } = roundText(c, k);
+        givenRefs += given.length;
+        const givenMasks = given.map((id) => rleToRowMajor(annotationMask(id, `conversation ${convId} round ${k + 1}: given mask`, inp.coco)));
+        const r = await open.session.ask(text, { given: givenMasks });
         // Teacher forcing, as SegLLM.segmentConversation does: later references see this round's ground truth.
-        if (opts.references === 'groundTruth') open.session.replaceLastEncoding(rleToRowMajor(rleToPaddedFrame(gtMasks[k], S)));
+        if (opts.references === 'groundTruth') open.session.teacherForce(rleToRowMajor(gtMasks[k]));
         pred.push({ conv_id: convId, round: r.round, mask: rleToCoco(encodeBytes(r.mask, r.height, r.width)), box: r.box });
         const box = rleToBoxXyxy(gtMasks[k]);
         gt.push({ conv_id: convId, round: r.round, mask: rleToCoco(gtMasks[k]), ...(box ? { box } : {}) });
@@ -128,7 +134,7 @@ export async function evaluateConversations(
   } finally {
     open?.session.dispose();
   }
-  return { pred, gt, rounds, skippedRefs };
+  return { pred, gt, rounds, givenRefs };
 }
 
 export async function runEval(argv: string[], io: Io = processIo): Promise<number> {
@@ -170,7 +176,7 @@ export async function runEval(argv: string[], io: Io = processIo): Promise<numbe
     await writeFileAtomic(out, `${JSON.stringify(r.pred)}\n`);
     if (v['gt-out']) await writeFileAtomic(v['gt-out'], `${JSON.stringify(r.gt)}\n`);
     const s = (performance.now() - t0) / 1000;
-    if (r.skippedRefs) io.err(`eval: ${r.skippedRefs} references to given masks (not to earlier rounds) were left out: the chat API refers to rounds only\n`);
+    if (r.givenRefs) io.err(`eval: ${r.givenRefs} references to given masks (hard queries) encoded from the ground truth\n`);
     io.err(`eval: wrote ${r.pred.length} predictions to ${out}${v['gt-out'] ? ` and the ground truth to ${v['gt-out']}` : ''} in ${s.toFixed(1)} s\n`);
     const toRecords = (a: object[]): MaskRecord[] =>
       (a as { conv_id: string; round: number; mask: { size: [number, number]; counts: string }; box?: [number, number, number, number] }[]).map((x) => ({ ...x, mask: rleFromCoco(x.mask) }));

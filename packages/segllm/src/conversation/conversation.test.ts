@@ -47,11 +47,21 @@ describe('SegLLM conversation template', () => {
     const { slots, segPositions } = layoutSlots(ids, rounds, 32006, 32009);
     expect(slots.filter((s) => s.kind === 'image')).toHaveLength(256);
     expect(slots.slice(256).map((s) => s.kind)).toEqual(['mask', 'box']);
-    expect(slots.slice(256).map((s) => (s.kind === 'image' ? -1 : s.ref))).toEqual([1, 1]);
+    expect(slots.slice(256).map((s) => (s.kind === 'mask' || s.kind === 'box' ? s.ref : -1))).toEqual([1, 1]);
     expect(segPositions).toHaveLength(2);
     expect(segPositions.every((p) => ids[p] === 32009)).toBe(true);
     // The slot pair directly follows "USER:" of round 2.
     expect(ids[slots[256].position + 1]).toBe(32006);
+  });
+
+  it('lays out given masks of round 1 right after the image slots, before the text', () => {
+    const rounds: RoundInput[] = [{ text: 'Segment the other cat.', refs: [], given: 1 }, parseRound('Segment its tail.[REF:1]', 2)];
+    const ids = tok.encode(renderConversation(rounds));
+    const { slots } = layoutSlots(ids, rounds, 32006, 32009);
+    expect(slots.slice(256).map((s) => s.kind)).toEqual(['givenMask', 'givenBox', 'mask', 'box']);
+    expect(slots[256]).toMatchObject({ round: 1, index: 0, position: slots[255].position + 1 });
+    expect(slots[257].position).toBe(slots[256].position + 1);
+    expect(tok.decode(ids.slice(slots[257].position + 1, slots[257].position + 4))).toBe('Segment the');
   });
 
   it('honours several [REF:k] tags in order and keeps the spacing of the text', () => {

@@ -15,6 +15,8 @@ export interface RoundInput {
   text: string;
   /** Referenced rounds, 1-based, in the order written. */
   refs: number[];
+  /** Given masks (ground-truth references, e.g. the hard split's round 1), encoded before the referenced rounds. */
+  given?: number;
 }
 
 const REF_TAG = /\[REF:(\d+)\]/g;
@@ -28,10 +30,16 @@ export function parseRound(userText: string, round: number): RoundInput {
   return { text, refs };
 }
 
-/** The human message of round `index` (0-based), with its slot placeholders. */
+/**
+ * The human message of round `index` (0-based), with its slot placeholders: a mask/box pair per given mask and per
+ * reference directly before the text (as the official inference, "[MASK-ENCODE][BOX-ENCODE]" + text); round 1 starts
+ * with the image slots, then a space and the text, or the pairs and the text (the MRSeg writer's hard-split form).
+ */
 export function humanMessage(r: RoundInput, index: number, t: ConversationTemplate = SEGLLM_TEMPLATE): string {
-  if (index === 0) return `${t.slotToken.repeat(t.imageSlots)} ${r.text}`;
-  return `${t.slotToken.repeat(2 * r.refs.length)}${r.text}`;
+  const pairs = t.slotToken.repeat(2 * ((r.given ?? 0) + r.refs.length));
+  if (index > 0) return `${pairs}${r.text}`;
+  const image = t.slotToken.repeat(t.imageSlots);
+  return pairs ? `${image}${pairs}${r.text}` : `${image} ${r.text}`;
 }
 
 /** The text one round adds to the prompt: `USER: <msg> ASSISTANT: <seg></s>`. */

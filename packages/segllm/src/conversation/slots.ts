@@ -8,7 +8,10 @@ import type { RoundInput } from './rounds.ts';
 export type Slot =
   | { kind: 'image'; position: number; patch: number }
   | { kind: 'mask'; position: number; ref: number }
-  | { kind: 'box'; position: number; ref: number };
+  | { kind: 'box'; position: number; ref: number }
+  /** Given mask `index` (0-based) of round `round` (1-based) and its box. */
+  | { kind: 'givenMask'; position: number; round: number; index: number }
+  | { kind: 'givenBox'; position: number; round: number; index: number };
 
 export interface SlotLayout {
   slots: Slot[];
@@ -25,11 +28,12 @@ export class SlotMismatchError extends Error {
  * contain (0 when they start with the system prompt).
  */
 export function layoutSlots(ids: readonly number[], rounds: readonly RoundInput[], slotId: number, segId: number, imageSlots = 256, first = 0, offset = 0): SlotLayout {
-  type Pending = { kind: 'image'; patch: number } | { kind: 'mask' | 'box'; ref: number };
+  type Pending = { kind: 'image'; patch: number } | { kind: 'mask' | 'box'; ref: number } | { kind: 'givenMask' | 'givenBox'; round: number; index: number };
   const expected: Pending[] = [];
   for (let i = first; i < rounds.length; i++) {
     if (i === 0) for (let p = 0; p < imageSlots; p++) expected.push({ kind: 'image', patch: p });
-    else for (const ref of rounds[i].refs) expected.push({ kind: 'mask', ref }, { kind: 'box', ref });
+    for (let g = 0; g < (rounds[i].given ?? 0); g++) expected.push({ kind: 'givenMask', round: i + 1, index: g }, { kind: 'givenBox', round: i + 1, index: g });
+    for (const ref of rounds[i].refs) expected.push({ kind: 'mask', ref }, { kind: 'box', ref });
   }
   const slots: Slot[] = [];
   const segPositions: number[] = [];

@@ -5,7 +5,7 @@
  * give the same result). Each round's mask and box are encoded for later `[REF:k]`s.
  */
 import type { Image8, Tokenizer, KVCache } from '@segllm/models';
-import { hipiePreprocess, maskEncodeCrop, boxEncodeVector } from '@segllm/models';
+import { hipiePreprocess, maskEncodeCrop, boxEncodeVector, resizeMask } from '@segllm/models';
 import type { HipieInput } from '@segllm/models';
 import type { Tensor } from '@segllm/tensor';
 import { fromStorageArray, keep, noGrad, tensor, tidy } from '@segllm/tensor';
@@ -15,6 +15,7 @@ import type { RoundInput, Slot } from '../conversation/index.ts';
 import type { SegLLMForSegmentation } from '../model/modeling.ts';
 import type { DecoderFeatures, Detection } from '../model/decoder.ts';
 import { imageSlots } from '../model/config.ts';
+import { groundTruthBox, groundTruthMaskPixels } from '../train/encodings.ts';
 import { boxToOriginal, maskToOriginal } from './frame.ts';
 
 export interface RoundResult {
@@ -37,6 +38,12 @@ export interface RoundResult {
   referencedRounds: number[];
 }
 
+/** A mask encoding and a box encoding for references, [D] each. */
+interface Encoding {
+  mask: Tensor;
+  box: Tensor;
+}
+
 interface RoundState {
   userText: string;
   input: RoundInput;
@@ -46,6 +53,8 @@ interface RoundState {
   /** Encodings for later references, [D] each. */
   maskEncoding: Tensor;
   boxEncoding: Tensor;
+  /** Encodings of the masks given with this round (ground truth, training recipe). */
+  given: Encoding[];
   /** Token count after this round. */
   length: number;
 }
@@ -54,8 +63,19 @@ export interface HistoryEntry {
   round: number;
   text: string;
   refs: number[];
+  /** Masks given with the round (their pixels are not recorded). */
+  given: number;
   box: [number, number, number, number];
   score: number;
+}
+
+export interface AskOptions {
+  /**
+   * Masks given as references (ground truth, e.g. MRSeg's hard split "[IMAGE][ENCODE X] segment the other ..."):
+   * row-major [height, width] at the image's own resolution, nonzero = inside. Each becomes a mask/box slot pair
+   * before the text (after the image slots in round 1), encoded with the official training recipe.
+   */
+  given?: readonly Uint8Array[];
 }
 
 export interface ChatContext {
@@ -72,6 +92,7 @@ export class ChatSession {
   #ids: number[] = [];
   #cache: KVCache;
   #image: HipieInput;
+  #original: Image8;
   #patches: Tensor; // [N, D]
   #features: DecoderFeatures;
   #disposed = false;
@@ -86,6 +107,7 @@ export class ChatSession {
     this.height = image.height;
     const m = ctx.model;
     const S = m.config.hipie_image_size;
+    this.#original = image;
     this.#image = hipiePreprocess(image, S);
     this.#patches = keep(noGrad(() => m.encodeImage(clipPixels)));
     const backend = clipPixels.backend;
@@ -105,54 +127,60 @@ export class ChatSession {
     return this.#rounds.map((r) => r.result);
   }
 
-  /** Asks for a mask; `[REF:k]` tags refer to the output of round k. */
-  async ask(userText: string): Promise<RoundResult> {
+  /** Asks for a mask; `[REF:k]` tags refer to the output of round k, `opts.given` adds ground-truth references. */
+  async ask(userText: string, opts: AskOptions = {}): Promise<RoundResult> {
     this.#assertOpen();
     const k = this.#rounds.length + 1;
-    const input = parseRound(userText, k);
+    const given = opts.given ?? [];
+    for (const g of given) this.#checkMask(g);
+    const input: RoundInput = { ...parseRound(userText, k), ...(given.length > 0 ? { given: given.length } : {}) };
     const inputs = [...this.#rounds.map((r) => r.input), input];
     const { ids, newIds } = this.#tokenize(inputs);
     const m = this.ctx.model;
     const offset = this.#ids.length;
     const layout = layoutSlots(newIds, inputs, this.ctx.slotId, this.ctx.segId, imageSlots(m.config), k - 1, offset);
     const segPos = layout.segPositions[0];
-    const hidden = keep(
-      noGrad(() =>
-        tidy(() => {
-          const [positions, rows] = this.#injections(layout.slots, offset);
-          const idsT = tensor(newIds, { dtype: 'int32', backend: this.#patches.backend }).reshape([1, newIds.length]);
-          const embeds = m.embedChunk(idsT, positions, rows); // [1, T, D]
-          const h = m.model.forward({ inputsEmbeds: embeds, cache: this.#cache }); // [1, T, D]
-          return h.select(0, 0).select(0, segPos - 1 - offset).contiguous(); // [D]
-        }),
-      ),
-    );
+    const pending: Encoding[] = [];
+    let hidden: Tensor | null = null;
     try {
+      for (const g of given) pending.push(this.#encodeGroundTruth(g));
+      hidden = keep(
+        noGrad(() =>
+          tidy(() => {
+            const [positions, rows] = this.#injections(layout.slots, offset, pending);
+            const idsT = tensor(newIds, { dtype: 'int32', backend: this.#patches.backend }).reshape([1, newIds.length]);
+            const embeds = m.embedChunk(idsT, positions, rows); // [1, T, D]
+            const h = m.model.forward({ inputsEmbeds: embeds, cache: this.#cache }); // [1, T, D]
+            return h.select(0, 0).select(0, segPos - 1 - offset).contiguous(); // [D]
+          }),
+        ),
+      );
       const det = await this.#decode(hidden);
       const result = this.#result(k, input, det);
       const enc = this.#encodeForReference(det);
-      this.#rounds.push({ userText, input, result, hidden, maskEncoding: enc.mask, boxEncoding: enc.box, length: ids.length });
+      this.#rounds.push({ userText, input, result, hidden, maskEncoding: enc.mask, boxEncoding: enc.box, given: pending, length: ids.length });
       this.#ids = ids;
       return result;
     } catch (e) {
-      hidden.dispose();
+      hidden?.dispose();
+      for (const p of pending) for (const t of [p.mask, p.box]) t.dispose();
       this.#cache.truncate(offset);
       throw e;
     }
   }
 
   /**
-   * Teacher forcing: replaces the last round's stored encodings by those of a ground-truth mask (padded frame, 0/1)
-   * and box (default: the mask's tight box, exclusive ends), so later references see the ground truth.
+   * Teacher forcing (`eval_use_gt_mask_encode`): replaces the last round's stored encodings by those of its
+   * ground-truth mask (row-major [height, width] at the image's own resolution), encoded with the official training
+   * recipe (original image, tight box with inclusive max; box from the mask in the padded frame), so later references
+   * see the ground truth.
    */
-  replaceLastEncoding(maskFrame: Uint8Array, boxFrame?: [number, number, number, number]): void {
+  teacherForce(gtMask: Uint8Array): void {
     this.#assertOpen();
     const last = this.#rounds.at(-1);
     if (!last) throw new SegLLMError('no round to replace: ask() first');
-    const S = this.ctx.model.config.hipie_image_size;
-    if (maskFrame.length !== S * S) throw new SegLLMError(`a ground-truth mask must be ${S}x${S} (the padded frame), got ${maskFrame.length} values`);
-    const box = boxFrame ?? tightBox(maskFrame, S);
-    const enc = this.#encodeForReference({ mask: maskFrame, box, score: 1 });
+    this.#checkMask(gtMask);
+    const enc = this.#encodeGroundTruth(gtMask);
     last.maskEncoding.dispose();
     last.boxEncoding.dispose();
     last.maskEncoding = enc.mask;
@@ -164,7 +192,7 @@ export class ChatSession {
     this.#assertOpen();
     const last = this.#rounds.pop();
     if (!last) return false;
-    for (const t of [last.hidden, last.maskEncoding, last.boxEncoding]) t.dispose();
+    for (const t of [last.hidden, last.maskEncoding, last.boxEncoding, ...last.given.flatMap((g) => [g.mask, g.box])]) t.dispose();
     const prev = this.#rounds.at(-1)?.length ?? 0;
     this.#cache.truncate(prev);
     this.#ids = this.#ids.slice(0, prev);
@@ -178,7 +206,7 @@ export class ChatSession {
 
   /** A JSON-serialisable record of the conversation. */
   history(): HistoryEntry[] {
-    return this.#rounds.map((r) => ({ round: r.result.round, text: r.userText, refs: r.input.refs, box: r.result.box, score: r.result.score }));
+    return this.#rounds.map((r) => ({ round: r.result.round, text: r.userText, refs: r.input.refs, given: r.given.length, box: r.result.box, score: r.result.score }));
   }
 
   /** Hidden states before each round's `<seg>` from the incremental path, [rounds, D]. */
@@ -239,14 +267,17 @@ export class ChatSession {
     return { ids, newIds: ids.slice(prev.length) };
   }
 
-  /** Chunk-relative positions and rows to add for every slot. */
-  #injections(slots: Slot[], offset: number): [number[], Tensor[]] {
+  /** Chunk-relative positions and rows to add for every slot; `pending`: the given encodings of a new round. */
+  #injections(slots: Slot[], offset: number, pending: Encoding[] = []): [number[], Tensor[]] {
     const positions: number[] = [];
     const rows: Tensor[] = [];
     for (const s of slots) {
       positions.push(s.position - offset);
       if (s.kind === 'image') rows.push(this.#patches.select(0, s.patch));
-      else {
+      else if (s.kind === 'givenMask' || s.kind === 'givenBox') {
+        const g = (s.round > this.#rounds.length ? pending : this.#rounds[s.round - 1].given)[s.index];
+        rows.push(s.kind === 'givenMask' ? g.mask : g.box);
+      } else {
         const ref = this.#rounds[s.ref - 1];
         rows.push(s.kind === 'mask' ? ref.maskEncoding : ref.boxEncoding);
       }
@@ -284,34 +315,41 @@ export class ChatSession {
   }
 
   /** The inference recipe: masked crop of the padded image with the int-cast box -> CLIP CLS; box -> Linear; x0.5. */
-  #encodeForReference(det: Detection): { mask: Tensor; box: Tensor } {
+  #encodeForReference(det: Detection): Encoding {
     const m = this.ctx.model;
     const S = m.config.hipie_image_size;
     const crop = maskEncodeCrop(this.#image.padded, { data: det.mask, shape: [S, S] }, det.box, m.config.vision.image_size);
+    return this.#encode(crop.pixelValues.data, boxEncodeVector(crop.box, S));
+  }
+
+  /** The official training recipe on a ground-truth mask at the original resolution (shared with training samples). */
+  #encodeGroundTruth(mask: Uint8Array): Encoding {
+    const m = this.ctx.model;
+    const S = m.config.hipie_image_size;
+    const { width, height } = this.#original;
+    const binary = mask.map((v) => (v !== 0 ? 1 : 0));
+    const pixels = groundTruthMaskPixels(this.#original, binary, m.config.vision.image_size);
+    const box = groundTruthBox(resizeMask({ width, height, channels: 1, data: binary }, S).data, S);
+    return this.#encode(pixels, Float32Array.from(box));
+  }
+
+  /** CLIP pixels [3, N, N] -> mask encoding, box vector [4] -> box encoding ([D] each, scaled as at inference). */
+  #encode(pixels: Float32Array, box: Float32Array): Encoding {
+    const m = this.ctx.model;
+    const n = m.config.vision.image_size;
     const backend = this.#patches.backend;
     return noGrad(() =>
       tidy(() => ({
-        mask: keep(m.encodeMask(fromStorageArray(crop.pixelValues.data, [1, ...crop.pixelValues.shape], 'float32', { backend })).squeeze(0)),
-        box: keep(m.encodeBox(fromStorageArray(boxEncodeVector(crop.box, S), [1, 4], 'float32', { backend })).squeeze(0)),
+        mask: keep(m.encodeMask(fromStorageArray(pixels, [1, 3, n, n], 'float32', { backend })).squeeze(0)),
+        box: keep(m.encodeBox(fromStorageArray(box, [1, 4], 'float32', { backend })).squeeze(0)),
       })),
     );
   }
-}
 
-/** Tight [x0, y0, x1, y1] (exclusive ends) of a square 0/1 mask; an empty mask gives [0, 0, 0, 0]. */
-export function tightBox(mask: Uint8Array, size: number): [number, number, number, number] {
-  let x0 = size;
-  let y0 = size;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if (!mask[y * size + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
+  #checkMask(mask: Uint8Array): void {
+    const { width, height } = this;
+    if (mask.length !== width * height) {
+      throw new SegLLMError(`a given or ground-truth mask must be ${width}x${height} (the image's own resolution, row-major), got ${mask.length} values`);
     }
   }
-  return x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1 + 1, y1 + 1];
 }

@@ -18,8 +18,12 @@ import { buildTrainSample, type SampleOptions, type TrainSample } from './sample
 export interface TrainDatasetOptions extends SampleOptions {
   /** Folder the `[IMAGE256:<path>]` paths are relative to. */
   images: string;
-  /** COCO-format annotation files whose annotation ids the conversations name. */
-  annotations: string[];
+  /**
+   * COCO-format annotation files whose annotation ids the conversations name: a list (searched in order, for any
+   * dataset name), or files per dataset name as written in the markup (`{refcocog: [...], lvis: [...]}`), which
+   * keeps ids of different sources apart as the official loader does.
+   */
+  annotations: readonly string[] | Readonly<Record<string, string | readonly string[]>>;
 }
 
 interface ConversationFile {
@@ -49,7 +53,7 @@ export class TrainDataset {
 
   private constructor(
     readonly files: readonly ConversationFile[],
-    private readonly coco: CocoIndex[],
+    private readonly coco: Map<string | null, CocoIndex[]>,
     private readonly opts: TrainDatasetOptions,
   ) {}
 
@@ -61,13 +65,20 @@ export class TrainDataset {
       if (!Array.isArray(items) || items.length === 0) throw new TrainDataError(`conversation file ${path} must be a non-empty JSON array`);
       convs.push({ path, items });
     }
-    const coco: CocoIndex[] = [];
-    for (const path of opts.annotations) {
-      try {
-        coco.push(new CocoIndex(readCocoInstances(await readJson(path, 'annotation file'))));
-      } catch (e) {
-        throw e instanceof TrainDataError ? e : new TrainDataError(`annotation file ${path}: ${(e as Error).message}`);
+    const coco = new Map<string | null, CocoIndex[]>();
+    const groups: [string | null, readonly string[]][] = Array.isArray(opts.annotations)
+      ? [[null, opts.annotations as readonly string[]]]
+      : Object.entries(opts.annotations).map(([ds, f]) => [ds, typeof f === 'string' ? [f] : f]);
+    for (const [ds, paths] of groups) {
+      const list: CocoIndex[] = [];
+      for (const path of paths) {
+        try {
+          list.push(new CocoIndex(readCocoInstances(await readJson(path, 'annotation file'))));
+        } catch (e) {
+          throw e instanceof TrainDataError ? e : new TrainDataError(`annotation file ${path}: ${(e as Error).message}`);
+        }
       }
+      coco.set(ds, list);
     }
     return new TrainDataset(convs, coco, opts);
   }
@@ -77,10 +88,10 @@ export class TrainDataset {
     return this.files.map((f) => f.items.length);
   }
 
-  #mask = (id: number | string): RleMask | undefined => {
+  #mask = (id: number | string, dataset: string): RleMask | undefined => {
     if (typeof id !== 'number') return undefined;
-    const idx = this.coco.find((c) => c.annotations.has(id));
-    return idx?.mask(id);
+    const list = this.coco.get(null) ?? this.coco.get(dataset) ?? [];
+    return list.find((c) => c.annotations.has(id))?.mask(id);
   };
 
   async #image(path: string, fail: (p: TrainSampleProblem, d: string) => never): Promise<Image8> {

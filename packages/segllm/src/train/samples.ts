@@ -10,7 +10,7 @@
  * - per `<seg>`: target and reference (the first MASK-DECODE reference) in the padded S x S frame; the mask loss is
  *   kept for a random 2 of the conversation's `<seg>`s (HU `segment_mask`, max_rounds 2).
  */
-import { clipPreprocess, hipiePreprocess } from '@segllm/models';
+import { PreprocessError, clipPreprocess, hipiePreprocess } from '@segllm/models';
 import type { Image8, Tokenizer } from '@segllm/models';
 import { ConversationFormatError, decodeRle, parseConversation, parseMaskId, rleToPaddedFrame } from '@segllm/mrseg';
 import type { MaskId, ParsedConversation, RleMask, Rng } from '@segllm/mrseg';
@@ -36,12 +36,13 @@ export interface TrainSample {
   maskSlots: { position: number; pixels: Float32Array | null }[];
   /** Box-encode slots in order; box [y0, x0, y1, x1] / S (inclusive max), null = zeroed. */
   boxSlots: { position: number; box: [number, number, number, number] | null }[];
-  /** One per `<seg>`: masks in the padded S x S frame (row-major 0/1; reference null = none or empty). */
+  /** One per `<seg>`: masks in the padded S x S frame (row-major 0/1; reference null = none or empty; the same mask
+   *  may be one shared array, e.g. round 1's target and round 2's reference: read only). */
   segs: { position: number; target: Uint8Array; reference: Uint8Array | null; lossMask: boolean }[];
 }
 
-/** Masks by annotation id at the image's original resolution (undefined: no such annotation). */
-export type MaskLookup = (id: MaskId) => RleMask | undefined;
+/** Masks by annotation id of a dataset (`<ds>` of the markup) at the image's resolution (undefined: no such annotation). */
+export type MaskLookup = (id: MaskId, dataset: string) => RleMask | undefined;
 
 export interface SampleOptions {
   tokenizer: Tokenizer;
@@ -99,9 +100,14 @@ export function paddedMask(m: RleMask, S: number): Uint8Array {
 
 type Fail = (problem: TrainSampleProblem, detail: string) => never;
 
-function lookup(masks: MaskLookup, id: MaskId | null, image: Image8, fail: Fail, what: string): RleMask {
+function lookup(masks: (id: MaskId) => RleMask | undefined, id: MaskId | null, image: Image8, fail: Fail, what: string): RleMask {
   if (id === null) fail('format', `${what} has no mask id`);
-  const m = masks(id);
+  let m: RleMask | undefined;
+  try {
+    m = masks(id);
+  } catch (e) {
+    fail('format', `${what}: annotation ${JSON.stringify(id)} cannot be read: ${(e as Error).message}`);
+  }
   if (!m) fail('unknown-annotation', `${what}: annotation ${JSON.stringify(id)} does not exist`);
   if (m.h !== image.height || m.w !== image.width) {
     fail('format', `${what}: annotation ${JSON.stringify(id)} is ${m.w}x${m.h} but the image is ${image.width}x${image.height}`);
@@ -167,11 +173,37 @@ export function buildTrainSample(
   const fail: Fail = (p, d) => {
     throw new TrainSampleError(p, source.file, source.convId, d);
   };
+  const tokens = tokenizeConversation(item, opts, fail);
+  try {
+    return fillSample(tokens, image, masks, opts, rng, source, fail);
+  } catch (e) {
+    if (e instanceof PreprocessError) fail('bad-image', e.message);
+    throw e;
+  }
+}
+
+/** Pixels, encodings and masks of a tokenised conversation. */
+function fillSample(
+  { parsed, ids, labels, jobs, positions }: ReturnType<typeof tokenizeConversation>,
+  image: Image8,
+  masks: MaskLookup,
+  opts: SampleOptions,
+  rng: Rng,
+  source: { file: string; convId: string },
+  fail: Fail,
+): TrainSample {
   const { config } = opts;
   const S = config.hipie_image_size;
-  const { parsed, ids, labels, jobs, positions } = tokenizeConversation(item, opts, fail);
   const keep = opts.keepEncoding ?? 0.5;
-  const framed = (id: MaskId | null, what: string) => paddedMask(lookup(masks, id, image, fail, what), S);
+  const find = (id: MaskId) => masks(id, parsed.dataset);
+  // A mask is often named three times (a target, then a reference and a box encoding): frame it once.
+  const frames = new Map<string, Uint8Array>();
+  const framed = (id: MaskId | null, what: string) => {
+    const key = JSON.stringify(id);
+    let f = frames.get(key);
+    if (!f) frames.set(key, (f = paddedMask(lookup(find, id, image, fail, what), S)));
+    return f;
+  };
   const sample: TrainSample = {
     source: { ...source },
     ids,
@@ -193,7 +225,7 @@ export function buildTrainSample(
       const ref = r.decodeRefs.length > 0 ? framed(r.decodeRefs[0], `round ${j.round + 1} reference`) : null;
       sample.segs.push({ position, target, reference: ref?.includes(1) ? ref : null, lossMask: true });
     } else if (j.kind === 'mask') {
-      const px = decodeRle(lookup(masks, j.id, image, fail, what)).toBytes('row');
+      const px = decodeRle(lookup(find, j.id, image, fail, what)).toBytes('row');
       if (!px.includes(1)) fail('empty-mask', `${what}: annotation ${JSON.stringify(j.id)} is empty`);
       const kept = rng.next() < keep;
       sample.maskSlots.push({ position, pixels: kept ? groundTruthMaskPixels(image, px, config.vision.image_size) : null });
