@@ -11,10 +11,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends, compareArrays, gradcheck } from '@segllm/tensor/testing';
-import { Generator, cat, manualSeed, openSafetensors, randn, tensor } from '@segllm/tensor';
+import { Generator, cat, manualSeed, noGrad, openSafetensors, randn, tensor } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
 import {
-  HipieModel, disposeImageFeatures, disposeTrainOutputs, levelPositions, loadHipie, maskLogits, parseHipieConfig, serializeHipie,
+  HipieModel, disposeHipieOutputs, disposeImageFeatures, disposeTrainOutputs, levelPositions, loadHipie, maskLogits, parseHipieConfig, serializeHipie,
 } from '../src/index.ts';
 import type { HipieTrainOutputs } from '../src/index.ts';
 
@@ -48,9 +48,9 @@ function flatOutputs(out: HipieTrainOutputs): Tensor {
 }
 
 /** Central differences along one random direction per tensor (tokens, then each parameter key) of all outputs. */
-function checkDirections(decLayers: number, keys: string[], seed: number): void {
+function checkDirections(decLayers: number, keys: string[], seed: number, training = false): void {
   manualSeed(seed);
-  const model = new HipieModel(configOf(decLayers), { dtype: 'float64' }).eval();
+  const model = new HipieModel(configOf(decLayers), { dtype: 'float64' }).train(training);
   const images = randn([2, 3, 64, 64], { dtype: 'float64' });
   const tokens = randn([2, 8, 16], { dtype: 'float64' });
   const slots = keys.map((k) => slot(model, k));
@@ -63,7 +63,7 @@ function checkDirections(decLayers: number, keys: string[], seed: number): void 
     slots.forEach((s, i) => s.set(base[i].add(dirs[i + 1].mul(a(i + 1)))));
     try {
       const feats = model.encodeImage(images);
-      const out = model.forwardTrain(feats, tokens.add(dirs[0].mul(a(0))), { boxes: GT, rng: new Generator(9) });
+      const out = model.forwardTrain(feats, tokens.add(dirs[0].mul(a(0))), { boxes: GT, rng: new Generator(9) }, { dropoutRng: new Generator(7) });
       const y = flatOutputs(out);
       disposeTrainOutputs(out);
       disposeImageFeatures(feats);
@@ -88,11 +88,49 @@ describe('HIPIE training forward gradients (float64, finite differences)', () =>
     ], 4);
   });
 
+  it('one decoder layer in training mode (the VL fusion attention dropout, same draws each call)', () => {
+    checkDirections(1, ['detr.transformer.encoder.vl_layers.0.b_attn.attn.values_l_proj.weight', 'detr.transformer.encoder.vl_layers.0.b_attn.attn.values_v_proj.weight', 'resizer.fc.weight'], 13, true);
+  });
+
   it('three decoder layers: the parameters after the last detached reference', () => {
     checkDirections(3, [
       'detr.transformer.decoder.layers.2.self_attn.in_proj_weight', 'detr.transformer.decoder.layers.2.linear2.weight', 'detr.bbox_embed.2.layers.0.weight',
       'detr.class_embed.2.dot_product_projection_text.weight', 'detr.iou_head.2.weight', 'controller.layers.0.weight', 'mask_head.lay1.weight',
     ], 8);
+  });
+});
+
+describe('HIPIE training forward dropout', () => {
+  it('drops VL attention probabilities in training mode only, reproducibly per generator, never in decode', async () => {
+    manualSeed(13);
+    const m = new HipieModel(config);
+    const images = randn([1, 3, 64, 64]);
+    const tokens = randn([1, 8, config.lang_dim]);
+    const feats = noGrad(() => m.encodeImage(images));
+    const logits = async (seed: number) => {
+      const out = noGrad(() => m.forwardTrain(feats, tokens, null, { dropoutRng: new Generator(seed) }));
+      const r = Array.from(await out.fg[2].logits.data());
+      disposeTrainOutputs(out);
+      return r;
+    };
+    const [a, b, c] = [await logits(1), await logits(1), await logits(2)];
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    const decoded = async () => {
+      const o = noGrad(() => m.decode(feats, tokens));
+      const r = Array.from(await o.logits.narrow(1, config.num_bg_queries, config.num_queries).contiguous().data());
+      disposeHipieOutputs(o);
+      return r;
+    };
+    const inTraining = await decoded();
+    m.eval();
+    expect(inTraining).toEqual(await decoded());
+    const e = await logits(1);
+    expect(e).not.toEqual(a);
+    expect(compareArrays(e, inTraining, { rtol: 1e-5, atol: 1e-5 }).ok).toBe(true);
+    disposeImageFeatures(feats);
+    for (const t of [images, tokens]) t.dispose();
+    m.dispose();
   });
 });
 
@@ -176,10 +214,10 @@ describe.each(backends)('HIPIE training forward on %s', (backend) => {
     const got = run(dev, srcs.map(move), move(tokens));
     const tol = { rtol: 1e-3, atol: 1e-3 };
     const ry = compareArrays(await got.y.data(), await ref.y.data(), tol);
-    expect(ry.ok, ry.message).toBe(true);
+    expect(ry.ok, JSON.stringify(ry)).toBe(true);
     for (let i = 0; i < ref.grads.length; i++) {
       const r = compareArrays(await got.grads[i].data(), await ref.grads[i].data(), tol);
-      expect(r.ok, `grad ${i}: ${r.message}`).toBe(true);
+      expect(r.ok, `grad ${i}: ${JSON.stringify(r)}`).toBe(true);
     }
     cpu.dispose();
     dev.dispose();

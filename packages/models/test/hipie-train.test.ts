@@ -135,7 +135,7 @@ describe('HIPIE training forward (tiny random config, N = 2)', () => {
       for (let l = 0; l < config.dec_layers; l++) {
         for (const k of ['logits', 'boxes', 'iou', 'maskParams', 'maskRef'] as const) {
           const r = compareArrays(await one.out.fg[l][k]!.data(), await both.out.fg[l][k]!.narrow(0, b, 1).contiguous().data(), { rtol: 1e-5, atol: 1e-5 });
-          expect(r.ok, `layer ${l} ${k} image ${b}: ${r.message}`).toBe(true);
+          expect(r.ok, `layer ${l} ${k} image ${b}: ${JSON.stringify(r)}`).toBe(true);
         }
       }
       const qs = [0, 5, 19];
@@ -161,7 +161,7 @@ describe('HIPIE training forward (tiny random config, N = 2)', () => {
     const pairs: [Tensor, Tensor][] = [[L.logits, fgOf(ref.logits)], [L.boxes, fgOf(ref.boxes)], [L.iou!, fgOf(ref.iou)], [L.maskRef, fgOf(ref.maskRefPx)], [masks, fgOf(ref.masks)]];
     for (const [a, e] of pairs) {
       const r = compareArrays(await a.data(), await e.data(), { rtol: 1e-5, atol: 1e-5 });
-      expect(r.ok, r.message).toBe(true);
+      expect(r.ok, JSON.stringify(r)).toBe(true);
     }
     const encR = compareArrays(await out.enc.logits.data(), await ref.encClass.data(), { rtol: 0, atol: 0 });
     expect(encR.ok).toBe(true);
