@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareArrays } from '@segllm/tensor/testing';
-import { Generator, manualSeed, noGrad, randn } from '@segllm/tensor';
+import { Generator, liveTensorCount, manualSeed, noGrad, randn } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
 import {
   HipieDnError, HipieModel, dnAttentionMask, dnLayout, dnMatches, dnNoisedBoxes, disposeHipieOutputs, disposeImageFeatures, disposeTrainOutputs,
@@ -169,5 +169,21 @@ describe('HIPIE training forward (tiny random config, N = 2)', () => {
     disposeHipieOutputs(ref);
     disposeTrainOutputs(out);
     disposeImageFeatures(f);
+  });
+
+  it('leaves no tensor behind after forward, maskLogits and dispose (DN on, gradients off)', () => {
+    const run = () =>
+      noGrad(() => {
+        const { f, out } = trainRun(model, images, tokens, true);
+        const m = maskLogits(out, 'fg', 1, 0, [1, 2]);
+        const g = maskLogits(out, 'gt', 0, 1, [0]);
+        for (const t of [m, g]) t.dispose();
+        disposeTrainOutputs(out);
+        disposeImageFeatures(f);
+      });
+    run(); // warm caches once
+    const before = liveTensorCount();
+    run();
+    expect(liveTensorCount()).toBe(before);
   });
 });
