@@ -5,7 +5,7 @@
  * x = LN1(x + MSDeformAttn(x + pos, cell-centre refs, x)); x = LN2(x + W2 ReLU(W1 x)).
  */
 import { cat, tensor, tidy } from '@segllm/tensor';
-import type { Backend, Tensor } from '@segllm/tensor';
+import type { Backend, Dropout, Tensor } from '@segllm/tensor';
 import { LayerNorm, Linear, Module } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import type { HipieConfig } from './config.ts';
@@ -75,8 +75,8 @@ export class DeformableEncoder extends Module {
     this.vl_layers = Array.from({ length: c.num_vl_layers }, () => new VLFuse(c.hidden_dim, c.lang_dim, c.vl_hidden_dim, c.vl_heads, { ...opts, tokenChunk: c.token_chunk }));
     this.layers = Array.from({ length: c.enc_layers }, () => new EncoderLayer(c, opts));
   }
-  /** src, pos [N, S, C], lang [N, T, Cl] -> {memory [N, S, C], lang: fused [N, T, Cl]}. */
-  forward(src: Tensor, pos: Tensor, lang: Tensor, shapes: SpatialShapes): { memory: Tensor; lang: Tensor } {
+  /** src, pos [N, S, C], lang [N, T, Cl] -> {memory [N, S, C], lang: fused [N, T, Cl]}; drop: the fusion's (training). */
+  forward(src: Tensor, pos: Tensor, lang: Tensor, shapes: SpatialShapes, drop: Dropout | null = null): { memory: Tensor; lang: Tensor } {
     return tidy(() => {
       const ref = encoderReferencePoints(shapes, src.backend).to(src.dtype); // [1, S, L, 2]
       const refN = src.shape[0] === 1 ? ref : ref.expand([src.shape[0], ...ref.shape.slice(1)]);
@@ -84,7 +84,7 @@ export class DeformableEncoder extends Module {
       let l = lang;
       this.layers.forEach((layer, i) => {
         const fuse = this.vl_layers.at(i);
-        if (fuse) [v, l] = fuse.forward(v, l);
+        if (fuse) [v, l] = fuse.forward(v, l, drop);
         v = layer.forward(v, pos, refN, shapes);
       });
       return { memory: v, lang: l === lang ? lang.clone() : l };

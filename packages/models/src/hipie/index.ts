@@ -2,7 +2,7 @@ export { HIPIE_R50, HipieConfigError, parseHipieConfig, validateHipieConfig, bac
 export { sinePositionEmbedding, querySineEmbedding, sineDimT } from './position.ts';
 export { MSDeformAttn, type SpatialShapes } from './msdeform.ts';
 export { buildInputProjection, projectLevels, levelPositions } from './input-proj.ts';
-export { VLFuse, BiAttentionBlock, BiMultiHeadAttention } from './vl-fusion.ts';
+export { VLFuse, BiAttentionBlock, BiMultiHeadAttention, VL_ATTN_DROPOUT } from './vl-fusion.ts';
 export { DeformableEncoder, EncoderLayer, encoderReferencePoints } from './encoder.ts';
 export { DeformableDecoder, DecoderLayer, inverseSigmoid, type DecoderOutput } from './decoder.ts';
 export { VLAlign, StillClassifier } from './heads.ts';
@@ -17,6 +17,6 @@ export { loadHipie, readHipieConfig, buildHipie, serializeHipie, HIPIE_PREFIXES,
 export * from './loss/index.ts';
 export { FeatureResizer, HipieDnError, dnAttentionMask, dnLayout, dnMatches, dnNoisedBoxes, dnReferences, type DnLayout } from './dn.ts';
 export {
-  hipieForwardTrain, maskLogits, disposeTrainOutputs, type HipieTrainOutputs, type HipieTrainLayer, type HipieDnInput,
+  hipieForwardTrain, maskLogits, disposeTrainOutputs, type HipieTrainOutputs, type HipieTrainLayer, type HipieDnInput, type HipieTrainOptions,
 } from './train.ts';
-export { type DnQueries } from './transformer.ts';
+export { type DnQueries, type TrainInputs } from './transformer.ts';

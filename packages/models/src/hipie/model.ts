@@ -22,7 +22,7 @@ import { buildInputProjection, levelPositions, projectLevels } from './input-pro
 import { DeformableTransformer } from './transformer.ts';
 import { FeatureResizer } from './dn.ts';
 import { hipieForwardTrain } from './train.ts';
-import type { HipieDnInput, HipieTrainOutputs } from './train.ts';
+import type { HipieDnInput, HipieTrainOptions, HipieTrainOutputs } from './train.ts';
 
 /** `detr.backbone.0`: the masked-backbone wrapper whose `backbone` is the ResNet. */
 export class HipieBackbone extends Module {
@@ -168,8 +168,8 @@ export class HipieModel extends Module {
   }
 
   /** The training forward over a batch (train.ts): per-layer outputs of the foreground and DN branches. */
-  forwardTrain(features: ImageFeatures, lang: Tensor, dn: HipieDnInput | null = null): HipieTrainOutputs {
-    return hipieForwardTrain(this, features, lang, dn);
+  forwardTrain(features: ImageFeatures, lang: Tensor, dn: HipieDnInput | null = null, opts: HipieTrainOptions = {}): HipieTrainOutputs {
+    return hipieForwardTrain(this, features, lang, dn, opts);
   }
 
   #decode(features: ImageFeatures, lang: Tensor): HipieOutputs {

@@ -3,7 +3,8 @@
  * 276-770, deformable_transformer_dino.py; segllm-reference.md 4-5 and goldens/hipie-loss/README.md).
  *
  * API:
- *   hipieForwardTrain(model, features, lang [N, T, Cl], dn?: { boxes, rng, boxNoiseScale? }) -> HipieTrainOutputs
+ *   hipieForwardTrain(model, features, lang [N, T, Cl], dn?: { boxes, rng, boxNoiseScale? }, opts?: { dropoutRng })
+ *     -> HipieTrainOutputs
  *     (also model.forwardTrain). features from model.encodeImage(images [N, 3, S, S]) outside noGrad, so gradients
  *     reach the backbone (FrozenBN stays frozen). lang: the un-fused phrase tokens. dn.boxes: per image its GT boxes
  *     (cxcywh in [0, 1], flat [T_b * 4] or a CPU tensor [T_b, 4]); the images may have different T_b.
@@ -23,10 +24,12 @@
  *     for those queries (indices into the branch's query axis), in the order given.
  *   disposeTrainOutputs(out).
  *
- * Dropout: SegLLM's HIPIE config has DDETRS.DROPOUT 0.0 (encoder, decoder and DN resizer); the only dropout active in
- * upstream training is the 0.1 on the VL fusion attention probabilities, not applied here (see the report / README).
+ * Dropout: SegLLM's HIPIE config has DDETRS.DROPOUT 0.0 (encoder and decoder layers, decoder self-attention, DN
+ * resizer): none. The one dropout of upstream training is the VL fusion's 0.1 on both attention-probability maps
+ * (hard-coded in VLFuse): applied when model.training is true (Module default; call model.eval() for determinism),
+ * drawn from opts.dropoutRng (default: the global generator). The inference decode never applies it.
  */
-import { indexSelect, tensor, tidy } from '@segllm/tensor';
+import { Dropout, indexSelect, tensor, tidy } from '@segllm/tensor';
 import type { Generator, Tensor } from '@segllm/tensor';
 import type { HipieConfig } from './config.ts';
 import { inverseSigmoid } from './decoder.ts';
@@ -35,6 +38,7 @@ import { HipieDnError, dnAttentionMask, dnLayout, dnMatches, dnNoisedBoxes, dnRe
 import type { StillClassifier, VLAlign } from './heads.ts';
 import { dynamicMaskLogits, memoryLevels } from './mask-head.ts';
 import type { HipieModel, ImageFeatures } from './model.ts';
+import { VL_ATTN_DROPOUT } from './vl-fusion.ts';
 import { HipieInputError } from './model.ts';
 import type { DnQueries, TransformerOutput } from './transformer.ts';
 
@@ -119,7 +123,12 @@ function branchLayer(model: HipieModel, t: TransformerOutput, l: number, q0: num
   return { logits, boxes, iou, maskParams, maskRef };
 }
 
-export function hipieForwardTrain(model: HipieModel, features: ImageFeatures, lang: Tensor, dn: HipieDnInput | null = null): HipieTrainOutputs {
+export interface HipieTrainOptions {
+  /** Random source of the VL fusion's attention dropout (training mode only). */
+  dropoutRng?: Generator;
+}
+
+export function hipieForwardTrain(model: HipieModel, features: ImageFeatures, lang: Tensor, dn: HipieDnInput | null = null, opts: HipieTrainOptions = {}): HipieTrainOutputs {
   const c = model.config;
   const N = features.srcs[0]?.shape[0] ?? 0;
   if (lang.rank !== 3 || lang.shape[0] !== N || lang.shape[2] !== c.lang_dim) {
@@ -137,7 +146,8 @@ export function hipieForwardTrain(model: HipieModel, features: ImageFeatures, la
     const K = c.num_queries;
     const built = dn ? buildDn(model, l0, dn, B + K) : null;
     const d = model.detr;
-    const t = d.transformer.forward(srcs, pos, l0, d.class_embed[c.dec_layers] as StillClassifier, d.bbox_embed, built?.q ?? null);
+    const dropout = model.training ? new Dropout(VL_ATTN_DROPOUT, opts.dropoutRng) : null;
+    const t = d.transformer.forward(srcs, pos, l0, d.class_embed[c.dec_layers] as StillClassifier, d.bbox_embed, { dn: built?.q ?? null, dropout });
     const D = built?.layout.slots ?? 0;
     const layers = Array.from({ length: c.dec_layers }, (_, l) => l);
     const fg = layers.map((l) => branchLayer(model, t, l, D + B, K, true, features.imageSize));

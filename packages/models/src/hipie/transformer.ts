@@ -10,7 +10,7 @@
  * gets `dn.attnMask` [P + B + K, P + B + K] (true = may not attend; see dnAttentionMask in dn.ts).
  */
 import { Embedding, cat, gather, normalParam, tidy, topk, where } from '@segllm/tensor';
-import type { MLP, Tensor } from '@segllm/tensor';
+import type { Dropout, MLP, Tensor } from '@segllm/tensor';
 import { LayerNorm, Linear, Module } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import type { HipieConfig } from './config.ts';
@@ -28,6 +28,12 @@ export interface DnQueries {
   refs: Tensor;
   /** Self-attention mask [P + B + K, P + B + K] (bool, true = may not attend). */
   attnMask: Tensor;
+}
+
+/** What only the training forward passes: DN queries and the VL fusion's attention dropout. */
+export interface TrainInputs {
+  dn?: DnQueries | null;
+  dropout?: Dropout | null;
 }
 
 export interface TransformerOutput {
@@ -76,14 +82,15 @@ export class DeformableTransformer extends Module {
    * srcs, pos: per level [N, C, h, w]; lang [N, T, Cl]; objectness = class_embed[dec_layers]; boxHeads = bbox_embed
    * (dec_layers refinement heads, then the encoder's).
    */
-  forward(srcs: readonly Tensor[], pos: readonly Tensor[], lang: Tensor, objectness: StillClassifier, boxHeads: readonly MLP[], dn: DnQueries | null = null): TransformerOutput {
+  forward(srcs: readonly Tensor[], pos: readonly Tensor[], lang: Tensor, objectness: StillClassifier, boxHeads: readonly MLP[], train: TrainInputs = {}): TransformerOutput {
+    const { dn = null, dropout = null } = train;
     return tidy(() => {
       const c = this.config;
       const shapes: [number, number][] = srcs.map((s) => [s.shape[2], s.shape[3]]);
       const N = srcs[0].shape[0];
       const src = cat(srcs.map((s) => s.flatten(2).transpose(1, 2)), 1); // [N, S, C]
       const lvlPos = cat(pos.map((p, l) => p.flatten(2).transpose(1, 2).add(this.level_embed.select(0, l))), 1); // [N, S, C]
-      const { memory, lang: fused } = this.encoder.forward(src, lvlPos, lang, shapes);
+      const { memory, lang: fused } = this.encoder.forward(src, lvlPos, lang, shapes, dropout);
       const sel = this.select(memory, shapes, objectness, boxHeads[c.dec_layers]);
       const fg = this.tgt_embed.weight.unsqueeze(0).expand([N, c.num_queries, c.hidden_dim]); // [N, K, C]
       let tgt = fg;

@@ -6,9 +6,12 @@
  * Quirks kept from the code: the residuals are added to the layer-normed inputs (v' = LN_v(v) + gamma_v * dv), the
  * attention logits are clamped to +-50000 and the language softmax subtracts its row maximum (then clamps again);
  * the all-ones language mask is added to the vision logits (+1, a no-op for the softmax, kept for fidelity).
+ *
+ * Training: upstream builds the block with dropout 0.1 (hard-coded in VLFuse) on both attention-probability maps;
+ * the caller passes that Dropout (the training forward does, in training mode), inference passes none.
  */
 import { cat, constParam, softmax, tidy } from '@segllm/tensor';
-import type { Tensor } from '@segllm/tensor';
+import type { Dropout, Tensor } from '@segllm/tensor';
 import { LayerNorm, Linear, Module } from '../nn.ts';
 import type { InitOptions } from '../nn.ts';
 import { tokenChunks } from './config.ts';
@@ -16,6 +19,9 @@ import { tokenChunks } from './config.ts';
 type FuseOptions = InitOptions & { tokenChunk?: number };
 
 const CLAMP = 50000;
+
+/** The attention-probability dropout of the fusion in training (VLFuse builds BiAttentionBlockForCheckpoint with 0.1). */
+export const VL_ATTN_DROPOUT = 0.1;
 
 export class BiMultiHeadAttention extends Module {
   v_proj: Linear;
@@ -44,8 +50,8 @@ export class BiMultiHeadAttention extends Module {
     this.out_l_proj = new Linear(embed_dim, lDim, opts);
   }
 
-  /** v [N, S, Cv], l [N, T, Cl] -> [delta_v [N, S, Cv], delta_l [N, T, Cl]]. */
-  forward(v: Tensor, l: Tensor): [Tensor, Tensor] {
+  /** v [N, S, Cv], l [N, T, Cl] -> [delta_v [N, S, Cv], delta_l [N, T, Cl]]; drop: on both probability maps. */
+  forward(v: Tensor, l: Tensor, drop: Dropout | null = null): [Tensor, Tensor] {
     return tidy(() => {
       const [N, S] = v.shape;
       const T = l.shape[1];
@@ -64,7 +70,8 @@ export class BiMultiHeadAttention extends Module {
           const vc = v.narrow(1, s0, n);
           const q = heads(this.v_proj.forward(vc).mul(hd ** -0.5), n); // [N, H, n, hd]
           const ac = q.matmul(k.transpose(-2, -1)).clamp(-CLAMP, CLAMP); // [N, H, n, T]
-          const aV = softmax(ac.add(1), -1); // [N, H, n, T]
+          const p = softmax(ac.add(1), -1); // [N, H, n, T]
+          const aV = drop ? drop.forward(p) : p;
           return [ac, this.out_v_proj.forward(merge(aV.matmul(valL), n))]; // [N, n, Cv]
         });
         aParts.push(a);
@@ -72,7 +79,8 @@ export class BiMultiHeadAttention extends Module {
       }
       const a = aParts.length === 1 ? aParts[0] : cat(aParts, 2); // [N, H, S, T]
       const aT = a.transpose(-2, -1); // [N, H, T, S]
-      const aL = softmax(aT.sub(aT.max(-1, true)).clamp(-CLAMP, CLAMP), -1); // [N, H, T, S]
+      const pL = softmax(aT.sub(aT.max(-1, true)).clamp(-CLAMP, CLAMP), -1); // [N, H, T, S]
+      const aL = drop ? drop.forward(pL) : pL;
       // Language side: sum over the token chunks of aL[..., chunk] @ values_v(chunk).
       let accL: Tensor | null = null; // [N, H, T, hd]
       for (const [s0, n] of chunks) {
@@ -105,11 +113,11 @@ export class BiAttentionBlock extends Module {
     this.gamma_l = constParam([lDim], 1 / 6, opts);
   }
   /** v [N, S, Cv], l [N, T, Cl] -> fused [v', l']. */
-  forward(v: Tensor, l: Tensor): [Tensor, Tensor] {
+  forward(v: Tensor, l: Tensor, drop: Dropout | null = null): [Tensor, Tensor] {
     return tidy(() => {
       const vn = this.layer_norm_v.forward(v);
       const ln = this.layer_norm_l.forward(l);
-      const [dv, dl] = this.attn.forward(vn, ln);
+      const [dv, dl] = this.attn.forward(vn, ln, drop);
       return [vn.add(dv.mul(this.gamma_v)), ln.add(dl.mul(this.gamma_l))];
     });
   }
@@ -122,7 +130,7 @@ export class VLFuse extends Module {
     super();
     this.b_attn = new BiAttentionBlock(vDim, lDim, embedDim, numHeads, opts);
   }
-  forward(v: Tensor, l: Tensor): [Tensor, Tensor] {
-    return this.b_attn.forward(v, l);
+  forward(v: Tensor, l: Tensor, drop: Dropout | null = null): [Tensor, Tensor] {
+    return this.b_attn.forward(v, l, drop);
   }
 }
