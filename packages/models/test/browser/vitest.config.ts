@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { playwright } from '@vitest/browser-playwright';
+import { headlessChromium } from '../../../../vitest.browser.ts';
 
 export default defineConfig({
   // the package folder, whatever the working directory
@@ -16,16 +16,6 @@ export default defineConfig({
     include: ['test/browser/**/*.browser-test.ts'],
     testTimeout: 60_000,
     attachmentsDir: 'test/browser/__screenshots__/attachments',
-    browser: {
-      enabled: true,
-      headless: true,
-      provider: playwright({
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-          args: ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-        },
-      }),
-      instances: [{ browser: 'chromium' }],
-    },
+    browser: headlessChromium(),
   },
 });
