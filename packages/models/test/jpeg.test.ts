@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ImageDecodeError, decodeImage, jpegFrameHeader } from '../src/index.ts';
+import { createRequire } from 'node:module';
+import { ImageDecodeError, decodeImage, jpegFrameHeader, setJpegWasm } from '../src/index.ts';
 import { diffFromPillow, isSupported } from './jpeg-cases.ts';
 import type { JpegCase } from './jpeg-cases.ts';
 
@@ -42,6 +43,14 @@ describe('JPEG decoding equals Pillow (Image.open(f).convert("RGB"), libjpeg-tur
     await expect(decodeImage(garbled)).rejects.toThrow(ImageDecodeError);
     const img = await decodeImage(read('baseline-420.jpg'));
     expect(diffFromPillow(img, read('baseline-420.rgb')).differing).toBe(0);
+  });
+
+  it('loads the decoder from a module or URL given to setJpegWasm, and says what to do when it cannot', async () => {
+    const wasm = readFileSync(createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'));
+    setJpegWasm('http://127.0.0.1:9/mozjpeg_dec.wasm'); // nothing listens on the discard port
+    await expect(decodeImage(read('baseline-420.jpg'))).rejects.toThrow(/could not load the JPEG decoder.*setJpegWasm/);
+    setJpegWasm(await WebAssembly.compile(wasm));
+    expect(diffFromPillow(await decodeImage(read('baseline-420.jpg')), read('baseline-420.rgb')).differing).toBe(0);
   });
 
   it('checks the frame size before decoding', async () => {

@@ -41,7 +41,11 @@ const isNode = (): boolean => typeof process === 'object' && typeof process.vers
 
 async function wasmModule(): Promise<WebAssembly.Module | undefined> {
   if (wasmSource instanceof WebAssembly.Module) return wasmSource;
-  if (wasmSource !== undefined) return WebAssembly.compileStreaming(fetch(wasmSource));
+  if (wasmSource !== undefined) {
+    const r = await fetch(wasmSource);
+    if (!r.ok) throw new Error(`HTTP ${r.status} for ${String(wasmSource)}`);
+    return WebAssembly.compile(await r.arrayBuffer()); // whatever MIME type the server sends
+  }
   if (!isNode()) return undefined;
   const [{ readFile }, { createRequire }] = await Promise.all([import('node:fs/promises'), import('node:module')]);
   return WebAssembly.compile(await readFile(createRequire(import.meta.url).resolve(WASM_SPECIFIER)));
@@ -51,9 +55,11 @@ async function loadCodec(): Promise<Codec> {
   const messages: string[] = [];
   const [glue, compiled] = await Promise.all([import('@jsquash/jpeg/codec/dec/mozjpeg_dec.js') as Promise<unknown>, wasmModule()]);
   const factory = (glue as { default: JpegFactory }).default;
+  // a failure to instantiate throws here and rejects the factory (an async callback would leave it pending)
   const instantiateWasm = compiled === undefined ? undefined : (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) => {
-    void WebAssembly.instantiate(compiled, imports).then(done);
-    return {};
+    const instance = new WebAssembly.Instance(compiled, imports);
+    done(instance);
+    return instance.exports;
   };
   const module = await factory({ noInitialRun: true, instantiateWasm, printErr: (m: string) => messages.push(m), print: () => {} });
   return { module, messages };
