@@ -1,17 +1,20 @@
 /**
- * Bundles main.ts for the browser with esbuild into dist/ (main.js, index.html, tokenizer.json.gz).
+ * Bundles main.ts for the browser with esbuild into dist/ (main.js, index.html, tokenizer.json.gz, and the JPEG
+ * decoder's mozjpeg_dec.wasm, which the bundled @jsquash/jpeg glue fetches next to main.js).
  *   npm run build -w @segllm/example-browser      then serve dist/ over http (npm run serve -w @segllm/example-browser)
- * `node:*`, `webgpu` (Dawn), `pngjs` and `jpeg-js` stay external: the library reaches them only through dynamic
- * imports on Node-only paths (file reading, Dawn, byte decoding), which the page never takes (it decodes with
- * createImageBitmap and uses navigator.gpu).
+ * `node:*`, `webgpu` (Dawn) and `pngjs` stay external: the library reaches them only through dynamic imports on
+ * Node-only paths (file reading, Dawn, PNG bytes), which the page never takes (JPEG files are decoded by the
+ * WebAssembly libjpeg-turbo, other images by createImageBitmap, and it uses navigator.gpu).
  */
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TOKENIZER = join(here, '../../packages/segllm/assets/tokenizer/tokenizer.json.gz');
+const JPEG_WASM = createRequire(join(here, '../../packages/models/package.json')).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
 
 export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { minify?: boolean } = {}): Promise<{ outdir: string; warnings: string[]; externalImports: { path: string; kind: string }[] }> {
   await mkdir(outdir, { recursive: true });
@@ -22,7 +25,7 @@ export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { m
     platform: 'browser',
     target: 'es2022',
     conditions: ['@segllm/source'],
-    external: ['node:*', 'webgpu', 'pngjs', 'jpeg-js'],
+    external: ['node:*', 'webgpu', 'pngjs'],
     outfile: join(outdir, 'main.js'),
     minify: opts.minify ?? true,
     sourcemap: true,
@@ -31,6 +34,7 @@ export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { m
   });
   await copyFile(join(here, 'index.html'), join(outdir, 'index.html'));
   await copyFile(TOKENIZER, join(outdir, 'tokenizer.json.gz'));
+  await copyFile(JPEG_WASM, join(outdir, 'mozjpeg_dec.wasm'));
   const externalImports = Object.values(r.metafile.outputs)
     .flatMap((o) => o.imports)
     .filter((i) => i.external)

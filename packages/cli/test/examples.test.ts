@@ -20,11 +20,12 @@ describe('examples', () => {
     expect(externalImports.length).toBeGreaterThan(0);
     for (const i of externalImports) {
       expect(i.kind, i.path).toBe('dynamic-import');
-      expect(i.path, i.path).toMatch(/^(node:|webgpu$|pngjs$|jpeg-js$)/);
+      expect(i.path, i.path).toMatch(/^(node:|webgpu$|pngjs$)/);
     }
-    expect(readdirSync(out).sort()).toEqual(['index.html', 'main.js', 'main.js.map', 'tokenizer.json.gz']);
+    expect(readdirSync(out).sort()).toEqual(['index.html', 'main.js', 'main.js.map', 'mozjpeg_dec.wasm', 'tokenizer.json.gz']);
     const js = readFileSync(join(out, 'main.js'), 'utf8');
     for (const name of ['SegLLM = class', 'ChatSession = class', 'HipieDecoder = class', 'DecompressionStream']) expect(js).toContain(name);
+    expect(js).toContain('new URL("mozjpeg_dec.wasm", import.meta.url)');
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<script type="module" src="./main.js"></script>');
     expect(readFileSync(join(out, 'tokenizer.json.gz')).equals(readFileSync(join(root, 'packages/segllm/assets/tokenizer/tokenizer.json.gz')))).toBe(true);
   });

@@ -33,3 +33,17 @@ export function errStats(actual: ArrayLike<number>, expected: ArrayLike<number>)
 export function emit(line: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(line) + '\n');
 }
+
+/**
+ * Runs one case of a golden command: an exception is printed as a failed line ({name, pass: false, error}) and
+ * returned as false, so that the command goes on with the next case and exits 1 at the end.
+ */
+export async function runCase(name: string, fn: () => Promise<void> | void): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    emit({ name, pass: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+    return false;
+  }
+}

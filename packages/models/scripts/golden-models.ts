@@ -14,7 +14,7 @@ import {
   loadClipVision, parseClipVisionConfig, parseLlamaConfig, torchvisionToDetectron2Key,
 } from '../src/index.ts';
 import type { ResNetFeatureName } from '../src/index.ts';
-import { emit } from './golden-io.ts';
+import { emit, runCase } from './golden-io.ts';
 
 const OUT: Tolerance = { rtol: 1e-5, atol: 1e-5 };
 const GRAD: Tolerance = { rtol: 1e-4, atol: 1e-5 };
@@ -73,6 +73,13 @@ class Reporter {
     const maxAbsErr = Math.max(0, ...actual.map((v, i) => Math.abs(v - (expected[i] ?? NaN))));
     this.record(name, { maxAbsErr, maxRelErr: pass ? 0 : 1, actual, expected, pass }, pass, 0);
   }
+  /** A group of comparisons that may throw (a forward pass, generation): reported as one failed case if it does. */
+  async guard(name: string, fn: () => Promise<void>): Promise<void> {
+    if (!(await runCase(name, fn))) {
+      this.compared++;
+      this.failed++;
+    }
+  }
   skip(name: string, why: string): void {
     emit({ name, skipped: why });
   }
@@ -105,18 +112,20 @@ export async function runClipGolden(args: string[]): Promise<boolean> {
   await loadClipVision(model, a.weights);
   const g = await loadGoldens(a.io, a.backend);
   const rep = new Reporter();
-  const px = g.get('pixel_values').clone();
-  px.requiresGrad = true;
-  const out = model.forward(px);
-  await rep.tensor('last_hidden_state', out.last_hidden_state, g.get('last_hidden_state'), OUT);
-  await rep.tensor('pooler_output', out.pooler_output, g.get('pooler_output'), OUT);
-  if (g.has('hidden_states')) await rep.tensor('hidden_states', noGrad(() => cat(out.hidden_states.map((h) => h.unsqueeze(0)), 0)), g.get('hidden_states'), OUT);
-  if (g.has('grad_weight_R')) {
-    const loss = out.last_hidden_state.mul(g.get('grad_weight_R')).sum().add(out.pooler_output.square().sum());
-    if (g.has('loss')) await rep.tensor('loss', loss.reshape([1]), g.get('loss'), OUT);
-    loss.backward();
-    await compareGrads(rep, g, new Map(model.namedParameters()), { pixel_values: px.grad });
-  }
+  await rep.guard('forward', async () => {
+    const px = g.get('pixel_values').clone();
+    px.requiresGrad = true;
+    const out = model.forward(px);
+    await rep.tensor('last_hidden_state', out.last_hidden_state, g.get('last_hidden_state'), OUT);
+    await rep.tensor('pooler_output', out.pooler_output, g.get('pooler_output'), OUT);
+    if (g.has('hidden_states')) await rep.tensor('hidden_states', noGrad(() => cat(out.hidden_states.map((h) => h.unsqueeze(0)), 0)), g.get('hidden_states'), OUT);
+    if (g.has('grad_weight_R')) {
+      const loss = out.last_hidden_state.mul(g.get('grad_weight_R')).sum().add(out.pooler_output.square().sum());
+      if (g.has('loss')) await rep.tensor('loss', loss.reshape([1]), g.get('loss'), OUT);
+      loss.backward();
+      await compareGrads(rep, g, new Map(model.namedParameters()), { pixel_values: px.grad });
+    }
+  });
   return rep.summary('clip', a);
 }
 
@@ -128,30 +137,36 @@ export async function runLlamaGolden(args: string[]): Promise<boolean> {
   const ioAbout = JSON.parse(g.metadata.about ?? '{}') as { spliced?: string };
   const rep = new Reporter();
   const ids = g.get('input_ids');
-  const out = model.forward({ inputIds: ids });
-  await rep.tensor('logits', out.logits!, g.get('logits'), OUT);
-  if (g.has('last_hidden_state')) await rep.tensor('last_hidden_state', out.last_hidden_state, g.get('last_hidden_state'), OUT);
-  if (g.has('loss')) {
-    const loss = causalLmLoss(out.logits!, ids);
-    await rep.tensor('loss', loss.reshape([1]), g.get('loss'), OUT);
-    loss.backward();
-    await compareGrads(rep, g, new Map(model.namedParameters()));
-  }
+  await rep.guard('forward', async () => {
+    const out = model.forward({ inputIds: ids });
+    await rep.tensor('logits', out.logits!, g.get('logits'), OUT);
+    if (g.has('last_hidden_state')) await rep.tensor('last_hidden_state', out.last_hidden_state, g.get('last_hidden_state'), OUT);
+    if (g.has('loss')) {
+      const loss = causalLmLoss(out.logits!, ids);
+      await rep.tensor('loss', loss.reshape([1]), g.get('loss'), OUT);
+      loss.backward();
+      await compareGrads(rep, g, new Map(model.namedParameters()));
+    }
+  });
   if (g.has('generate.prompt') && g.has('generate.output')) {
-    const prompt = g.get('generate.prompt');
-    const expected = Array.from(await g.get('generate.output').data()).slice(prompt.shape[1]);
-    const { tokens, cache } = await generate(model, prompt, { maxNewTokens: expected.length });
-    rep.ids('generate.output', tokens, expected);
-    cache.dispose();
+    await rep.guard('generate.output', async () => {
+      const prompt = g.get('generate.prompt');
+      const expected = Array.from(await g.get('generate.output').data()).slice(prompt.shape[1]);
+      const { tokens, cache } = await generate(model, prompt, { maxNewTokens: expected.length });
+      rep.ids('generate.output', tokens, expected);
+      cache.dispose();
+    });
   }
   if (g.has('spliced.extra_embeds') && g.has('spliced.logits')) {
-    const at = Number(/ids\[0,:(\d+)\]/.exec(ioAbout.spliced ?? '')?.[1] ?? 4);
-    const lo = noGrad(() => {
-      const emb = model.embed(ids.slice(0, 0, 1)); // [1, T, D]
-      const spliced = cat([emb.slice(1, 0, at), g.get('spliced.extra_embeds'), emb.slice(1, at)], 1);
-      return model.forward({ inputsEmbeds: spliced }).logits!;
+    await rep.guard('spliced.logits', async () => {
+      const at = Number(/ids\[0,:(\d+)\]/.exec(ioAbout.spliced ?? '')?.[1] ?? 4);
+      const lo = noGrad(() => {
+        const emb = model.embed(ids.slice(0, 0, 1)); // [1, T, D]
+        const spliced = cat([emb.slice(1, 0, at), g.get('spliced.extra_embeds'), emb.slice(1, at)], 1);
+        return model.forward({ inputsEmbeds: spliced }).logits!;
+      });
+      await rep.tensor('spliced.logits', lo, g.get('spliced.logits'), OUT);
     });
-    await rep.tensor('spliced.logits', lo, g.get('spliced.logits'), OUT);
   }
   return rep.summary('llama', a);
 }
@@ -166,16 +181,17 @@ export async function runResnetGolden(args: string[]): Promise<boolean> {
   const rep = new Reporter();
   const names = (['stem', 'res2', 'res3', 'res4', 'res5'] as ResNetFeatureName[]).filter((n) => g.has(n));
   const x = g.get('input');
-  const run = async (model: TorchvisionResNet | D2ResNet, tag: string) => {
-    const out = noGrad(() => model.forward(x, names));
-    for (const n of names) await rep.tensor(`${tag}${n}`, out[n]!, g.get(n), OUT);
-  };
+  const run = (model: TorchvisionResNet | D2ResNet, tag: string) =>
+    rep.guard(`${tag}forward`, async () => {
+      const out = noGrad(() => model.forward(x, names));
+      for (const n of names) await rep.tensor(`${tag}${n}`, out[n]!, g.get(n), OUT);
+    });
   const d2 = new D2ResNet({ ...config, num_classes: 0 }, { backend: a.backend });
   if (layout === 'torchvision') {
     const tv = new TorchvisionResNet(config, { backend: a.backend });
     await loadCheckpoint(tv, a.weights);
     await run(tv, '');
-    if (g.has('logits') && tv.fc) await rep.tensor('logits', noGrad(() => tv.classify(x)), g.get('logits'), OUT);
+    if (g.has('logits') && tv.fc) await rep.guard('logits', () => rep.tensor('logits', noGrad(() => tv.classify(x)), g.get('logits'), OUT));
     await loadCheckpoint(d2, a.weights, { rename: torchvisionToDetectron2Key });
     await run(d2, 'detectron2.');
   } else {

@@ -1,10 +1,11 @@
 /**
- * Image decoding to 8-bit RGB: PNG and JPEG bytes in Node (pngjs, jpeg-js; loaded on first use so that browser
- * bundles need not include them), and browser image sources through `createImageBitmap` + an OffscreenCanvas.
- * Alpha is dropped without compositing, as Pillow's `convert('RGB')`.
+ * Image decoding to 8-bit RGB: PNG bytes in Node (pngjs, loaded on first use so that browser bundles need not
+ * include it), JPEG bytes everywhere with libjpeg-turbo in WebAssembly (jpeg.ts), and other browser image sources
+ * through `createImageBitmap` + an OffscreenCanvas. Alpha is dropped without compositing, as Pillow's `convert('RGB')`.
  */
 import { ImageDecodeError } from './errors.ts';
 import { imageFromRgba } from './image.ts';
+import { decodeJpeg } from './jpeg.ts';
 import type { Image8 } from './image.ts';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -58,8 +59,8 @@ async function decodePng(bytes: Uint8Array): Promise<Image8> {
 }
 
 /**
- * Decodes PNG or JPEG bytes to RGB (Node). PNG decoding is lossless, so pixels equal Pillow's for 8-bit files;
- * JPEG pixels can differ from Pillow/libjpeg-turbo by a few grey levels (different IDCT and chroma upsampling).
+ * Decodes PNG (Node) or JPEG (Node and browsers) bytes to RGB with Pillow's pixels: PNG decoding is lossless, and
+ * JPEG runs libjpeg-turbo as Pillow does (jpeg.ts).
  */
 export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
   const format = sniffImageFormat(bytes);
@@ -67,10 +68,7 @@ export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
     throw new ImageDecodeError(`unrecognised image data (${bytes.length} bytes): only PNG and JPEG files can be decoded; convert the image first`);
   }
   try {
-    if (format === 'png') return await decodePng(bytes);
-    const jpeg = await import('jpeg-js');
-    const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
-    return imageFromRgba(decoded);
+    return format === 'png' ? await decodePng(bytes) : await decodeJpeg(bytes);
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
     throw new ImageDecodeError(`could not decode the ${format.toUpperCase()} data: ${(e as Error).message ?? String(e)}; the file may be truncated or corrupt`, { cause: e });
@@ -89,8 +87,16 @@ export async function readImageFile(path: string): Promise<Image8> {
   return decodeImage(bytes);
 }
 
-/** RGB pixels of a browser image source (Blob/File, ImageBitmap, HTMLImageElement, canvas, VideoFrame...). */
+/**
+ * RGB pixels of a browser image source (Blob/File, ImageBitmap, HTMLImageElement, canvas, VideoFrame...). A JPEG
+ * Blob is decoded from its bytes as in Node (Pillow's pixels; `createImageBitmap` would use the browser's decoder and
+ * apply EXIF rotation); anything else goes through `createImageBitmap`.
+ */
 export async function decodeImageSource(source: ImageBitmapSource): Promise<Image8> {
+  if (typeof Blob === 'function' && source instanceof Blob) {
+    const head = new Uint8Array(await source.slice(0, 3).arrayBuffer());
+    if (sniffImageFormat(head) === 'jpeg') return decodeImage(new Uint8Array(await source.arrayBuffer()));
+  }
   if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') {
     throw new ImageDecodeError('decodeImageSource needs createImageBitmap and OffscreenCanvas (a browser or worker); in Node use decodeImage(bytes)');
   }

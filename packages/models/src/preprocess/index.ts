@@ -2,6 +2,7 @@ export { ImageDecodeError, PreprocessError } from './errors.ts';
 export type { Image8, PlainTensor, RgbaPixels } from './image.ts';
 export { crop, imageFromRgba, imageToTensor, newImage, paste } from './image.ts';
 export { decodeImage, decodeImageSource, readImageFile, sniffImageFormat } from './decode.ts';
+export { decodeJpeg, jpegFrameHeader, setJpegWasm } from './jpeg.ts';
 export type { ImageFormat } from './decode.ts';
 export { resizePillow } from './resample.ts';
 export type { ResampleFilter } from './resample.ts';

@@ -3,4 +3,4 @@ export { compareArrays, assertClose, ParityError, type Tolerance, type CompareRe
 export { Goldens, loadGoldens } from './goldens.ts';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.ts';
 export { availableBackends, backendProviders, type BackendProvider } from './backends.ts';
-export { runGoldenCase, type GoldenRow, type GoldenCaseResult } from './golden-spec.ts';
+export { goldenKeys, missingKernels, runGoldenCase, type GoldenRow, type GoldenCaseResult } from './golden-spec.ts';

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { playwright } from '@vitest/browser-playwright';
+import { headlessChromium } from '../../../../vitest.browser.ts';
 
 export default defineConfig({
   // the package folder, whatever the working directory
@@ -15,16 +15,6 @@ export default defineConfig({
     testTimeout: 60_000,
     // failure screenshots stay in the (git-ignored) test/browser/__screenshots__
     attachmentsDir: 'test/browser/__screenshots__/attachments',
-    browser: {
-      enabled: true,
-      headless: true,
-      provider: playwright({
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-          args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-        },
-      }),
-      instances: [{ browser: 'chromium' }],
-    },
+    browser: headlessChromium(['--enable-unsafe-webgpu']),
   },
 });

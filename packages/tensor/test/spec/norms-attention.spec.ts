@@ -1,4 +1,7 @@
-/** Parity rows: layernorm, groupnorm, sdpa (causal and full), rope (HF rotate_half) in ops.safetensors. */
+/**
+ * Parity rows: layernorm, groupnorm, sdpa (causal and full), rope (HF rotate_half) in ops.safetensors. Sizes come
+ * from the file's tensors; the constants left are the ops' parameters in make_goldens.py (eps, 32 groups, theta).
+ */
 import type { GoldenRow } from '@segllm/tensor/testing';
 import { applyRotaryEmb, groupNorm, layerNorm, rotaryCosSin, scaledDotProductAttention } from '@segllm/tensor';
 import { sinWeights } from './weights.ts';
@@ -9,7 +12,7 @@ export const normsAttentionRows: GoldenRow[] = [
     inputs: { x: 'act.input', weight: 'layernorm.weight', bias: 'layernorm.bias' },
     kernels: ['norm_rows', 'norm_rows_backward'],
     run: ({ x, weight, bias }) => {
-      const y = layerNorm(x, [32], weight, bias, 1e-5);
+      const y = layerNorm(x, weight.shape, weight, bias, 1e-5); // normalized over the weight's shape
       return { y, loss: y.mul(y.detach().sign()).sum() };
     },
     expect: { y: 'layernorm.out' },
@@ -43,7 +46,8 @@ export const normsAttentionRows: GoldenRow[] = [
     inputs: { x: 'rope.input' },
     kernels: ['unary:cos', 'unary:sin'],
     run: ({ x }) => {
-      const { cos, sin } = rotaryCosSin(Array.from({ length: 12 }, (_, i) => i), 16, 10000, { backend: x.backend });
+      const [seq, dim] = x.shape.slice(-2); // x [B, H, T, D]: positions 0..T-1, head dim D
+      const { cos, sin } = rotaryCosSin(Array.from({ length: seq }, (_, i) => i), dim, 10000, { backend: x.backend });
       return { y: applyRotaryEmb(x, cos, sin) };
     },
     expect: { y: 'rope.out' },
