@@ -143,4 +143,30 @@ describe('SegLLM trainer', () => {
       r.model.model.dispose();
     }
   }, 300_000);
+
+  it('the Table 8 ablations: no mask encoding zeroes it in training samples and at inference; the checkpoint config carries it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'segllm-ablation-'));
+    await writeShapesDataset({ out: join(root, 'data'), n: 3, seed: 5, valCount: 0 });
+    const cfg = {
+      model: { config: { ...configJson, segllm_hipie_image_size: 64 } },
+      data: { images: 'data/images', annotations: ['data/annotations/shapes_train.json'], train: ['data/conversations/train/positional.json'], keepEncoding: 1 },
+      steps: 1, batch: 2, freeze: 'all', numPoints: 16, backend: 'cpu', out: 'run', ablation: { maskEncoding: false },
+    };
+    writeFileSync(join(root, 'c.json'), JSON.stringify(cfg));
+    const run = await prepareTrainRun(await readTrainConfig(join(root, 'c.json')));
+    const net = run.model.model;
+    expect(net.config.mask_encoding).toBe(false);
+    expect(net.config.box_encoding).toBe(true);
+    const s = await run.dataset.sample(0, 0, 1);
+    expect(s.maskSlots.length).toBeGreaterThan(0);
+    expect(s.maskSlots.every((m) => m.pixels === null)).toBe(true); // keepEncoding 1, but the model has no mask encoding
+    expect(s.boxSlots.every((m) => m.box !== null)).toBe(true);
+    const px = new Float32Array(3 * R * R).fill(0.3);
+    const { fromStorageArray } = await import('@segllm/tensor');
+    const enc = net.encodeMask(fromStorageArray(px, [1, 3, R, R], 'float32'));
+    expect(Array.from(await enc.data()).every((v) => v === 0)).toBe(true);
+    enc.dispose();
+    run.trainer.dispose();
+    net.dispose();
+  }, 120_000);
 });

@@ -18,6 +18,9 @@ export interface SegLLMConfig {
   hipie_image_size: number;
   /** Scale of mask and box encodings at inference (the expectation of the training dropout). */
   encoding_scale: number;
+  /** Whether the model reads mask / box encodings at all (false: zeroed in training and inference; Table 8 ablations). */
+  mask_encoding: boolean;
+  box_encoding: boolean;
   /** Longest conversation in tokens (the release trained with model_max_length 2048). */
   max_length: number;
 }
@@ -45,6 +48,11 @@ export function parseSegLLMConfig(json: unknown, vision?: unknown): SegLLMConfig
     if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new SegLLMConfigError(`config field "${k}" must be a positive number, got ${JSON.stringify(x)}`);
     return x;
   };
+  const flag = (k: string) => {
+    const x = obj[k];
+    if (x !== undefined && typeof x !== 'boolean') throw new SegLLMConfigError(`config field "${k}" must be true or false, got ${JSON.stringify(x)?.slice(0, 40)}`);
+    return x !== false;
+  };
   const hipie = obj.hipie_config !== undefined ? parseHipieConfig(obj.hipie_config as Record<string, unknown>) : HIPIE_R50;
   return {
     llava,
@@ -54,6 +62,8 @@ export function parseSegLLMConfig(json: unknown, vision?: unknown): SegLLMConfig
     phrase_dim: num('segllm_phrase_dim', hipie.lang_dim),
     hipie_image_size: num('segllm_hipie_image_size', 1024),
     encoding_scale: num('segllm_encoding_scale', 0.5),
+    mask_encoding: flag('segllm_mask_encoding'),
+    box_encoding: flag('segllm_box_encoding'),
     max_length: Math.min(num('model_max_length', 2048), llava.llm.max_position_embeddings),
   };
 }

@@ -99,16 +99,16 @@ export class SegLLMForSegmentation extends Module {
     });
   }
 
-  /** CLIP pixels of a masked crop [B, 3, 224, 224] -> mask encodings [B, D] (layer -2 CLS through the projector, x scale). */
-  encodeMask(pixels: Tensor, scale = this.config.encoding_scale): Tensor {
+  /** CLIP pixels of a masked crop [B, 3, 224, 224] -> mask encodings [B, D] (layer -2 CLS through the projector, x scale; 0 when the config has no mask encoding). */
+  encodeMask(pixels: Tensor, scale = this.config.mask_encoding ? this.config.encoding_scale : 0): Tensor {
     return tidy(() => {
       const f = noGrad(() => this.clip.features(pixels, { selectLayer: this.config.llava.mm_vision_select_layer, selectFeature: 'cls' })); // [B, 1, Dv]
       return this.model.mm_projector.forward(f).squeeze(1).mul(scale); // [B, D]
     });
   }
 
-  /** Boxes [B, 4] as [y0, x0, y1, x1] / size -> box encodings [B, D] (x scale). */
-  encodeBox(boxes: Tensor, scale = this.config.encoding_scale): Tensor {
+  /** Boxes [B, 4] as [y0, x0, y1, x1] / size -> box encodings [B, D] (x scale; 0 when the config has no box encoding). */
+  encodeBox(boxes: Tensor, scale = this.config.box_encoding ? this.config.encoding_scale : 0): Tensor {
     return tidy(() => this.model.mask_enc_head.forward(boxes).mul(scale));
   }
 

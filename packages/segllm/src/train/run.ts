@@ -44,12 +44,18 @@ async function startBackend(c: TrainRunConfig): Promise<void> {
 /** The model the run starts from, its config.json object and tokenizer.json text. */
 async function startModel(c: TrainRunConfig): Promise<{ model: SegLLM; configJson: Record<string, unknown>; tokenizerJson: string }> {
   const fs = await import('node:fs/promises');
+  // The Table 8 ablations live in the model's config.json, so inference of the saved checkpoint zeroes them too.
+  const ablate = (j: Record<string, unknown>) => ({ ...j, ...(c.ablation.maskEncoding ? {} : { segllm_mask_encoding: false }), ...(c.ablation.boxEncoding ? {} : { segllm_box_encoding: false }) });
   if (c.model.from) {
-    const { model } = await loadSegLLM(c.model.from, { backend: c.backend, dtype: 'float32' });
-    const configJson = JSON.parse(await fs.readFile(`${c.model.from}/config.json`, 'utf8')) as Record<string, unknown>;
-    return { model, configJson, tokenizerJson: await fs.readFile(`${c.model.from}/tokenizer.json`, 'utf8') };
+    const configJson = ablate(JSON.parse(await fs.readFile(`${c.model.from}/config.json`, 'utf8')) as Record<string, unknown>);
+    const { model: loaded } = await loadSegLLM(c.model.from, { backend: c.backend, dtype: 'float32' });
+    const net = new SegLLMForSegmentation(parseSegLLMConfig(configJson), defaultDecoder(parseSegLLMConfig(configJson)));
+    if (c.backend !== 'cpu') await net.to(c.backend);
+    net.loadStateDict(loaded.model.stateDict(), { strict: true });
+    loaded.model.dispose();
+    return { model: new SegLLM(net, loaded.tokenizer), configJson, tokenizerJson: await fs.readFile(`${c.model.from}/tokenizer.json`, 'utf8') };
   }
-  const configJson = c.model.config!;
+  const configJson = ablate(c.model.config!);
   const tokenizerJson = c.model.tokenizer ? await fs.readFile(c.model.tokenizer, 'utf8') : await bundledTokenizerJson();
   manualSeed(c.seed);
   const config = parseSegLLMConfig(configJson);

@@ -227,12 +227,13 @@ function fillSample(
     } else if (j.kind === 'mask') {
       const px = decodeRle(lookup(find, j.id, image, fail, what)).toBytes('row');
       if (!px.includes(1)) fail('empty-mask', `${what}: annotation ${JSON.stringify(j.id)} is empty`);
-      const kept = rng.next() < keep;
+      const kept = rng.next() < keep && config.mask_encoding; // the draw happens either way: ablations see the same stream
       sample.maskSlots.push({ position, pixels: kept ? groundTruthMaskPixels(image, px, config.vision.image_size) : null });
     } else if (j.kind === 'box') {
       const px = framed(j.id, what);
       if (!px.includes(1)) fail('empty-mask', `${what}: annotation ${JSON.stringify(j.id)} is empty in the ${S}x${S} frame`);
-      sample.boxSlots.push({ position, box: rng.next() < keep ? groundTruthBox(px, S) : null });
+      const kept = rng.next() < keep && config.box_encoding;
+      sample.boxSlots.push({ position, box: kept ? groundTruthBox(px, S) : null });
     }
   });
   const k = opts.maskLossRounds ?? 2;
