@@ -169,4 +169,46 @@ describe('SegLLM trainer', () => {
     run.trainer.dispose();
     net.dispose();
   }, 120_000);
+
+  it('gradient accumulation scales each batch by 1/accumulate: two copies of a batch accumulated equal one update on it', async () => {
+    /** Serves the same batch `repeat` times in a row, then the next one. */
+    class Repeating extends SyntheticSource {
+      last: StepSample[] = [];
+      served = 0;
+      constructor(readonly repeat: number) {
+        super(4);
+      }
+      override async next(): Promise<StepSample[]> {
+        if (this.served++ % this.repeat === 0) this.last = await super.next();
+        return this.last;
+      }
+    }
+    const root = mkdtempSync(join(tmpdir(), 'segllm-accum-'));
+    const a = newModel();
+    // clip 1e9 never clips but reports the global gradient norm (Adam alone would hide a wrong scale).
+    const ta = new Trainer(a, new Repeating(1), { configJson, tokenizerJson: tokJson }, { ...opts(join(root, 'a'), 2), warmupRatio: 0, clip: 1e9, saveEvery: 100 });
+    const b = newModel();
+    const tb = new Trainer(b, new Repeating(2), { configJson, tokenizerJson: tokJson }, { ...opts(join(root, 'b'), 2), warmupRatio: 0, clip: 1e9, saveEvery: 100, accumulate: 2 });
+    for (let i = 0; i < 2; i++) {
+      const [ra, rb] = [await ta.trainStep(), await tb.trainStep()];
+      expect(rb.loss).toBeCloseTo(ra.loss, 5);
+      expect(rb.gradNorm! / ra.gradNorm!).toBeCloseTo(1, 5);
+    }
+    const [wa, wb] = [await weights(a), await weights(b)];
+    let worst = 0;
+    for (const [k, v] of wa) {
+      const u = wb.get(k)!;
+      for (let i = 0; i < v.length; i++) worst = Math.max(worst, Math.abs(v[i] - u[i]));
+    }
+    expect(worst).toBeLessThan(1e-5); // (g/2 + g/2) vs g: equal up to float32 rounding
+    const moved = [...wa].some(([k, v]) => v.some((x, i) => x !== newModelWeights.get(k)![i]));
+    expect(moved).toBe(true);
+    for (const m of [a, b]) m.model.dispose();
+    ta.dispose();
+    tb.dispose();
+  }, 120_000);
 });
+
+const initial = newModel();
+const newModelWeights = await weights(initial);
+initial.model.dispose();
