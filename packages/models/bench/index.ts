@@ -1,5 +1,5 @@
 /**
- * npm run bench -w @segllm/models -- [--json] [--backend cpu,webgpu] [--only clip,llama,resnet] [--iters N] [--warmup N] [--dtype float32|float16]
+ * npm run bench -w @segllm/models -- [--json] [--backend cpu,webgpu] [--only clip,llama,resnet,hipie,hipie-loss] [--iters N] [--warmup N] [--dtype float32|float16]
  *
  * Per backend, with random weights, batch 1: CLIP-L/14 at 224 (all 24 layers), one LLaMA-7B decoder layer (prefill of
  * 640 tokens; decode of 1 token at context 640, KV cache preallocated), the detectron2 ResNet-50 at 1024x1024.
@@ -12,6 +12,7 @@ import type { DType, Tensor } from '@segllm/tensor';
 import { availableBackends } from '@segllm/tensor/testing';
 import { KVCache, LLAMA_2_7B, LlamaDecoderLayer, buildClipVitL14, buildResNet50D2 } from '../src/index.ts';
 import { benchHipie } from './hipie.bench.ts';
+import { benchHipieLoss } from './hipie-loss.bench.ts';
 
 interface Row {
   error?: string;
@@ -131,6 +132,9 @@ for (const backend of backends) {
   });
   if (only.includes('hipie')) await guarded(backend, 'HIPIE', async () => {
     for (const r of await benchHipie(o, time)) emit(r);
+  });
+  if (only.includes('hipie-loss')) await guarded(backend, 'HIPIE loss', async () => {
+    for (const r of await benchHipieLoss(o, iters)) emit(r);
   });
 }
 

@@ -85,6 +85,29 @@ describe('HIPIE loss terms: float64 gradcheck (tensor library)', () => {
   });
 });
 
+describe('HIPIE loss terms without matches', () => {
+  it('are zeros that keep the graph (upstream sum() * 0): zero gradients, no loss_boxiou', async () => {
+    const none: Match[] = [{ query: [], target: [] }];
+    const lg = f64(Float64Array.from({ length: Q * K }, (_, i) => i / 10), [1, Q, K], true);
+    const bx = f64(new Float64Array(Q * 4).fill(0.3), [1, Q, 4], true);
+    const io = f64(new Float64Array(Q), [1, Q, 1], true);
+    const ce = lossLabelsVL(lg, none, [[]]);
+    const boxes = lossBoxes(bx, io, none, [new Float64Array(0)]);
+    expect([...boxes.keys()]).toEqual(['loss_bbox', 'loss_giou']);
+    const m = f64(new Float64Array(0), [0, 8, 8], true);
+    const masks = lossMasks(m, f64(new Float64Array(0), [0, 8, 8]), f64(new Float64Array(0), [0, 4, 2]));
+    const total = [ce, ...boxes.values(), ...masks.values()].reduce((a, b) => a.add(b));
+    expect((await total.data())[0]).toBe(0);
+    total.backward();
+    expect(Array.from(await lg.grad!.data()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(await bx.grad!.data()).every((v) => v === 0)).toBe(true);
+    for (const t of new Set([ce, total, lg, bx, io, m, ...boxes.values(), ...masks.values()])) {
+      t.grad?.dispose();
+      t.dispose();
+    }
+  });
+});
+
 interface DeepLeaves {
   fg: { logits: Float64Array; boxes: Float64Array; iou: Float64Array; masks: Float64Array }[];
   gt: { logits: Float64Array; boxes: Float64Array; masks: Float64Array }[];

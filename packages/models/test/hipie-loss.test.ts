@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { openSafetensors } from '@segllm/tensor';
+import { liveTensorCount, openSafetensors } from '@segllm/tensor';
 import { availableBackends } from '@segllm/tensor/testing';
 import { hipieLossCaseNames, judgeLossComparison, runHipieLossCase } from '../src/index.ts';
 
@@ -24,7 +24,9 @@ describe('HIPIE loss golden file', () => {
 
 describe.each(await availableBackends())('HIPIE loss goldens on %s', (backend) => {
   it.each(CASES)('case %s: matches, terms and gradients', async (name) => {
+    const live = liveTensorCount();
     const comparisons = await runHipieLossCase(store, name, backend);
+    expect(liveTensorCount()).toBe(live); // the loss, its gradients and the replay leave nothing behind
     const failed = comparisons.map((c) => ({ name: c.name, ...judgeLossComparison(c) })).filter((r) => !r.pass);
     expect(failed).toEqual([]);
     const names = comparisons.map((c) => c.name);

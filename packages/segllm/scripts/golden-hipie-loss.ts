@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { openSafetensors } from '@segllm/tensor';
+import { bytesSource, openSafetensors } from '@segllm/tensor';
 import { availableBackends } from '@segllm/tensor/testing';
 import { hipieLossCaseNames, judgeLossComparison, runHipieLossCase } from '@segllm/models';
 
@@ -34,7 +34,7 @@ export async function runHipieLossGolden(args: string[]): Promise<boolean> {
   const have = backend === 'cpu' ? ['cpu'] : await availableBackends();
   if (!have.includes(backend)) throw new Error(`backend '${backend}' is not available here (available: ${have.join(', ')})`);
   const bytes = readFileSync(file);
-  const store = await openSafetensors(bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes)) : new Uint8Array(bytes));
+  const store = await openSafetensors(bytesSource(bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes, file));
   const names = cases.length ? cases : hipieLossCaseNames(store.keys());
   if (names.length === 0) throw new Error(`${file} holds no HIPIE loss case (no '<case>.pred_logits' or '<case>.fg.0.pred_logits')`);
   let compared = 0;

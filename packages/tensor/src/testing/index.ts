@@ -4,3 +4,4 @@ export { Goldens, loadGoldens } from './goldens.ts';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.ts';
 export { availableBackends, backendProviders, type BackendProvider } from './backends.ts';
 export { goldenKeys, missingKernels, runGoldenCase, type GoldenRow, type GoldenCaseResult } from './golden-spec.ts';
+export { goldenMain, type GoldenHandler } from './golden-cli.ts';

@@ -22,7 +22,10 @@ export interface LayerPrediction {
   /** [B, Q, 1] IoU-head logits (fg branch only). */
   iou?: Tensor;
 }
-/** Mask logits at stride 4 for the given queries of image b: [M, S/4, S/4] (the caller runs the dynamic mask head). */
+/**
+ * Mask logits at stride 4 for the given queries of image b: [M, S/4, S/4] (the caller runs the dynamic mask head).
+ * The loss owns the returned tensor (it disposes it once the loss graph is built; autograd keeps what it needs).
+ */
 export type MaskLogitsFn = (b: number, queries: readonly number[]) => Tensor;
 export interface BranchPredictions {
   /** Aux layers first, final last. */
@@ -46,6 +49,7 @@ export interface HipieLossInput {
   /**
    * Given points [M_b, P, 2] per layer ('fg.<l>' / 'gt.<l>', l counted from the first aux layer) and image, for the
    * image's matched queries, instead of sampling (tests). When any image with matches gets null, the layer is sampled.
+   * The loss owns the returned tensors.
    */
   points?: (layerKey: string, b: number, queries: readonly number[]) => Tensor | null;
   /** Default 12544 (oversample 3, importance 0.75, as upstream). */
@@ -131,21 +135,24 @@ async function maskPlan(x: HipieLossInput, key: string, fn: MaskLogitsFn, matche
   matches.forEach((m, b) => m.target.forEach((t) => host.set(targetMaskStride4(x.targets[b].masks, t * S * S, S), n * n * r++)));
   const targetMasks = fromStorageArray(host, [M, n, n], 'float32', { backend: masks.backend });
   const given = x.points ? matches.map((m, b) => (m.query.length ? x.points!(key, b, m.query) : null)) : [];
+  const ps = given.filter((p): p is Tensor => p !== null);
+  given.forEach((p, b) => p && checkShape(`points of ${key}, image ${b}`, p, [matches[b].query.length, null, 2]));
   let points: Tensor;
   if (given.length && matches.every((m, b) => !m.query.length || given[b])) {
-    const ps = given.filter((p): p is Tensor => p !== null);
-    points = ps.length === 1 ? ps[0].clone() : cat(ps, 0);
+    points = ps.length === 1 ? ps[0] : cat(ps, 0);
+    if (ps.length > 1) ps.forEach((p) => p.dispose());
   } else {
+    ps.forEach((p) => p.dispose());
     points = await uncertainPoints(masks, x.rng ?? Math.random, x.numPoints ?? NUM_POINTS);
   }
   return { masks, targetMasks, points };
 }
 
-async function branchPlans(x: HipieLossInput, kind: 'fg' | 'gt', br: BranchPredictions, tg: readonly HostTarget[]): Promise<LayerPlan[]> {
+/** Appends one plan per layer (final first, then aux 0.., the criterion's order) to `plans`, which the caller disposes. */
+async function branchPlans(x: HipieLossInput, kind: 'fg' | 'gt', br: BranchPredictions, tg: readonly HostTarget[], plans: LayerPlan[]): Promise<void> {
   const L = br.layers.length;
   if (br.masks.length !== L) throw new HipieTargetError(`${kind}: ${br.masks.length} mask functions for ${L} layers`);
   const fixed: Match[] = tg.map((t) => ({ query: t.positiveMap.map((_, i) => i), target: t.positiveMap.map((_, i) => i) }));
-  const plans: LayerPlan[] = [];
   for (const l of [L - 1, ...Array.from({ length: L - 1 }, (_, i) => i)]) {
     const pred = br.layers[l];
     const [B, Q, K] = pred.logits.shape;
@@ -156,7 +163,6 @@ async function branchPlans(x: HipieLossInput, kind: 'fg' | 'gt', br: BranchPredi
     const matches = kind === 'fg' ? await otaMatches(pred, tg) : fixed;
     plans.push({ layer: l, suffix: l === L - 1 ? '' : `_${l}`, pred, matches, ...(await maskPlan(x, `${kind}.${l}`, br.masks[l], matches)) });
   }
-  return plans;
 }
 
 function layerTerms(p: LayerPlan, tg: readonly HostTarget[], withIou: boolean, out: Map<string, Tensor>): void {
@@ -179,11 +185,13 @@ export async function hipieLoss(x: HipieLossInput): Promise<HipieLossResult> {
   if (x.targets.some((t) => t.size !== x.targets[0].size)) throw new HipieTargetError('every target of a batch must have the same size');
   const tg: HostTarget[] = x.targets.map((t) => ({ boxes: targetBoxes(t), positiveMap: t.positiveMap }));
   if (x.gt && x.targets.some((t) => t.numInstances > x.gt!.maxT)) throw new HipieTargetError(`gt branch: an image has more targets than maxT = ${x.gt.maxT}`);
-  const fgPlans = await branchPlans(x, 'fg', x.fg, tg);
-  const gtPlans = x.gt ? await branchPlans(x, 'gt', x.gt, tg) : null;
-  const enc = x.enc ? await encMatches(x.enc, tg) : undefined;
+  const fgPlans: LayerPlan[] = [];
+  const gtPlans: LayerPlan[] | null = x.gt ? [] : null;
   const binary = tg.map((t) => ({ boxes: t.boxes, positiveMap: t.positiveMap.map(() => [1]) }));
   try {
+    await branchPlans(x, 'fg', x.fg, tg, fgPlans);
+    if (x.gt && gtPlans) await branchPlans(x, 'gt', x.gt, tg, gtPlans);
+    const enc = x.enc ? await encMatches(x.enc, tg) : undefined;
     return tidy(() => {
       const branch = (plans: LayerPlan[], withIou: boolean, withEnc: boolean) => {
         const out = new Map<string, Tensor>();

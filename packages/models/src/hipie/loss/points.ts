@@ -25,7 +25,8 @@ export function pointSample(maps: Tensor, points: Tensor): Tensor {
 
 /**
  * The `k` most uncertain of the given candidates [M, C, 2] (largest -|logit|, ties by candidate order) for mask
- * logits [M, h, w]: [M, k, 2] on the host, each row in decreasing uncertainty (torch.topk order up to ties).
+ * logits [M, h, w]: [M, k, 2] on the host, each row in decreasing uncertainty (torch.topk order up to ties; float64
+ * logits are ranked at float32 precision). At most 2^22 candidates per instance.
  */
 export async function selectUncertain(maskLogits: Tensor, candidates: Float32Array, k: number): Promise<Float32Array> {
   const M = maskLogits.shape[0];
@@ -33,14 +34,24 @@ export async function selectUncertain(maskLogits: Tensor, candidates: Float32Arr
   const sampled = noGrad(() => tidy(() => pointSample(maskLogits.detach(), fromStorageArray(candidates, [M, C, 2], 'float32', { backend: maskLogits.backend }).to(maskLogits.dtype))));
   const v = await sampled.data();
   sampled.dispose();
+  // Sort key per candidate: the float32 bits of |logit| (monotonic for non-negative floats) above the candidate's
+  // index, exact in a float64 (< 2^31 * 2^22), so a native numeric sort orders by uncertainty, then by index.
+  if (C > 2 ** 22) throw new RangeError(`selectUncertain: ${C} candidates per instance, at most 2^22 are supported`);
+  const shift = 2 ** Math.max(1, Math.ceil(Math.log2(C)));
+  const abs = new Float32Array(1);
+  const bits = new Uint32Array(abs.buffer);
+  const keys = new Float64Array(C);
   const out = new Float32Array(M * k * 2);
   for (let m = 0; m < M; m++) {
-    const idx = Array.from({ length: C }, (_, i) => i);
-    const u = (i: number) => -Math.abs(v[m * C + i]);
-    idx.sort((a, b) => u(b) - u(a) || a - b);
+    for (let i = 0; i < C; i++) {
+      abs[0] = Math.abs(v[m * C + i]);
+      keys[i] = bits[0] * shift + i;
+    }
+    keys.sort();
     for (let j = 0; j < k; j++) {
-      out[(m * k + j) * 2] = candidates[(m * C + idx[j]) * 2];
-      out[(m * k + j) * 2 + 1] = candidates[(m * C + idx[j]) * 2 + 1];
+      const i = keys[j] % shift;
+      out[(m * k + j) * 2] = candidates[(m * C + i) * 2];
+      out[(m * k + j) * 2 + 1] = candidates[(m * C + i) * 2 + 1];
     }
   }
   return out;

@@ -13,6 +13,11 @@ import { pointSample } from './points.ts';
 
 const fr = Math.fround;
 
+/** Upstream's `x.sum() * 0` for each key: zeros that keep the graph (and give zero gradients). */
+function zeroTerms(x: Tensor, keys: readonly string[]): Map<string, Tensor> {
+  return new Map(keys.map((k) => [k, x.sum().mul(0)]));
+}
+
 function matchedCount(matches: readonly Match[]): number {
   return matches.reduce((a, m) => a + m.query.length, 0);
 }
@@ -44,12 +49,8 @@ export function lossBoxes(boxes: Tensor, iouLogits: Tensor | undefined, matches:
   const [B, Q] = boxes.shape;
   const M = matchedCount(matches);
   return tidy(() => {
+    if (M === 0) return zeroTerms(boxes, ['loss_bbox', 'loss_giou']);
     const out = new Map<string, Tensor>();
-    if (M === 0) {
-      out.set('loss_bbox', boxes.sum().mul(0));
-      out.set('loss_giou', boxes.sum().mul(0));
-      return out;
-    }
     const idx = flatIndex(matches, Q, boxes.backend);
     const src = boxes.reshape([B * Q, 4]).indexSelect(0, idx); // [M, 4]
     const tgtHost = new Float32Array(M * 4);
@@ -77,12 +78,8 @@ export function lossBoxes(boxes: Tensor, iouLogits: Tensor | undefined, matches:
 export function lossMasks(maskLogits: Tensor, targetMasks: Tensor, points: Tensor): Map<string, Tensor> {
   const M = maskLogits.shape[0];
   return tidy(() => {
+    if (M === 0) return zeroTerms(maskLogits, ['loss_mask', 'loss_dice']);
     const out = new Map<string, Tensor>();
-    if (M === 0) {
-      out.set('loss_mask', maskLogits.sum().mul(0));
-      out.set('loss_dice', maskLogits.sum().mul(0));
-      return out;
-    }
     const labels = noGrad(() => pointSample(targetMasks, points.to(maskLogits.dtype))); // [M, P]
     const logits = pointSample(maskLogits, points.to(maskLogits.dtype)); // [M, P]
     out.set('loss_mask', sigmoidFocalLoss(logits, labels).mean(1).sum().div(M));
