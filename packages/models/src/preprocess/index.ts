@@ -3,6 +3,8 @@ export type { Image8, PlainTensor, RgbaPixels } from './image.ts';
 export { crop, imageFromRgba, imageToTensor, newImage, paste } from './image.ts';
 export { decodeImage, decodeImageSource, readImageFile, sniffImageFormat } from './decode.ts';
 export type { ImageFormat } from './decode.ts';
+export { DEFAULT_IMAGE_LIMITS, checkImageSize, checkJpegHeader, checkPngHeader, pngRawSize, readJpegHeader, readPngHeader } from './limits.ts';
+export type { ImageLimits, JpegHeader, PngHeader } from './limits.ts';
 export { resizePillow } from './resample.ts';
 export type { ResampleFilter } from './resample.ts';
 export { CLIP_MEAN, CLIP_STD, LLAVA_PAD_COLOR, clipPreprocess, expandToSquare, llavaPadPreprocess, normalizeToChw, shortestEdgeSize } from './clip.ts';
