@@ -1,6 +1,9 @@
 /** Hostile inputs to the readers and mask code (issue 17): bounded time and memory, typed errors. */
 import { describe, expect, it } from 'vitest';
-import { PickleError, polygonToRle, polygonsToRle, rleArea, rleEquals, unpickle } from '../src/index.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConversationFormatError, JsonStreamError, PickleError, parseConversation, polygonToRle, polygonsToRle, rleArea, rleEquals, streamJsonItems, unpickle } from '../src/index.ts';
 
 /** Protocol-2 pickle bytes: PROTO 2, the body, STOP. */
 const pickle = (...body: (number | Uint8Array)[]): Uint8Array => {
@@ -52,5 +55,28 @@ describe('polygons far outside the image (issue 17, point 7)', () => {
     expect(rleArea(coco)).toBeGreaterThan(0);
     expect(performance.now() - t0).toBeLessThan(5000);
     expect(process.memoryUsage().rss - before).toBeLessThan(256 << 20);
+  });
+});
+
+describe('conversation JSON (issue 17, point 9)', () => {
+  const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+  it('a deeply nested "task" or "ind" gives a ConversationFormatError, not a RangeError', () => {
+    expect(() => parseConversation({ task: deep, conversations: [] })).toThrow(ConversationFormatError);
+    expect(() => parseConversation({ task: deep, conversations: [] })).toThrow('"task" must be "segmentation", got a list of 1');
+    const turns = [
+      { from: 'human', value: '[IMAGE256:a.png] Segment the dog.', ind: deep },
+      { from: 'gpt', value: '[SEG]' },
+    ];
+    expect(() => parseConversation({ task: 'segmentation', conv_id: 'c', conversations: turns })).toThrow(ConversationFormatError);
+  });
+
+  it('a key with a control character gives a JsonStreamError from the streaming reader', async () => {
+    const p = join(mkdtempSync(join(tmpdir(), 'mrseg-json-')), 'bad.json');
+    writeFileSync(p, '{"a\u0001b":1}'); // a raw U+0001 inside the key
+    const read = async () => {
+      for await (const _ of streamJsonItems(p)) void _;
+    };
+    await expect(read()).rejects.toThrow(JsonStreamError);
+    await expect(read()).rejects.toThrow(/invalid key string/);
   });
 });

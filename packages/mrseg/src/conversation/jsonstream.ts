@@ -72,14 +72,18 @@ export async function* streamJsonItems(path: string, opts: JsonStreamOptions = {
             keyEscape = false;
           } else if (ch === '\\') keyEscape = true;
           else if (ch === '"') {
-            key = JSON.parse(`"${keyBuf}"`) as string;
+            try {
+              key = JSON.parse(`"${keyBuf}"`) as string;
+            } catch {
+              fail(`invalid key string "${keyBuf.slice(0, 40)}" (a control character or a bad escape)`);
+            }
             keep = opts.keys === undefined || opts.keys.has(key);
             state = 'colon';
           } else keyBuf += ch;
           break;
         case 'colon':
           if (WS.has(ch)) break;
-          if (ch !== ':') fail(`expected ":" after key "${key}"`);
+          if (ch !== ':') fail(`expected ":" after key ${JSON.stringify(key.slice(0, 40))}`);
           state = 'value';
           break;
         case 'value':
