@@ -34,7 +34,11 @@ function dirFiles(dir: string): CheckpointFiles {
     async text(name) {
       const fs = await import('node:fs/promises');
       const path = await import('node:path');
-      return fs.readFile(path.join(dir, name), 'utf8').catch(() => null);
+      return fs.readFile(path.join(dir, name), 'utf8').catch((e: unknown) => {
+        const code = (e as { code?: string }).code;
+        if (code === 'ENOENT') return null;
+        throw new CheckpointError(`${path.join(dir, name)} cannot be read (${code ?? (e as Error).message}): ${code === 'EISDIR' ? 'it is a folder, not a file' : 'check that it is a readable file'}`);
+      });
     },
     store: () => openModelCheckpoint(dir),
   };

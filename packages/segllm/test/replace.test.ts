@@ -1,7 +1,7 @@
 /** replaceDirAtomically / saveSegLLM: never lose a checkpoint, never delete what we did not write (issue 17, point 2). */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,26 @@ describe('saveSegLLM replaces checkpoints safely', async () => {
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json']);
     expect(readdirSync(root)).toEqual(['ckpt']);
     expect((await loadSegLLM(`${dir}/`)).report.loaded).toBe(model.model.stateDict().size);
+  });
+});
+
+describe('unreadable checkpoint files (issue 17, points 9 and 11)', async () => {
+  const tokenizerJson = await bundledTokenizerJson();
+  const configJson = tinySegLLMConfigJson({ imageSize: 128 });
+  const cfg = tinySegLLMConfig();
+  const model = new SegLLM(new SegLLMForSegmentation(cfg, defaultDecoder(cfg)), Tokenizer.fromString(tokenizerJson));
+
+  it('a config.json or index that is a folder is reported as such, typed', async () => {
+    const dir = join(fresh(), 'c');
+    await saveSegLLM(model, dir, { configJson, tokenizerJson });
+    rmSync(join(dir, 'model.safetensors.index.json'));
+    mkdirSync(join(dir, 'model.safetensors.index.json'));
+    await expect(loadSegLLM(dir)).rejects.toMatchObject({ name: 'SafetensorsError', code: 'NOT_A_FILE' });
+    rmSync(join(dir, 'config.json'));
+    mkdirSync(join(dir, 'config.json'));
+    await expect(loadSegLLM(dir)).rejects.toThrow(/config\.json cannot be read \(EISDIR\): it is a folder, not a file/);
+    rmSync(join(dir, 'config.json'), { recursive: true });
+    await expect(loadSegLLM(dir)).rejects.toThrow(/has no config\.json/);
   });
 });
 
