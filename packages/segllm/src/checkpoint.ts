@@ -79,6 +79,17 @@ export function defaultDecoder(config: SegLLMConfig, opts: { dtype?: DType; back
   return new HipieDecoder(config.hipie, config.hipie_image_size, opts);
 }
 
+/** The token embedding must exist with the config's [vocab_size, hidden_size] (a 4M-token config fails here, cheaply). */
+async function checkEmbedding(store: TensorStore, config: SegLLMConfig, dir: string): Promise<void> {
+  const key = 'model.embed_tokens.weight';
+  const { vocab_size: vocab, hidden_size: hidden } = config.llava.llm;
+  if (!store.has(key)) throw new CheckpointError(`${dir} holds no ${key} (${store.keys().length} tensors): it is not a SegLLM checkpoint, or its weights are missing`);
+  const shape = (await store.info(key)).shape;
+  if (shape.length !== 2 || shape[0] !== vocab || shape[1] !== hidden) {
+    throw new CheckpointError(`${dir}: config.json says vocab_size ${vocab} and hidden_size ${hidden}, but ${key} is [${shape.join(', ')}]: the config does not belong to these weights`);
+  }
+}
+
 async function configOf(f: CheckpointFiles): Promise<string> {
   const t = await f.text('config.json');
   if (t === null) throw new CheckpointError(`${f.label} has no config.json: point at the checkpoint folder (it holds config.json, tokenizer.json and the safetensors)`);
@@ -102,15 +113,18 @@ export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions 
   }
   const tokenizer = Tokenizer.fromString(tokText);
   const init = { dtype: o.dtype, backend: o.backend };
-  const net = withoutInit(() => new SegLLMForSegmentation(config, (o.decoder ?? defaultDecoder)(config, init), init));
+  // The weights are opened and checked against the config before the model is allocated.
   const store = withProgress(await files.store(), o.onProgress);
   const skipped: string[] = [];
   let loaded = 0;
+  let net: SegLLMForSegmentation;
   try {
+    await checkEmbedding(store, config, dir);
     const hasTower = store.keys().some((k) => k.startsWith('model.vision_tower.vision_tower.vision_model.'));
     if (!hasTower && !towerFiles) {
       throw new CheckpointError(`${dir} does not carry the CLIP tower (model.vision_tower.*): pass visionTower: <folder of openai/clip-vit-large-patch14>`);
     }
+    net = withoutInit(() => new SegLLMForSegmentation(config, (o.decoder ?? defaultDecoder)(config, init), init));
     const keySet = new Set(store.keys());
     const has = (k: string) => keySet.has(k);
     const seen = new Set<string>();

@@ -71,6 +71,20 @@ describe('unreadable checkpoint files (issue 17, points 9 and 11)', async () => 
     rmSync(join(dir, 'config.json'), { recursive: true });
     await expect(loadSegLLM(dir)).rejects.toThrow(/has no config\.json/);
   });
+
+  it('checks the weights against config.json before allocating the model (issue 17, point 10)', async () => {
+    const dir = join(fresh(), 'c');
+    await saveSegLLM(model, dir, { configJson, tokenizerJson });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...configJson, vocab_size: 4_000_000 }));
+    const before = process.memoryUsage().rss;
+    await expect(loadSegLLM(dir)).rejects.toThrow(/config\.json says vocab_size 4000000 and hidden_size \d+, but model\.embed_tokens\.weight is \[\d+, \d+\]/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 << 20); // the 4M-row embedding was never allocated
+    rmSync(join(dir, 'model-00001-of-00002.safetensors'));
+    rmSync(join(dir, 'model-00002-of-00002.safetensors'));
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: {} }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson));
+    await expect(loadSegLLM(dir)).rejects.toThrow(/holds no model\.embed_tokens\.weight \(0 tensors\)/);
+  });
 });
 
 describe('replaceDirAtomically', () => {

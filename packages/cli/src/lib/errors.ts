@@ -4,13 +4,13 @@ import {
   CheckpointKeyError, CheckpointNotFoundError, ConfigError, ImageDecodeError, PreprocessError, TokenizerConfigError,
 } from '@segllm/models';
 import { AnnotationFormatError, ConversationFormatError, JsonStreamError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, PickleError, PngFormatError } from '@segllm/mrseg';
-import { SafetensorsError, WebGPUUnavailableError } from '@segllm/tensor';
+import { CheckpointDTypeError, SafetensorsError, StateDictError, WebGPUUnavailableError } from '@segllm/tensor';
 import { CliUsageError } from './model.ts';
 
 const USER_ERRORS = [
   SegLLMError, SegLLMConfigError, ImageDecodeError, PreprocessError, ConfigError, CheckpointKeyError, CheckpointNotFoundError, TokenizerConfigError,
   ConversationFormatError, AnnotationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, WebGPUUnavailableError,
-  SafetensorsError, DirReplaceError, JsonStreamError, PickleError, PngFormatError,
+  SafetensorsError, DirReplaceError, JsonStreamError, PickleError, PngFormatError, CheckpointDTypeError, StateDictError,
 ];
 
 export function isUserError(e: unknown): e is Error {
