@@ -201,8 +201,8 @@ const coco: FuzzTarget<{ json: string; poly: number[]; counts: string; h: number
     json: mutateText(JSON.stringify(COCO), rng),
     poly: randomPoly(rng),
     counts: mutateText('PP3a0k1', rng, '0123456789PQRSabc_`\\'),
-    h: rng.pick([0, 1, 10, 37, 1 << 16]),
-    w: rng.pick([0, 1, 20, 41, 1 << 17]),
+    h: rng.pick([0, 1, 10, 37, 1 << 12]),
+    w: rng.pick([0, 1, 20, 41, 1 << 14]),
   }),
   run({ json, poly, counts, h, w }) {
     let area = 0;

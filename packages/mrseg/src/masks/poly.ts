@@ -9,18 +9,20 @@ import type { BboxXywh, RleMask } from './rle.ts';
 import { rleMerge } from './rle.ts';
 
 const SCALE = 5;
+/** Pixels beyond the image edge within which polygons are rasterised unclipped (pycocotools-exact). */
+export const CLIP_MARGIN = 64;
 
 /** C `(int)v` for finite doubles (truncation toward zero). */
 const cint = (v: number): number => Math.trunc(v);
 
 /**
- * The polygon's first k points, clipped (Sutherland-Hodgman) to the image grown by max(h, w) on every side when
- * some vertex lies beyond that: the walk below costs the perimeter, so a coordinate of 1e8 would take gigabytes.
- * Polygons within that margin (every real annotation) are untouched and rasterise exactly as pycocotools; clipped
- * ones may differ from it by the 1/5-pixel rounding along the clipped edges.
+ * The polygon's first k points, clipped (Sutherland-Hodgman) to the image grown by CLIP_MARGIN pixels on every side
+ * when some vertex lies beyond that: the walk below costs the perimeter, so a coordinate of 1e8 would take
+ * gigabytes. Polygons within the margin (real annotations stray a few pixels at most) are untouched and rasterise
+ * exactly as pycocotools; clipped ones may differ from it by the 1/5-pixel rounding along the clipped edges.
  */
 function clipFar(xy: ArrayLike<number>, k: number, h: number, w: number): ArrayLike<number> {
-  const b = Math.max(h, w, 1);
+  const b = CLIP_MARGIN;
   const [x0, y0, x1, y1] = [-b, -b, w + b, h + b];
   let far = false;
   for (let j = 0; j < k && !far; j++) far = xy[2 * j] < x0 || xy[2 * j] > x1 || xy[2 * j + 1] < y0 || xy[2 * j + 1] > y1;
