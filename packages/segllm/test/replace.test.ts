@@ -70,6 +70,10 @@ describe('unreadable checkpoint files (issue 17, points 9 and 11)', async () => 
     await expect(loadSegLLM(dir)).rejects.toThrow(/config\.json cannot be read \(EISDIR\): it is a folder, not a file/);
     rmSync(join(dir, 'config.json'), { recursive: true });
     await expect(loadSegLLM(dir)).rejects.toThrow(/has no config\.json/);
+    const { truncateSync } = await import('node:fs');
+    writeFileSync(join(dir, 'config.json'), '{}');
+    truncateSync(join(dir, 'config.json'), 65 << 20); // a sparse 65 MiB file: refused before it is read
+    await expect(loadSegLLM(dir)).rejects.toThrow(/config\.json is 68157440 bytes, over the 67108864-byte limit/);
   });
 
   it('checks the weights against config.json before allocating the model (issue 17, point 10)', async () => {
