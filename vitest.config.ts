@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['@segllm/source', 'module', 'node', 'import', 'default'] },
   ssr: { resolve: { conditions: ['@segllm/source', 'node', 'import', 'default'], externalConditions: ['@segllm/source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'reliability/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

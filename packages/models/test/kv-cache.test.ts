@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '@segllm/tensor/testing';
 import type { Tensor } from '@segllm/tensor';
-import { Generator, cat, noGrad, randint } from '@segllm/tensor';
+import { Generator, cat, getBackend, liveTensorCount, noGrad, randint, randn } from '@segllm/tensor';
 import { KVCache, KVCacheError, LlamaForCausalLM, loadCheckpoint, parseLlamaConfig } from '../src/index.ts';
 import { readMiniSafetensors } from './mini-safetensors.ts';
 import { readFileSync } from 'node:fs';
@@ -78,6 +78,35 @@ describe.each(await availableBackends())('LLaMA KV cache on %s', (backend) => {
         again.last_hidden_state.dispose();
         cache.dispose();
       }));
+  }
+
+  for (const maxLength of [1000, undefined]) {
+    it(`truncating and disposing a ${maxLength ? 'preallocated' : 'growing'} cache of 1000 positions frees every tensor and byte (issue 17, point 3)`, async () => {
+      const stats = () => getBackend(backend).memoryStats?.().live ?? 0;
+      const [tensors0, bytes0] = [liveTensorCount(), stats()];
+      const cache = new KVCache({ numLayers: 2, batch: 1, numKvHeads: 2, headDim: 64, maxLength, backend });
+      const k = randn([1, 2, 1000, 64], { backend }); // [B, Hk, T, hd]
+      noGrad(() => {
+        for (let l = 0; l < 2; l++) for (const t of cache.update(l, k, k)) t.dispose();
+      });
+      cache.advance(1000);
+      for (const len of [900, 500, 499, 10, 0]) {
+        cache.truncate(len);
+        expect(cache.length).toBe(len);
+      }
+      const k3 = k.narrow(2, 0, 3); // [1, 2, 3, 64]
+      noGrad(() => {
+        for (let l = 0; l < 2; l++) for (const t of cache.update(l, k3, k3)) t.dispose();
+      });
+      k3.dispose();
+      cache.advance(3);
+      cache.truncate(1);
+      k.dispose();
+      cache.dispose();
+      await getBackend(backend).sync?.();
+      expect(liveTensorCount() - tensors0).toBe(0);
+      expect(stats() - bytes0).toBe(0);
+    });
   }
 
   it('rejects a chunk that overflows a preallocated cache, and a cache of another shape', () => {

@@ -159,3 +159,19 @@ describe('decoder variants', () => {
     expect(Tokenizer.fromJSON(j).decode([1, 15043])).toBe('<s> ▁Hello');
   });
 });
+
+describe('huge texts (issue 17, point 5)', () => {
+  it('encodes 135k byte-fallback ids without a RangeError, and maxTokens stops early', () => {
+    const text = '\u9fff'.repeat(45000);
+    const ids = tok.encode(text);
+    expect(ids.length).toBe(2 + 3 * 45000); // BOS, '▁', 3 UTF-8 byte tokens per character
+    expect(ids.slice(1, 5)).toEqual(tok.encode('\u9fff', { addSpecialTokens: false }));
+    // This tokenizer has no pre-tokenizer (the whole text is one BPE word), so maxTokens stops at added tokens only.
+    const turns = 'USER: hi <seg> '.repeat(3000);
+    const capped = tok.encode(turns, { maxTokens: 2048 });
+    expect(capped.length).toBeGreaterThan(2048);
+    expect(capped.length).toBeLessThan(2060);
+    expect(capped).toEqual(tok.encode(turns).slice(0, capped.length));
+    expect(tok.maxTokenLength).toBe(17);
+  });
+});

@@ -477,6 +477,14 @@ describe('PNG label maps', () => {
     expect(() => readAde20kPng(rgb)).toThrow(AnnotationFormatError);
     expect(() => decodePng(handPng(1, 1, 0, 8, [0, 0], undefined, 1))).toThrow(/interlaced/);
   });
+
+  it('bounds the inflated data by the claimed size and the claim by maxPixels (issue 17, point 4)', () => {
+    // A 1x1 grey image whose IDAT inflates to 1 MiB: refused at 2 bytes instead of inflating it all.
+    expect(() => decodePng(handPng(1, 1, 0, 8, new Array<number>(1 << 20).fill(0)))).toThrow('more image data than a 1 x 1 image holds');
+    expect(() => decodePng(handPng(20000, 20000, 0, 8, [0]))).toThrow('20000 x 20000 pixels is over the limit of 67108864: pass { maxPixels } if the image is genuine');
+    expect(() => decodePng(handPng(3, 3, 0, 8, new Array<number>(12).fill(0)), { maxPixels: 8 })).toThrow(/over the limit of 8/);
+    expect(() => decodePng(handPng(3, 3, 0, 8, [0, 1, 2, 3]))).toThrow('image data too short');
+  });
 });
 
 /** Builds a PNG from raw filtered scanlines (test helper, independent of encodePng). */

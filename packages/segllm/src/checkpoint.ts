@@ -2,7 +2,7 @@
  * Release-layout checkpoints (`Marlo-Z/SegLLM/<variant>`): config.json, tokenizer.json, model.safetensors.index.json
  * and shards. Loading is strict except for keys the released model carries but never runs (HIPIE's BERT text
  * encoder, its loss bookkeeping, CLIP's unused visual projection), which are skipped on purpose and reported.
- * Saving writes the same layout into a temporary folder and renames it into place.
+ * Saving writes the same layout into a temporary sibling folder and swaps it into place (replace.ts).
  */
 import { Tokenizer, parseClipVisionConfig } from '@segllm/models';
 import type { DType, RawTensor, TensorStore } from '@segllm/tensor';
@@ -15,6 +15,7 @@ import type { MaskDecoder } from './model/decoder.ts';
 import { SegLLM } from './segllm.ts';
 import { HipieDecoder, hipieRename } from './model/hipie.ts';
 import { checkpointFiles } from './files.ts';
+import { DirReplaceError, recoverReplacedDir, replaceDirAtomically } from './replace.ts';
 import type { CheckpointFiles, CheckpointSource } from './files.ts';
 
 /** Keys of the release that SegLLM never uses (skipped on purpose). */
@@ -78,6 +79,17 @@ export function defaultDecoder(config: SegLLMConfig, opts: { dtype?: DType; back
   return new HipieDecoder(config.hipie, config.hipie_image_size, opts);
 }
 
+/** The token embedding must exist with the config's [vocab_size, hidden_size] (a 4M-token config fails here, cheaply). */
+async function checkEmbedding(store: TensorStore, config: SegLLMConfig, dir: string): Promise<void> {
+  const key = 'model.embed_tokens.weight';
+  const { vocab_size: vocab, hidden_size: hidden } = config.llava.llm;
+  if (!store.has(key)) throw new CheckpointError(`${dir} holds no ${key} (${store.keys().length} tensors): it is not a SegLLM checkpoint, or its weights are missing`);
+  const shape = (await store.info(key)).shape;
+  if (shape.length !== 2 || shape[0] !== vocab || shape[1] !== hidden) {
+    throw new CheckpointError(`${dir}: config.json says vocab_size ${vocab} and hidden_size ${hidden}, but ${key} is [${shape.join(', ')}]: the config does not belong to these weights`);
+  }
+}
+
 async function configOf(f: CheckpointFiles): Promise<string> {
   const t = await f.text('config.json');
   if (t === null) throw new CheckpointError(`${f.label} has no config.json: point at the checkpoint folder (it holds config.json, tokenizer.json and the safetensors)`);
@@ -89,6 +101,7 @@ async function configOf(f: CheckpointFiles): Promise<string> {
  * Strict except for UNUSED_KEYS and the decoder's skipped keys (reported).
  */
 export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions = {}): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
+  if (typeof source === 'string' && !/^https?:\/\//.test(source)) await recoverReplacedDir(source); // a save killed mid-swap
   const files = checkpointFiles(source);
   const dir = files.label;
   const towerFiles = o.visionTower !== undefined ? checkpointFiles(o.visionTower) : null;
@@ -100,15 +113,18 @@ export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions 
   }
   const tokenizer = Tokenizer.fromString(tokText);
   const init = { dtype: o.dtype, backend: o.backend };
-  const net = withoutInit(() => new SegLLMForSegmentation(config, (o.decoder ?? defaultDecoder)(config, init), init));
+  // The weights are opened and checked against the config before the model is allocated.
   const store = withProgress(await files.store(), o.onProgress);
   const skipped: string[] = [];
   let loaded = 0;
+  let net: SegLLMForSegmentation;
   try {
+    await checkEmbedding(store, config, dir);
     const hasTower = store.keys().some((k) => k.startsWith('model.vision_tower.vision_tower.vision_model.'));
     if (!hasTower && !towerFiles) {
       throw new CheckpointError(`${dir} does not carry the CLIP tower (model.vision_tower.*): pass visionTower: <folder of openai/clip-vit-large-patch14>`);
     }
+    net = withoutInit(() => new SegLLMForSegmentation(config, (o.decoder ?? defaultDecoder)(config, init), init));
     const keySet = new Set(store.keys());
     const has = (k: string) => keySet.has(k);
     const seen = new Set<string>();
@@ -168,43 +184,54 @@ export interface SaveOptions {
   extra?: Record<string, RawTensor>;
 }
 
-/** Writes the release layout into `dir` (created; replaced atomically through a temporary sibling folder). */
+/** The files of the release layout that saveSegLLM writes (a folder holding only these is a checkpoint). */
+const RELEASE_FILE = /^(config\.json|tokenizer\.json|model\.safetensors\.index\.json|model\.safetensors|model-\d{5}-of-\d{5}\.safetensors)$/;
+
+/** Whether a folder's entries are a release-layout checkpoint (saveSegLLM may replace it). */
+export function isReleaseLayout(entries: string[]): boolean {
+  return entries.includes('config.json') && entries.every((e) => RELEASE_FILE.test(e));
+}
+
+/**
+ * Writes the release layout into `dir` through replaceDirAtomically: the old checkpoint stays complete until the new
+ * one is in place; a non-empty `dir` that is not a release-layout checkpoint is refused (CheckpointError).
+ */
 export async function saveSegLLM(model: SegLLM, dir: string, o: SaveOptions): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  await fs.mkdir(tmp, { recursive: true });
   try {
-    const sd = model.model.stateDict();
-    const entries: [string, RawTensor][] = [];
-    for (const [k, t] of sd) {
-      const isF = t.dtype === 'float32' || t.dtype === 'float16' || t.dtype === 'bfloat16' || t.dtype === 'float64';
-      const c = noGrad(() => (isF && t.dtype !== (o.dtype ?? 'bfloat16') ? t.to(o.dtype ?? 'bfloat16') : t.contiguous()));
-      const data = await c.rawData();
-      entries.push([k, { dtype: c.dtype, shape: [...c.shape], data }]);
-      c.dispose();
-    }
-    for (const [k, v] of Object.entries(o.extra ?? {})) entries.push([k, v]);
-    const n = Math.max(1, o.shards ?? 2);
-    const per = Math.ceil(entries.length / n);
-    const weightMap: Record<string, string> = {};
-    let total = 0;
-    for (let s = 0; s < n; s++) {
-      const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
-      const part = entries.slice(s * per, (s + 1) * per);
-      for (const [k, v] of part) {
-        weightMap[k] = file;
-        total += v.data.byteLength;
-      }
-      await saveSafetensors(path.join(tmp, file), new Map(part), { format: 'pt' });
-    }
-    await fs.writeFile(path.join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
-    await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(o.configJson, null, 2));
-    await fs.writeFile(path.join(tmp, 'tokenizer.json'), o.tokenizerJson);
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.rename(tmp, dir);
+    await replaceDirAtomically(dir, (tmp) => writeRelease(model, tmp, o), { owns: isReleaseLayout, what: 'checkpoint' });
   } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
+    if (e instanceof DirReplaceError) throw new CheckpointError(e.message, { cause: e });
     throw e;
   }
+}
+
+async function writeRelease(model: SegLLM, tmp: string, o: SaveOptions): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const sd = model.model.stateDict();
+  const entries: [string, RawTensor][] = [];
+  for (const [k, t] of sd) {
+    const isF = t.dtype === 'float32' || t.dtype === 'float16' || t.dtype === 'bfloat16' || t.dtype === 'float64';
+    const c = noGrad(() => (isF && t.dtype !== (o.dtype ?? 'bfloat16') ? t.to(o.dtype ?? 'bfloat16') : t.contiguous()));
+    const data = await c.rawData();
+    entries.push([k, { dtype: c.dtype, shape: [...c.shape], data }]);
+    c.dispose();
+  }
+  for (const [k, v] of Object.entries(o.extra ?? {})) entries.push([k, v]);
+  const n = Math.max(1, o.shards ?? 2);
+  const per = Math.ceil(entries.length / n);
+  const weightMap: Record<string, string> = {};
+  let total = 0;
+  for (let s = 0; s < n; s++) {
+    const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+    const part = entries.slice(s * per, (s + 1) * per);
+    for (const [k, v] of part) {
+      weightMap[k] = file;
+      total += v.data.byteLength;
+    }
+    await saveSafetensors(path.join(tmp, file), new Map(part), { format: 'pt' });
+  }
+  await fs.writeFile(path.join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+  await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(o.configJson, null, 2));
+  await fs.writeFile(path.join(tmp, 'tokenizer.json'), o.tokenizerJson);
 }

@@ -31,8 +31,10 @@ export class ContextLengthError extends SegLLMError {
   constructor(
     readonly tokens: number,
     readonly limit: number,
+    /** `tokens` is a lower bound (counting stopped past the limit). */
+    readonly atLeast = false,
   ) {
-    super(`the conversation would be ${tokens} tokens, over the model's context of ${limit}: call session.reset() or undo() earlier rounds`);
+    super(`the conversation would be ${atLeast ? 'more than ' : ''}${atLeast ? limit : tokens} tokens, over the model's context of ${limit}: call session.reset() or undo() earlier rounds`);
   }
 }
 

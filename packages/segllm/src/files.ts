@@ -28,13 +28,26 @@ export function checkpointFiles(src: CheckpointSource): CheckpointFiles {
   return mapFiles(src, '<files>');
 }
 
+/** Largest config.json / tokenizer.json read (the release's tokenizer.json is 1.8 MB). */
+const MAX_TEXT_BYTES = 64 << 20;
+
 function dirFiles(dir: string): CheckpointFiles {
   return {
     label: dir,
     async text(name) {
       const fs = await import('node:fs/promises');
       const path = await import('node:path');
-      return fs.readFile(path.join(dir, name), 'utf8').catch(() => null);
+      const p = path.join(dir, name);
+      const size = await fs.stat(p).then(
+        (st) => (st.isFile() ? st.size : -1),
+        (e: unknown) => ((e as { code?: string }).code === 'ENOENT' ? null : 0),
+      );
+      if (size === null) return null;
+      if (size > MAX_TEXT_BYTES) throw new CheckpointError(`${p} is ${size} bytes, over the ${MAX_TEXT_BYTES}-byte limit of a checkpoint's JSON files: it is not a config or tokenizer file`);
+      return fs.readFile(p, 'utf8').catch((e: unknown) => {
+        const code = (e as { code?: string }).code;
+        throw new CheckpointError(`${p} cannot be read (${code ?? (e as Error).message}): ${code === 'EISDIR' ? 'it is a folder, not a file' : 'check that it is a readable file'}`);
+      });
     },
     store: () => openModelCheckpoint(dir),
   };

@@ -11,6 +11,7 @@ export { maskToOriginal, boxToOriginal } from './session/frame.ts';
 export { SegLLM, type ImageInput, type EvalRound } from './segllm.ts';
 export { HipieDecoder, hipieRename } from './model/hipie.ts';
 export { TINY_HIPIE } from './model/tiny.ts';
-export { loadSegLLM, saveSegLLM, defaultDecoder, UNUSED_KEYS, type SegLLMLoadOptions, type SegLLMLoadReport, type LoadProgress, type SaveOptions } from './checkpoint.ts';
+export { DirReplaceError, recoverReplacedDir, replaceDirAtomically, type ReplaceDirOptions } from './replace.ts';
+export { loadSegLLM, saveSegLLM, isReleaseLayout, defaultDecoder, UNUSED_KEYS, type SegLLMLoadOptions, type SegLLMLoadReport, type LoadProgress, type SaveOptions } from './checkpoint.ts';
 export { checkpointFiles, type CheckpointFiles, type CheckpointSource } from './files.ts';
 export { EmptyMaskError, groundTruthBox, groundTruthMaskPixels, maskExtent } from './train/encodings.ts';

@@ -107,6 +107,9 @@ describe.each(await availableBackends())('SegLLM session on %s', (backend) => {
     await expect(session.ask('Segment it. [REF:7]')).rejects.toThrow(/only rounds 1\.\.6/);
     await expect(session.ask('  [REF:1] ')).rejects.toThrow(EmptyPromptError);
     await expect(session.ask('word '.repeat(3000))).rejects.toThrow(ContextLengthError);
+    // 45000 CJK characters are ~135k byte-fallback ids: a ContextLengthError, not a RangeError (issue 17, point 5).
+    await expect(session.ask('\u9fff'.repeat(45000))).rejects.toThrow("the conversation would be more than 2048 tokens, over the model's context of 2048");
+    await expect(session.ask('x'.repeat(10_000_000))).rejects.toThrow(ContextLengthError); // refused before tokenizing
     expect(session.rounds).toBe(6);
     const r = await session.ask('Segment the first object again. [REF:1]');
     expect(r.round).toBe(7);

@@ -11,6 +11,7 @@ export {
 } from './backend.ts';
 export { registerKernel, getKernel, kernelNames, type KernelFn, type KernelEntry } from './kernels.ts';
 export { tidy, keep, setDebugMemory, liveTensorCount, leakedTensors } from './memory.ts';
+export { preview } from './preview.ts';
 export { noGrad, enableGrad, isGradEnabled, backward, record, AutogradError, type RecordOptions, type BackwardOptions } from './autograd/engine.ts';
 export type { BackwardContext, BackwardFn } from './autograd/node.ts';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random.ts';

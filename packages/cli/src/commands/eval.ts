@@ -5,7 +5,7 @@
  * `segllm data metrics --gt <gt> --pred <pred>` scores the run. --shard i/n keeps conversations whose index is i mod n.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { readImageFile } from '@segllm/models';
 import type { ChatSession, SegLLM } from '@segllm/core';
 import {
@@ -81,6 +81,18 @@ function annotationMask(id: MaskId | null, what: string, coco: CocoIndex): RleMa
 }
 
 /** The ground-truth masks (original resolution) of a conversation's round targets. */
+
+/** The path of a conversation's image: a relative path inside --images ("../x" or "/etc/x" is refused). */
+export function imageInside(imagesDir: string, image: string, convId: string): string {
+  const root = resolve(imagesDir);
+  const p = resolve(root, image);
+  const rel = relative(root, p);
+  if (isAbsolute(image) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new CliUsageError(`conversation ${convId}: image ${JSON.stringify(image.slice(0, 200))} is not a file name inside --images ${imagesDir}`);
+  }
+  return p;
+}
+
 function targetMasks(c: ParsedConversation, convId: string, coco: CocoIndex, byName: Map<string, CocoImage>): RleMask[] {
   if (!byName.has(c.image) && !byName.has(c.image.split('/').pop() ?? '')) {
     throw new CliUsageError(`conversation ${convId}: image "${c.image}" is not in the annotations file`);
@@ -111,7 +123,7 @@ export async function evaluateConversations(
       else {
         open?.session.dispose();
         open = null; // (a failed chat() below must not leave a disposed session to the finally)
-        open = { image: c.image, session: await model.chat(await readImageFile(join(inp.imagesDir, c.image))) };
+        open = { image: c.image, session: await model.chat(await readImageFile(imageInside(inp.imagesDir, c.image, convId))) };
       }
       for (const k of c.rounds.keys()) {
         const { text, given } = roundText(c, k);
@@ -168,6 +180,7 @@ export async function runEval(argv: string[], io: Io = processIo): Promise<numbe
     const convJson = await readJsonFile(convPath, 'conversations');
     if (!Array.isArray(convJson)) throw new CliUsageError(`${convPath} must hold a JSON array of MRSeg conversations`);
     const conversations = convJson.filter((_, i) => i % shard.count === shard.index).map((c) => parseConversation(c));
+    for (const [i, c] of conversations.entries()) imageInside(imagesDir, c.image, c.convId ?? `${i}`); // before loading anything
     const coco = new CocoIndex(readCocoInstances(await readJsonFile(annPath, 'annotations'), { source: annPath }));
     const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms; ${conversations.length} of ${convJson.length} conversations in shard ${shard.index}/${shard.count}\n`);

@@ -1,17 +1,18 @@
 /** Which errors are the user's to fix (printed as one line, exit code 1) rather than bugs (stack trace). */
-import { SegLLMConfigError, SegLLMError } from '@segllm/core';
+import { DirReplaceError, SegLLMConfigError, SegLLMError } from '@segllm/core';
 import { TrainCheckpointError, TrainConfigError, TrainDataError, TrainStepError } from '@segllm/core/train';
 import {
   CheckpointKeyError, CheckpointNotFoundError, ConfigError, ImageDecodeError, PreprocessError, TokenizerConfigError,
 } from '@segllm/models';
-import { AnnotationFormatError, ConversationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError } from '@segllm/mrseg';
-import { WebGPUUnavailableError } from '@segllm/tensor';
+import { AnnotationFormatError, ConversationFormatError, JsonStreamError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, PickleError, PngFormatError } from '@segllm/mrseg';
+import { CheckpointDTypeError, SafetensorsError, StateDictError, WebGPUUnavailableError } from '@segllm/tensor';
 import { CliUsageError } from './model.ts';
 
 const USER_ERRORS = [
   SegLLMError, SegLLMConfigError, ImageDecodeError, PreprocessError, ConfigError, CheckpointKeyError, CheckpointNotFoundError, TokenizerConfigError,
   ConversationFormatError, AnnotationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, WebGPUUnavailableError,
   TrainConfigError, TrainDataError, TrainCheckpointError, TrainStepError,
+  SafetensorsError, DirReplaceError, JsonStreamError, PickleError, PngFormatError, CheckpointDTypeError, StateDictError,
 ];
 
 export function isUserError(e: unknown): e is Error {

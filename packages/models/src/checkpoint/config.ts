@@ -3,6 +3,7 @@
  * LlamaConfig, LLaVA's `mm_*` fields); a missing optional field takes the upstream default, a present field of
  * the wrong type or range raises a ConfigError that names it.
  */
+import { preview } from '@segllm/tensor';
 
 /** A config.json that is malformed or asks for something these models do not implement. */
 export class ConfigError extends Error {
@@ -55,7 +56,7 @@ export class Fields {
   int(key: string, dflt?: number, min = 1): number {
     const v = this.obj[key] ?? dflt;
     if (v === undefined) throw this.#err(key, 'is required');
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw this.#err(key, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw this.#err(key, `must be an integer >= ${min}, got ${preview(v)}`);
     return v;
   }
 
@@ -68,14 +69,14 @@ export class Fields {
   positive(key: string, dflt?: number): number {
     const v = this.obj[key] ?? dflt;
     if (v === undefined) throw this.#err(key, 'is required');
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw this.#err(key, `must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw this.#err(key, `must be a positive number, got ${preview(v)}`);
     return v;
   }
 
   bool(key: string, dflt?: boolean): boolean {
     const v = this.obj[key] ?? dflt;
     if (v === undefined) throw this.#err(key, 'is required');
-    if (typeof v !== 'boolean') throw this.#err(key, `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') throw this.#err(key, `must be true or false, got ${preview(v)}`);
     return v;
   }
 
@@ -84,7 +85,7 @@ export class Fields {
     const v = this.obj[key] ?? dflt;
     if (v === undefined) throw this.#err(key, `is required (one of ${allowed.join(', ')})`);
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      throw this.#err(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v)} (the only values this port supports)`);
+      throw this.#err(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${preview(v)} (the only values this port supports)`);
     }
     return v as T;
   }
@@ -92,7 +93,7 @@ export class Fields {
   string(key: string, dflt?: string): string {
     const v = this.obj[key] ?? dflt;
     if (v === undefined) throw this.#err(key, 'is required');
-    if (typeof v !== 'string') throw this.#err(key, `must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') throw this.#err(key, `must be a string, got ${preview(v)}`);
     return v;
   }
 
@@ -102,7 +103,7 @@ export class Fields {
     if (v === undefined || v === null) return null;
     if (typeof v === 'number' && Number.isInteger(v)) return v;
     if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x))) return v as number[];
-    throw this.#err(key, `must be an integer or a list of integers, got ${JSON.stringify(v)}`);
+    throw this.#err(key, `must be an integer or a list of integers, got ${preview(v)}`);
   }
 
   /** A nested object as its own Fields. */

@@ -5,6 +5,7 @@
  */
 import type { ResNetConfig } from '../resnet/config.ts';
 import { RESNET50 } from '../resnet/config.ts';
+import { preview } from '@segllm/tensor';
 
 export interface HipieConfig {
   hidden_dim: number;
@@ -127,14 +128,14 @@ export function validateHipieConfig(c: HipieConfig): HipieConfig {
 export function parseHipieConfig(src: Record<string, unknown> = {}, base: HipieConfig = HIPIE_R50): HipieConfig {
   const out: Record<string, unknown> = { ...base };
   const hidden = src.hidden_dim ?? base.hidden_dim;
-  if (typeof hidden !== 'number') throw new HipieConfigError(`HIPIE config field "hidden_dim" must be a number, got ${JSON.stringify(hidden)}`);
+  if (typeof hidden !== 'number') throw new HipieConfigError(`HIPIE config field "hidden_dim" must be a number, got ${preview(hidden)}`);
   if (src.hidden_dim !== undefined) {
     out.mask_in_channels = hidden / 32;
     out.query_sine_feats_per_coord = hidden / 2;
   }
   for (const k of INT_FIELDS) {
     if (src[k] === undefined) continue;
-    if (typeof src[k] !== 'number') throw new HipieConfigError(`HIPIE config field "${k}" must be a number, got ${JSON.stringify(src[k])}`);
+    if (typeof src[k] !== 'number') throw new HipieConfigError(`HIPIE config field "${k}" must be a number, got ${preview(src[k])}`);
     out[k] = src[k];
   }
   if (src.vl_heads === undefined && src.nheads !== undefined) out.vl_heads = base.vl_heads;

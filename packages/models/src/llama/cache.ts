@@ -116,7 +116,12 @@ export class KVCache {
           for (const arr of [this.#keys, this.#values]) {
             const t = arr[i];
             if (!t) continue;
-            arr[i] = length === 0 ? null : keep(t.narrow(2, 0, length).contiguous());
+            if (length === 0) arr[i] = null;
+            else {
+              const view = t.narrow(2, 0, length); // [B, Hk, length, hd] over the old storage
+              arr[i] = keep(view.clone()); // a copy, so that the old storage is freed below
+              view.dispose();
+            }
             t.dispose();
           }
         }

@@ -7,6 +7,8 @@ import { ImageDecodeError } from './errors.ts';
 import { imageFromRgba } from './image.ts';
 import { decodeJpeg } from './jpeg.ts';
 import type { Image8 } from './image.ts';
+import { checkJpegHeader, checkPngHeader } from './limits.ts';
+import type { ImageLimits } from './limits.ts';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -37,17 +39,32 @@ function pngChunks(bytes: Uint8Array): { type: string; start: number; end: numbe
 }
 
 /**
+ * Inflates the IDAT stream with its output bounded by the size the IHDR implies and checks that it is all there
+ * (pngjs would otherwise read past a short stream into uninitialised memory, or inflate without bound).
+ */
+async function checkPngData(idat: Uint8Array[], rawSize: number): Promise<void> {
+  const { inflateSync } = await import('node:zlib');
+  const { Buffer } = await import('node:buffer');
+  let n: number;
+  try {
+    n = inflateSync(Buffer.concat(idat), { maxOutputLength: rawSize }).length;
+  } catch (e) {
+    const more = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new ImageDecodeError(more ? `the PNG holds more image data than its header's size (${rawSize} bytes); the file is corrupt` : `the PNG's image data is truncated or corrupt (${(e as Error).message})`);
+  }
+  if (n !== rawSize) throw new ImageDecodeError(`the PNG's image data has ${n} of the ${rawSize} bytes its header implies; the file is truncated`);
+}
+
+/**
  * PNG -> RGB with Pillow's `Image.open(...).convert('RGB')` semantics: a tRNS colour key is ignored (pngjs would
  * zero those pixels), 16-bit RGB(A)/LA keep the high byte, 16-bit grey is clipped to 255 (Pillow's I;16 -> L).
  */
-async function decodePng(bytes: Uint8Array): Promise<Image8> {
+async function decodePng(bytes: Uint8Array, limits?: ImageLimits): Promise<Image8> {
   const { PNG } = await import('pngjs');
   const { Buffer } = await import('node:buffer');
+  const { bitDepth: depth, colorType, rawSize } = checkPngHeader(bytes, limits);
   const chunks = pngChunks(bytes);
-  const ihdr = chunks[0];
-  if (ihdr === undefined || ihdr.type !== 'IHDR') throw new ImageDecodeError('PNG without an IHDR chunk; the file is corrupt');
-  const depth = bytes[ihdr.start + 8 + 8];
-  const colorType = bytes[ihdr.start + 8 + 9];
+  await checkPngData(chunks.filter((c) => c.type === 'IDAT').map((c) => bytes.subarray(c.start + 8, c.end - 4)), rawSize);
   const parts = [bytes.subarray(0, 8), ...chunks.filter((c) => c.type !== 'tRNS').map((c) => bytes.subarray(c.start, c.end))];
   const png = PNG.sync.read(Buffer.concat(parts), { skipRescale: depth === 16 });
   const n = png.width * png.height;
@@ -60,15 +77,18 @@ async function decodePng(bytes: Uint8Array): Promise<Image8> {
 
 /**
  * Decodes PNG (Node) or JPEG (Node and browsers) bytes to RGB with Pillow's pixels: PNG decoding is lossless, and
- * JPEG runs libjpeg-turbo as Pillow does (jpeg.ts).
+ * JPEG runs libjpeg-turbo as Pillow does (jpeg.ts). The header's size is checked against `limits`
+ * (DEFAULT_IMAGE_LIMITS) and the data present before anything is allocated.
  */
-export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
+export async function decodeImage(bytes: Uint8Array, limits?: ImageLimits): Promise<Image8> {
   const format = sniffImageFormat(bytes);
   if (format === null) {
     throw new ImageDecodeError(`unrecognised image data (${bytes.length} bytes): only PNG and JPEG files can be decoded; convert the image first`);
   }
   try {
-    return format === 'png' ? await decodePng(bytes) : await decodeJpeg(bytes);
+    if (format === 'png') return await decodePng(bytes, limits);
+    checkJpegHeader(bytes, limits);
+    return await decodeJpeg(bytes);
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
     throw new ImageDecodeError(`could not decode the ${format.toUpperCase()} data: ${(e as Error).message ?? String(e)}; the file may be truncated or corrupt`, { cause: e });
@@ -76,7 +96,7 @@ export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
 }
 
 /** Reads and decodes an image file (Node). */
-export async function readImageFile(path: string): Promise<Image8> {
+export async function readImageFile(path: string, limits?: ImageLimits): Promise<Image8> {
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
@@ -84,7 +104,7 @@ export async function readImageFile(path: string): Promise<Image8> {
   } catch (e) {
     throw new ImageDecodeError(`cannot read image file ${path}: ${(e as Error).message}`, { cause: e });
   }
-  return decodeImage(bytes);
+  return decodeImage(bytes, limits);
 }
 
 /**

@@ -4,6 +4,8 @@ export { crop, imageFromRgba, imageToTensor, newImage, paste } from './image.ts'
 export { decodeImage, decodeImageSource, readImageFile, sniffImageFormat } from './decode.ts';
 export { decodeJpeg, jpegFrameHeader, setJpegWasm } from './jpeg.ts';
 export type { ImageFormat } from './decode.ts';
+export { DEFAULT_IMAGE_LIMITS, checkImageSize, checkJpegHeader, checkPngHeader, pngRawSize, readJpegHeader, readPngHeader } from './limits.ts';
+export type { ImageLimits, JpegHeader, PngHeader } from './limits.ts';
 export { resizePillow } from './resample.ts';
 export type { ResampleFilter } from './resample.ts';
 export { CLIP_MEAN, CLIP_STD, LLAVA_PAD_COLOR, clipPreprocess, expandToSquare, llavaPadPreprocess, normalizeToChw, shortestEdgeSize } from './clip.ts';

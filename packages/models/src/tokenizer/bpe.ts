@@ -127,7 +127,7 @@ export class BpeModel {
       if (this.spec.byteFallback) {
         const ids = Array.from(utf8.encode(ch), (b) => this.byteIds[b]);
         if (ids.every((x) => x >= 0)) {
-          sym.push(...ids);
+          for (const id of ids) sym.push(id);
           lastWasUnk = false;
           continue;
         }

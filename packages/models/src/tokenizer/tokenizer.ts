@@ -13,6 +13,11 @@ import { TokenizerConfigError, TokenizerDecodeError } from './errors.ts';
 export interface EncodeOptions {
   /** Apply the post-processor template (BOS for LLaMA). Default true, as HF. */
   addSpecialTokens?: boolean;
+  /**
+   * Stop once more than this many ids were produced (the result then has more than `maxTokens` ids but not all of
+   * them): a length check that does not tokenize all of a huge text.
+   */
+  maxTokens?: number;
 }
 
 export interface DecodeOptions {
@@ -23,6 +28,11 @@ export interface DecodeOptions {
 export interface Encoding {
   ids: number[];
   tokens: string[];
+}
+
+/** dst.push(...src) without the argument-count limit of a spread (texts of 100k+ tokens). */
+function append(dst: number[], src: readonly number[]): void {
+  for (const x of src) dst.push(x);
 }
 
 function normalize(text: string, steps: readonly NormalizerStep[]): string {
@@ -99,6 +109,17 @@ export class Tokenizer {
     return this.addedByContent.get(token)?.id ?? this.model.vocab.get(token);
   }
 
+  #maxTokenLength = 0;
+
+  /** The longest token string (vocabulary or added), in UTF-16 units: a text has at least length / this many tokens. */
+  get maxTokenLength(): number {
+    if (this.#maxTokenLength === 0) {
+      for (const t of this.model.idToToken.values()) this.#maxTokenLength = Math.max(this.#maxTokenLength, t.length);
+      for (const t of this.addedById.values()) this.#maxTokenLength = Math.max(this.#maxTokenLength, t.content.length);
+    }
+    return this.#maxTokenLength;
+  }
+
   idToToken(id: number): string | undefined {
     return this.addedById.get(id)?.content ?? this.model.idToToken.get(id);
   }
@@ -110,7 +131,9 @@ export class Tokenizer {
 
   encodeWithTokens(text: string, options: EncodeOptions = {}): Encoding {
     const ids: number[] = [];
+    const max = options.maxTokens ?? Infinity;
     for (const seg of this.rawMatcher.split(text)) {
+      if (ids.length > max) break;
       if (seg.token !== null) {
         ids.push(seg.token.id);
         continue;
@@ -124,7 +147,10 @@ export class Tokenizer {
         const piece = normalized.slice(sub.start, sub.end);
         const atOrigin = seg.start === 0 && sub.start === 0;
         const words = this.spec.preTokenizer === null ? [piece] : metaspace(piece, this.spec.preTokenizer, atOrigin);
-        for (const w of words) ids.push(...this.model.tokenize(w));
+        for (const w of words) {
+          if (ids.length > max) break;
+          append(ids, this.model.tokenize(w));
+        }
       }
     }
     const withSpecial = this.applyTemplate(ids, options.addSpecialTokens ?? true);
@@ -136,8 +162,7 @@ export class Tokenizer {
     if (post === null || !addSpecial) return ids;
     const out: number[] = [];
     for (const piece of post.single) {
-      if (piece.kind === 'sequence') out.push(...ids);
-      else out.push(...post.specialTokens.get(piece.id)!);
+      append(out, piece.kind === 'sequence' ? ids : post.specialTokens.get(piece.id)!);
     }
     return out;
   }

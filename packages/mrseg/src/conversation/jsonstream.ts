@@ -26,6 +26,15 @@ type State = 'start' | 'key-or-end' | 'key' | 'colon' | 'value' | 'item-or-end' 
 
 const WS = new Set([' ', '\t', '\n', '\r']);
 
+/** The value of a JSON string body, or null when it is not valid JSON (control characters, bad escapes). */
+function parseKey(body: string): string | null {
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return null;
+  }
+}
+
 export async function* streamJsonItems(path: string, opts: JsonStreamOptions = {}): AsyncGenerator<JsonItem> {
   let state: State = 'start';
   let topArray = false;
@@ -72,14 +81,15 @@ export async function* streamJsonItems(path: string, opts: JsonStreamOptions = {
             keyEscape = false;
           } else if (ch === '\\') keyEscape = true;
           else if (ch === '"') {
-            key = JSON.parse(`"${keyBuf}"`) as string;
-            keep = opts.keys === undefined || opts.keys.has(key);
+            const parsed = parseKey(keyBuf) ?? fail(`invalid key string "${keyBuf.slice(0, 40)}" (a control character or a bad escape)`);
+            key = parsed;
+            keep = opts.keys === undefined || opts.keys.has(parsed);
             state = 'colon';
           } else keyBuf += ch;
           break;
         case 'colon':
           if (WS.has(ch)) break;
-          if (ch !== ':') fail(`expected ":" after key "${key}"`);
+          if (ch !== ':') fail(`expected ":" after key ${JSON.stringify((key ?? '').slice(0, 40))}`);
           state = 'value';
           break;
         case 'value':

@@ -92,11 +92,18 @@ function parseDecode(value: string, convId: string | null, turn: number): Decode
   return { task: colon[0], refs, target: parseMaskId(colon[n - 3]), image: colon[n - 2], dataset: colon[n - 1] };
 }
 
+/** An untrusted value in a message: never JSON.stringify (a deeply nested value overflows the stack). */
+function brief(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  return v !== null && typeof v === 'object' ? 'an object' : String(v);
+}
+
 function indList(ind: unknown, convId: string | null, turn: number): number[] {
   if (ind === undefined) return [];
   const list = Array.isArray(ind) ? (ind as unknown[]) : [ind];
   if (!list.every((x) => typeof x === 'number' && Number.isInteger(x))) {
-    fail(`"ind" must be an integer or a list of integers, got ${JSON.stringify(ind)}`, convId, turn);
+    fail(`"ind" must be an integer or a list of integers, got ${brief(ind)}`, convId, turn);
   }
   const nums = list as number[];
   return nums.length === 1 && nums[0] === -1 ? [] : nums;
@@ -110,7 +117,7 @@ export function parseConversation(item: unknown): ParsedConversation {
   const obj = item as Record<string, unknown>;
   const rawId = obj.conv_id;
   const convId = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : null;
-  if (obj.task !== 'segmentation') fail(`"task" must be "segmentation", got ${JSON.stringify(obj.task)}`, convId, null);
+  if (obj.task !== 'segmentation') fail(`"task" must be "segmentation", got ${brief(obj.task)}`, convId, null);
   const turns = obj.conversations;
   if (!Array.isArray(turns) || turns.length < 2 || turns.length % 2 !== 0) {
     fail('"conversations" must be a non-empty list of human/gpt turn pairs', convId, null);

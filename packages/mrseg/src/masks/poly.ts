@@ -9,28 +9,66 @@ import type { BboxXywh, RleMask } from './rle.ts';
 import { rleMerge } from './rle.ts';
 
 const SCALE = 5;
+/** Pixels beyond the image edge within which polygons are rasterised unclipped (pycocotools-exact). */
+export const CLIP_MARGIN = 64;
 
 /** C `(int)v` for finite doubles (truncation toward zero). */
 const cint = (v: number): number => Math.trunc(v);
+
+/**
+ * The polygon's first k points, clipped (Sutherland-Hodgman) to the image grown by CLIP_MARGIN pixels on every side
+ * when some vertex lies beyond that: the walk below costs the perimeter, so a coordinate of 1e8 would take
+ * gigabytes. Polygons within the margin (real annotations stray a few pixels at most) are untouched and rasterise
+ * exactly as pycocotools; clipped ones may differ from it by the 1/5-pixel rounding along the clipped edges.
+ */
+function clipFar(xy: ArrayLike<number>, k: number, h: number, w: number): ArrayLike<number> {
+  const b = CLIP_MARGIN;
+  const [x0, y0, x1, y1] = [-b, -b, w + b, h + b];
+  let far = false;
+  for (let j = 0; j < k && !far; j++) far = xy[2 * j] < x0 || xy[2 * j] > x1 || xy[2 * j + 1] < y0 || xy[2 * j + 1] > y1;
+  if (!far) return xy;
+  let pts = Array.prototype.slice.call(xy, 0, 2 * k) as number[];
+  // Each side as (coordinate index, bound, keep values above the bound).
+  for (const [c, bound, above] of [[0, x0, true], [0, x1, false], [1, y0, true], [1, y1, false]] as const) {
+    const out: number[] = [];
+    const n = pts.length / 2;
+    const inside = (j: number) => (above ? pts[2 * j + c] >= bound : pts[2 * j + c] <= bound);
+    for (let j = 0; j < n; j++) {
+      const i = (j + n - 1) % n;
+      if (inside(j) !== inside(i)) {
+        const t = (bound - pts[2 * i + c]) / (pts[2 * j + c] - pts[2 * i + c]);
+        const p = [pts[2 * i] + t * (pts[2 * j] - pts[2 * i]), pts[2 * i + 1] + t * (pts[2 * j + 1] - pts[2 * i + 1])];
+        p[c] = bound;
+        out.push(p[0], p[1]);
+      }
+      if (inside(j)) out.push(pts[2 * j], pts[2 * j + 1]);
+    }
+    pts = out;
+  }
+  return pts;
+}
 
 /**
  * Rasterises one polygon [x0, y0, x1, y1, ...] (pixel coordinates, implicitly closed) to an h x w RLE, exactly as
  * pycocotools `frPyObjects([poly], h, w)`. An odd trailing coordinate is ignored (as `len(p)/2` in pycocotools).
  */
 export function polygonToRle(xy: ArrayLike<number>, h: number, w: number): RleMask {
-  const k = Math.floor(xy.length / 2);
+  let k = Math.floor(xy.length / 2);
   for (let i = 0; i < 2 * k; i++) {
     if (!Number.isFinite(xy[i])) throw new MaskFormatError(`polygon coordinate ${i} is not a finite number: ${xy[i]}`);
   }
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0) {
     throw new MaskFormatError(`invalid mask size [${h}, ${w}]`);
   }
+  if (h * w > 2 ** 32 - 1) throw new MaskFormatError(`mask size [${h}, ${w}] has more than 2^32 - 1 pixels: RLE counts cannot hold it`);
+  const pts = clipFar(xy, k, h, w);
+  k = Math.floor(pts.length / 2);
   if (k === 0) return { h, w, counts: Uint32Array.of(h * w) };
   // Upsampled integer vertices, closed.
   const x = new Int32Array(k + 1);
   const y = new Int32Array(k + 1);
-  for (let j = 0; j < k; j++) x[j] = cint(SCALE * xy[j * 2] + 0.5);
-  for (let j = 0; j < k; j++) y[j] = cint(SCALE * xy[j * 2 + 1] + 0.5);
+  for (let j = 0; j < k; j++) x[j] = cint(SCALE * pts[j * 2] + 0.5);
+  for (let j = 0; j < k; j++) y[j] = cint(SCALE * pts[j * 2 + 1] + 0.5);
   x[k] = x[0];
   y[k] = y[0];
   let m = 0;

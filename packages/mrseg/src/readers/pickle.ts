@@ -53,6 +53,8 @@ function decodePy2Str(b: Uint8Array): string {
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function toInt(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
@@ -85,11 +87,13 @@ function unescapePyString(s: string, offset: number): Uint8Array {
 }
 
 /** Protocol 0 UNICODE (raw-unicode-escape): only \uXXXX and \UXXXXXXXX are escapes. */
-function unescapeRawUnicode(b: Uint8Array): string {
+function unescapeRawUnicode(b: Uint8Array, offset: number): string {
   const s = latin1.decode(b);
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4: string | undefined, u8: string | undefined) =>
-    String.fromCodePoint(parseInt(u4 ?? u8!, 16)),
-  );
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4: string | undefined, u8: string | undefined) => {
+    const cp = parseInt(u4 ?? u8!, 16);
+    if (cp > 0x10ffff) throw new PickleError(`\\U escape ${u8} is beyond U+10FFFF in UNICODE`, offset);
+    return String.fromCodePoint(cp);
+  });
 }
 
 function setKey(o: { [key: string]: PickleValue }, k: StackItem, v: StackItem, offset: number): void {
@@ -194,8 +198,10 @@ export function unpickle(buf: Uint8Array): PickleValue {
   };
   const leInt = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    // One hex parse (linear) rather than a shift per byte (quadratic: a 256 KB LONG4 took a minute).
+    const hex = new Array<string>(b.length);
+    for (let i = 0; i < b.length; i++) hex[b.length - 1 - i] = HEX[b[i]];
+    let v = BigInt(`0x${hex.join('')}`);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return toInt(v);
   };
@@ -302,7 +308,7 @@ export function unpickle(buf: Uint8Array): PickleValue {
         // UNICODE (text, raw-unicode-escape)
         const end = buf.indexOf(0x0a, pos);
         if (end < 0) throw new PickleError('unterminated UNICODE', op);
-        stack.push(unescapeRawUnicode(buf.subarray(pos, end)));
+        stack.push(unescapeRawUnicode(buf.subarray(pos, end), op));
         pos = end + 1;
         break;
       }
@@ -340,7 +346,8 @@ export function unpickle(buf: Uint8Array): PickleValue {
       case 0x65: {
         // APPENDS
         const items = popMark();
-        list(top(), 'APPENDS').push(...items);
+        const into = list(top(), 'APPENDS');
+        for (const x of items) into.push(x);
         break;
       }
       case 0x29: // EMPTY_TUPLE
@@ -371,7 +378,8 @@ export function unpickle(buf: Uint8Array): PickleValue {
       case 0x90: {
         // ADDITEMS
         const items = popMark();
-        list(top(), 'ADDITEMS').push(...items);
+        const into = list(top(), 'ADDITEMS');
+        for (const x of items) into.push(x);
         break;
       }
       case 0x91: // FROZENSET

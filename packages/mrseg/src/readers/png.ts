@@ -43,7 +43,11 @@ export function isPng(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
-export function decodePng(bytes: Uint8Array): DecodedPng {
+/** Largest width * height decodePng accepts by default (2^26, e.g. 8192 x 8192). */
+export const PNG_MAX_PIXELS = 2 ** 26;
+
+/** Decodes a PNG; its claimed size is checked against `maxPixels` and the inflated data bounded by that size. */
+export function decodePng(bytes: Uint8Array, { maxPixels = PNG_MAX_PIXELS }: { maxPixels?: number } = {}): DecodedPng {
   if (!isPng(bytes)) throw new PngFormatError('not a PNG (bad signature)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 8;
@@ -75,6 +79,7 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
         throw new PngFormatError(`unsupported colour type ${colorType} with bit depth ${bitDepth}`);
       }
       if (width === 0 || height === 0) throw new PngFormatError('empty image');
+      if (width * height > maxPixels) throw new PngFormatError(`${width} x ${height} pixels is over the limit of ${maxPixels}: pass { maxPixels } if the image is genuine`);
     } else if (type === 'PLTE') palette = chunk.slice();
     else if (type === 'IDAT') idat.push(chunk);
     else if (type === 'IEND') {
@@ -87,16 +92,17 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
   if (!ended) throw new PngFormatError('missing IEND');
   if (idat.length === 0) throw new PngFormatError('missing IDAT');
   if (colorType === 3 && !palette) throw new PngFormatError('palette image without PLTE');
-  let raw: Uint8Array;
-  try {
-    raw = inflateSync(Buffer.concat(idat));
-  } catch (e) {
-    throw new PngFormatError(`corrupt image data: ${(e as Error).message}`);
-  }
   const channels = CHANNELS[colorType];
   const bitsPerPixel = channels * bitDepth;
   const stride = Math.ceil((width * bitsPerPixel) / 8);
   const bpp = Math.max(1, bitsPerPixel >> 3);
+  let raw: Uint8Array;
+  try {
+    raw = inflateSync(Buffer.concat(idat), { maxOutputLength: height * (stride + 1) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new PngFormatError(`more image data than a ${width} x ${height} image holds`);
+    throw new PngFormatError(`corrupt image data: ${(e as Error).message}`);
+  }
   if (raw.length < height * (stride + 1)) throw new PngFormatError('image data too short');
   const lines = new Uint8Array(height * stride);
   const zero = new Uint8Array(stride);

@@ -4,6 +4,7 @@
  * before it).
  */
 import type { RoundInput } from './rounds.ts';
+import { SegLLMError } from '../errors.ts';
 
 export type Slot =
   | { kind: 'image'; position: number; patch: number }
@@ -19,7 +20,7 @@ export interface SlotLayout {
   segPositions: number[];
 }
 
-export class SlotMismatchError extends Error {
+export class SlotMismatchError extends SegLLMError {
   override name = 'SlotMismatchError';
 }
 

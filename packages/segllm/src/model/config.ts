@@ -5,6 +5,7 @@
  */
 import { CLIP_VIT_L14_224, HIPIE_R50, parseClipVisionConfig, parseHipieConfig, parseLlavaConfig } from '@segllm/models';
 import type { ClipVisionConfig, HipieConfig, LlavaConfig } from '@segllm/models';
+import { preview } from '@segllm/tensor';
 
 export interface SegLLMConfig {
   llava: LlavaConfig;
@@ -45,7 +46,7 @@ export function parseSegLLMConfig(json: unknown, vision?: unknown): SegLLMConfig
   const num = (k: string, d: number) => {
     const x = obj[k];
     if (x === undefined) return d;
-    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new SegLLMConfigError(`config field "${k}" must be a positive number, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new SegLLMConfigError(`config field "${k}" must be a positive number, got ${preview(x)}`);
     return x;
   };
   const flag = (k: string) => {

@@ -257,9 +257,12 @@ export class ChatSession {
   }
 
   #tokenize(inputs: RoundInput[]): { ids: number[]; newIds: number[] } {
-    const ids = this.ctx.tokenizer.encode(renderConversation(inputs, this.ctx.model.templateFor()));
     const limit = this.ctx.model.config.max_length;
-    if (ids.length > limit) throw new ContextLengthError(ids.length, limit);
+    const text = renderConversation(inputs, this.ctx.model.templateFor());
+    // Surely over the limit (margin 2 for normalisers that shrink text): refused without tokenizing.
+    if (text.length > 2 * limit * this.ctx.tokenizer.maxTokenLength) throw new ContextLengthError(limit + 1, limit, true);
+    const ids = this.ctx.tokenizer.encode(text, { maxTokens: limit });
+    if (ids.length > limit) throw new ContextLengthError(ids.length, limit, true);
     const prev = this.#ids;
     for (let i = 0; i < prev.length; i++) {
       if (ids[i] !== prev[i]) throw new SegLLMError(`tokenisation of the conversation changed at token ${i}: the tokenizer is not prefix-stable here`);

@@ -64,10 +64,16 @@ const MAX_CHUNK = 1 << 28;
 export async function fileSource(path: string): Promise<ByteSource> {
   // Imported lazily so that browser bundles of this package never load node:fs.
   const fs = await import('node:fs/promises');
-  const handle = await fs.open(path, 'r');
+  const handle = await fs.open(path, 'r').catch((e: unknown) => {
+    const code = (e as { code?: string }).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new SafetensorsError('READ_FAILED', `${path} cannot be read (${code}): check its permissions`, { file: path });
+    throw e;
+  });
   let size: number;
   try {
-    size = (await handle.stat()).size;
+    const st = await handle.stat();
+    if (!st.isFile()) throw new SafetensorsError('NOT_A_FILE', `${path} is a folder or device, not a safetensors file: name the file itself`, { file: path });
+    size = st.size;
   } catch (e) {
     await handle.close();
     throw e;

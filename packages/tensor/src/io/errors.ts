@@ -20,6 +20,7 @@ export type SafetensorsErrorCode =
   | 'UNSUPPORTED_DTYPE' // a valid safetensors dtype this library cannot represent (F8 ...)
   | 'INT_OVERFLOW' // an I64/U64/U32 value does not fit int32
   | 'READ_FAILED' // the file changed or could not be read after opening
+  | 'NOT_A_FILE' // the path is a folder (or a device), not a file
   | 'CLOSED'
   | 'INVALID_INDEX' // *.safetensors.index.json is malformed
   | 'SHARD_MISSING' // a shard named by the index does not exist

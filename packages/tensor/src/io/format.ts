@@ -6,6 +6,7 @@
  */
 import type { DType } from '../dtype.ts';
 import { SafetensorsError } from './errors.ts';
+import { preview } from '../preview.ts';
 
 export const MAX_HEADER_SIZE = 100_000_000;
 
@@ -177,13 +178,13 @@ function parseEntry(name: string, raw: unknown, file: string): TensorEntry {
   if (!isRecord(raw)) return fail('INVALID_ENTRY', 'its header entry is not an object {dtype, shape, data_offsets}: the header is corrupt; re-download the file');
   const { dtype, shape, data_offsets: offsets } = raw;
   if (typeof dtype !== 'string' || !(ST_DTYPES as readonly string[]).includes(dtype)) {
-    return fail('UNKNOWN_DTYPE', `unknown dtype ${JSON.stringify(dtype) ?? 'undefined'} (known: ${ST_DTYPES.join(', ')}): the file is corrupt or from a newer safetensors version`);
+    return fail('UNKNOWN_DTYPE', `unknown dtype ${preview(dtype)} (known: ${ST_DTYPES.join(', ')}): the file is corrupt or from a newer safetensors version`);
   }
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    return fail('INVALID_SHAPE', `shape ${JSON.stringify(shape) ?? 'undefined'} is not a list of non-negative integers: the header is corrupt; re-download the file`);
+    return fail('INVALID_SHAPE', `shape ${preview(shape)} is not a list of non-negative integers: the header is corrupt; re-download the file`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !isIndex(offsets[0]) || !isIndex(offsets[1]) || offsets[1] < offsets[0]) {
-    return fail('INVALID_OFFSETS', `data_offsets ${JSON.stringify(offsets) ?? 'undefined'} is not [begin, end] with 0 <= begin <= end: the header is corrupt; re-download the file`);
+    return fail('INVALID_OFFSETS', `data_offsets ${preview(offsets)} is not [begin, end] with 0 <= begin <= end: the header is corrupt; re-download the file`);
   }
   const st = dtype as StDtype;
   const begin = offsets[0];

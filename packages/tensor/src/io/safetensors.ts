@@ -10,6 +10,7 @@ import {
   buildHeader, compareCodePoints, parseHeader, readHeaderLength, stDtypeRank, toStDtype,
   type ParsedHeader, type StDtype, type TensorEntry,
 } from './format.ts';
+import { preview } from '../preview.ts';
 
 export interface RawTensor {
   dtype: DType;
@@ -247,8 +248,8 @@ function checkTensor(name: string, t: RawTensor): Uint8Array {
     throw new SafetensorsError('INVALID_TENSOR', `cannot write tensor "${name}": ${what}`, { tensor: name });
   };
   if (name === '__metadata__') bad('"__metadata__" is reserved for the metadata map; rename the tensor');
-  if (!DTYPES.includes(t.dtype)) bad(`unknown dtype ${JSON.stringify(t.dtype)}`);
-  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+  if (!DTYPES.includes(t.dtype)) bad(`unknown dtype ${preview(t.dtype)}`);
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`shape ${preview(t.shape)} is not a list of non-negative integers`);
   const numel = t.shape.reduce((a, b) => a * b, 1);
   if (!(t.data instanceof STORAGE[t.dtype])) bad(`${t.dtype} data must be a ${STORAGE[t.dtype].name}, got ${(t.data as object)?.constructor?.name ?? typeof t.data}`);
   if (t.data.length !== numel) bad(`shape [${t.shape.join(', ')}] holds ${numel} elements but data has ${t.data.length}`);

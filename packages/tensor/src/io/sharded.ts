@@ -113,10 +113,16 @@ export class ShardedSafetensors implements TensorStore {
   }
 }
 
+/** Largest shard index read (a 70B model's index is about 100 KB). */
+const MAX_INDEX_BYTES = 64 << 20;
+
 /** Open a sharded checkpoint from its `*.safetensors.index.json` path (Node); shards resolve beside it. */
 export async function openShardedSafetensors(indexPath: string): Promise<ShardedSafetensors> {
   const fs = await import('node:fs/promises');
   const nodePath = await import('node:path');
+  const st = await fs.stat(indexPath);
+  if (!st.isFile()) throw new SafetensorsError('NOT_A_FILE', `${indexPath} is a folder or device, not a shard index file: the checkpoint is damaged`, { file: indexPath });
+  if (st.size > MAX_INDEX_BYTES) throw new SafetensorsError('INVALID_INDEX', `${indexPath} is ${st.size} bytes, over the ${MAX_INDEX_BYTES}-byte limit of a shard index: is this a *.safetensors.index.json?`, { file: indexPath });
   const index = parseShardIndex(await fs.readFile(indexPath, 'utf8'), indexPath);
   const dir = nodePath.dirname(indexPath);
   const resolve: ShardResolver = async (shard) => {

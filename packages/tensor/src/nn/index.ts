@@ -6,4 +6,4 @@ export { Linear, Identity, Dropout, ReLU, GELU, QuickGELU, SiLU, Sigmoid, Tanh, 
 export { LayerNorm, GroupNorm, RMSNorm, BatchNorm2d, FrozenBatchNorm2d } from './norm.ts';
 export { Conv2d, type Conv2dLayerOptions } from './conv.ts';
 export { MultiheadAttention, type MultiheadAttentionOptions, type AttentionCallOptions } from './attention.ts';
-export { loadSafetensorsInto, type LoadSafetensorsOptions, type LoadSafetensorsReport } from './load.ts';
+export { CheckpointDTypeError, loadSafetensorsInto, type LoadSafetensorsOptions, type LoadSafetensorsReport } from './load.ts';

@@ -6,7 +6,7 @@ import { fromNumbers } from '../dtype.ts';
 import type { RawTensor } from '../io/index.ts';
 import { openSafetensors, saveSafetensors, serializeSafetensors } from '../io/index.ts';
 import '../ops/index.ts';
-import { BatchNorm2d, FrozenBatchNorm2d, GELU, Linear, Module, Sequential, StateDictError, loadSafetensorsInto } from './index.ts';
+import { BatchNorm2d, CheckpointDTypeError, FrozenBatchNorm2d, GELU, Linear, Module, Sequential, StateDictError, loadSafetensorsInto } from './index.ts';
 
 const raw = (dtype: RawTensor['dtype'], shape: number[], vals: number[]): RawTensor => ({ dtype, shape, data: fromNumbers(dtype, vals) });
 
@@ -29,6 +29,18 @@ const checkpoint = () => ({
 });
 
 describe('loadSafetensorsInto', () => {
+  it('refuses integer or bool tensors for float parameters before loading anything (issue 17, point 10)', async () => {
+    for (const dtype of ['int32', 'uint8', 'bool'] as const) {
+      const ck = { ...checkpoint(), 'model.tower.proj.0.weight': raw(dtype, [3, 2], [1, 0, 1, 0, 1, 1]) };
+      const m = new Tower();
+      const before = Array.from(await (m.proj.at(2) as Linear).weight.data());
+      const err = await loadSafetensorsInto(m, await openSafetensors(serializeSafetensors(ck)), { prefix: 'model.tower.' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CheckpointDTypeError);
+      expect((err as Error).message).toMatch(new RegExp(`model\\.tower\\.proj\\.0\\.weight \\(stored (I32|U8|BOOL), the module holds float32\\)`));
+      expect(Array.from(await (m.proj.at(2) as Linear).weight.data())).toEqual(before); // nothing was copied
+    }
+  });
+
   it('strips the prefix, casts bf16/f16 into float32, ignores num_batches_tracked and reports skipped keys', async () => {
     const store = await openSafetensors(serializeSafetensors(checkpoint()));
     const m = new Tower();

@@ -7,6 +7,7 @@ import type { TensorStore } from '../io/index.ts';
 import { openCheckpoint } from '../io/index.ts';
 import { noGrad } from '../autograd/engine.ts';
 import { shapesEqual } from '../shape.ts';
+import { isFloat } from '../dtype.ts';
 import { fromStorageArray } from '../tensor.ts';
 import { copyInto } from '../ops/copy/copy.ts';
 import type { Module } from './module.ts';
@@ -32,6 +33,11 @@ export interface LoadSafetensorsReport {
   skipped: string[];
 }
 
+/** A checkpoint tensor whose stored dtype class (float / integer or bool) is not the parameter's. */
+export class CheckpointDTypeError extends Error {
+  override readonly name = 'CheckpointDTypeError';
+}
+
 export async function loadSafetensorsInto(module: Module, source: string | TensorStore, opts: LoadSafetensorsOptions = {}): Promise<LoadSafetensorsReport> {
   const store = typeof source === 'string' ? await openCheckpoint(source) : source;
   try {
@@ -43,6 +49,7 @@ export async function loadSafetensorsInto(module: Module, source: string | Tenso
     const plan: [string, string][] = []; // [checkpoint key, module key]
     const mismatched: { key: string; expected: number[]; got: number[] }[] = [];
     const badShape = new Set<string>(); // module keys with a wrong-shaped checkpoint tensor
+    const wrongClass: string[] = []; // integer/bool stored for a float parameter, or the reverse
     for (const ck of store.keys()) {
       const p = prefixes.find((x) => ck.startsWith(x));
       let mk: string | null = p === undefined ? null : ck.slice(p.length);
@@ -61,6 +68,11 @@ export async function loadSafetensorsInto(module: Module, source: string | Tenso
         mismatched.push({ key: ck, expected: [...t.shape], got: info.shape });
         badShape.add(mk);
       } else plan.push([ck, mk]);
+      if (info.dtype === null || isFloat(info.dtype) !== isFloat(t.dtype)) wrongClass.push(`${ck} (stored ${info.storedDtype}, the module holds ${t.dtype})`);
+    }
+    if (wrongClass.length) {
+      const more = wrongClass.length > 5 ? `, ... (${wrongClass.length - 5} more)` : '';
+      throw new CheckpointDTypeError(`checkpoint tensors stored with a dtype of another kind than the module's: ${wrongClass.slice(0, 5).join(', ')}${more}; the file is corrupt or not this model's`);
     }
     const planned = new Set(plan.map(([, mk]) => mk));
     report.missing = [...target.keys()].filter((k) => !planned.has(k) && !badShape.has(k));
