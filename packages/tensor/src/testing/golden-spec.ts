@@ -8,6 +8,7 @@ import { noGrad } from '../autograd/engine.ts';
 import { alias } from '../ops/copy/copy.ts';
 import type { Goldens } from './goldens.ts';
 import { compareArrays } from './compare.ts';
+import type { KernelName } from '../kernels.ts';
 
 export interface GoldenRow {
   /** The case name: the golden key prefix, e.g. 'act.gelu_erf'. */
@@ -41,7 +42,7 @@ export interface GoldenCaseResult {
 export async function runGoldenCase(row: GoldenRow, gold: Goldens): Promise<GoldenCaseResult> {
   const first = gold.get(Object.values(row.inputs)[0]);
   const backend = first.backend;
-  const missing = row.kernels.filter((k) => !backend.supports(k, 'float32'));
+  const missing = row.kernels.filter((k) => !backend.supports(k as KernelName, 'float32'));
   const res: GoldenCaseResult = { case: row.case, maxAbsErr: 0, maxRelErr: 0, ok: true, outputs: {}, grads: {} };
   if (missing.length) return { ...res, skipped: `${backend.name} lacks ${missing.join(', ')}` };
   const { outs, grads } = tidy(() => {

@@ -155,7 +155,7 @@ registerKernel(
     let o = y.offset;
     for (let pl = 0; pl < g.planes; pl++) {
       const base = x.offset + pl * g.H * g.W;
-      avgWindows(g, attrs.countIncludePad as boolean, (h0, h1, w0, w1, div) => {
+      avgWindows(g, attrs.countIncludePad, (h0, h1, w0, w1, div) => {
         if (h0 >= h1 || w0 >= w1) {
           Y[o++] = 0;
           return;
@@ -180,7 +180,7 @@ registerKernel(
     let o = gy.offset;
     for (let pl = 0; pl < g.planes; pl++) {
       const base = gx.offset + pl * g.H * g.W;
-      avgWindows(g, attrs.countIncludePad as boolean, (h0, h1, w0, w1, div) => {
+      avgWindows(g, attrs.countIncludePad, (h0, h1, w0, w1, div) => {
         const v = GY[o++] / div;
         if (h0 >= h1 || w0 >= w1) return;
         for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) GX[base + ih * g.W + iw] += v;

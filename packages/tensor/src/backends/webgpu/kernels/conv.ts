@@ -88,7 +88,7 @@ registerKernel(
       conv1x1(x, wt, y);
       return;
     }
-    const groups = a.groups as number;
+    const groups = a.groups;
     if (groups > 1 && groups === x.shape[1] && wt.shape[1] === 1) {
       depthwise(x, wt, bias, y, a);
       return;
@@ -97,7 +97,7 @@ registerKernel(
     if (convBcast(x, wt, bias, y, a)) return;
     const [N, , ,] = x.shape;
     const [O, , ,] = wt.shape;
-    const G = a.groups as number;
+    const G = a.groups;
     const P = y.shape[2] * y.shape[3];
     const Og = O / G;
     const gx = Math.ceil(P / 32);

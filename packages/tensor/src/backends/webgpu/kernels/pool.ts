@@ -78,7 +78,7 @@ registerKernel(
   ([x], [y], a) => {
     launch([x], [y], y.shape.reduce((p, d) => p * d, 1), (u) => `${geom(u, x.shape, y.shape, a)}
   let ow = i32(idx) % Wo; let oh = (i32(idx) / Wo) % Ho; let pl = i32(idx) / (Wo * Ho);
-  ${AVG_WINDOW(a.countIncludePad as boolean)}
+  ${AVG_WINDOW(a.countIncludePad)}
   var s = 0.0;
   let base = b0 + pl * H * W;
   for (var ih = h0; ih < h1; ih++) { for (var iw = w0; iw < w1; iw++) { s += ${loadAs('in0[base + ih * W + iw]', x.dtype, 'f32')}; } }
@@ -100,7 +100,7 @@ registerKernel(
   let owLo = max(0, (iw + PW - KW + SW) / SW - 1); let owHi = min(Wo - 1, (iw + PW) / SW);
   for (var oh = ohLo; oh <= ohHi; oh++) {
     for (var ow = owLo; ow <= owHi; ow++) {
-      ${AVG_WINDOW(a.countIncludePad as boolean)}
+      ${AVG_WINDOW(a.countIncludePad)}
       if (ih >= h0 && ih < h1 && iw >= w0 && iw < w1) { acc += ${loadAs('in0[b0 + (pl * Ho + oh) * Wo + ow]', gy.dtype, 'f32')} / div; }
     }
   }
