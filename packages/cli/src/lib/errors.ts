@@ -5,7 +5,7 @@ import {
 } from '@segllm/models';
 import { AnnotationFormatError, ConversationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError } from '@segllm/mrseg';
 import { WebGPUUnavailableError } from '@segllm/tensor';
-import { CliUsageError } from './model.ts';
+import { CliUsageError } from './args.ts';
 
 const USER_ERRORS = [
   SegLLMError, SegLLMConfigError, ImageDecodeError, PreprocessError, ConfigError, CheckpointKeyError, CheckpointNotFoundError, TokenizerConfigError,
