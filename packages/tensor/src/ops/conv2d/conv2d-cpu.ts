@@ -9,6 +9,7 @@
  * - `conv2d_grad_weight`: [gy [N, O, Ho, Wo], x [N, C, H, W]] -> [gw [O, C/groups, kh, kw]].
  */
 import type { Attrs, View } from '../../backend.ts';
+import type { Window2d } from '../spatial/args.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { registerKernel } from '../../kernels.ts';
 import { gemm } from '../matmul/matmul.ts';
@@ -19,21 +20,9 @@ type F = Float32Array | Float64Array;
 const COLS_BUDGET = 1 << 18;
 
 /** The geometry of one group's convolution. */
-interface Geom {
+interface Geom extends Window2d {
   /** Input channels per group. */
   C: number;
-  H: number;
-  W: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
-  Ho: number;
-  Wo: number;
 }
 
 function geomOf(x: { shape: readonly number[] }, w: { shape: readonly number[] }, y: { shape: readonly number[] }, attrs: Attrs): Geom {
@@ -87,7 +76,10 @@ function im2col(x: F, xOff: number, g: Geom, oh0: number, oh1: number, cols: F):
   }
 }
 
-/** The adjoint of im2col: adds each column entry back onto the input pixel it was read from. */
+/**
+ * The adjoint of im2col: adds each column entry back onto the input pixel it was read from. (A deliberate adjoint
+ * pair: the loops mirror im2col's line for line, reads and writes swapped, so each is checked against the other.)
+ */
 function col2im(cols: F, g: Geom, oh0: number, oh1: number, gx: F, xOff: number): void {
   const { C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo } = g;
   const tn = (oh1 - oh0) * Wo;

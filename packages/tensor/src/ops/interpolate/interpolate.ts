@@ -118,6 +118,7 @@ registerKernel(
   { dtypes: ['float32', 'float64'] },
 );
 
+// A deliberate adjoint pair with the forward kernel above: the same loops with reads and writes swapped.
 registerKernel(
   'cpu',
   'interpolate_backward',

@@ -21,7 +21,7 @@ import { contiguous } from '../copy/copy.ts';
 import { run } from '../dispatch.ts';
 import { squeeze, unsqueeze } from '../movement/views.ts';
 import { SpatialOptionError, expectNchw, pair, poolOutSize } from '../spatial/args.ts';
-import type { Pair } from '../spatial/args.ts';
+import type { Pair, Window2d } from '../spatial/args.ts';
 
 type F = Float32Array | Float64Array;
 
@@ -44,20 +44,8 @@ export interface AvgPool2dOptions {
   countIncludePad?: boolean;
 }
 
-interface PoolGeom {
+interface PoolGeom extends Window2d {
   planes: number;
-  H: number;
-  W: number;
-  Ho: number;
-  Wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
 }
 
 function geom(x: View, y: View, attrs: Attrs): PoolGeom {
@@ -169,6 +157,7 @@ registerKernel(
   { dtypes: ['float32', 'float64'] },
 );
 
+// A deliberate adjoint pair with the forward kernel above: the same loops with reads and writes swapped.
 registerKernel(
   'cpu',
   'avg_pool2d_backward',
