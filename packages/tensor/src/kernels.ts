@@ -22,7 +22,7 @@ type Pair = readonly [number, number] | readonly number[];
 /** conv2d and its two backward kernels. */
 export type ConvAttrs = { stride: Pair; padding: Pair; dilation: Pair; groups: number };
 export type MaxPoolAttrs = { kernel: Pair; stride: Pair; padding: Pair; dilation?: Pair };
-export type AvgPoolAttrs = { kernel: Pair; stride: Pair; padding: Pair; countIncludePad: boolean };
+export type AvgPoolAttrs = { kernel: Pair; stride: Pair; padding: Pair; countIncludePad: boolean; dilation?: never };
 export type InterpolateAttrs = { mode: 'nearest' | 'bilinear'; alignCorners: boolean; scales: readonly (number | null)[] };
 export type GridSampleAttrs = { paddingMode: 'zeros' | 'border'; alignCorners: boolean };
 /** `starts[l]`: the first row of level l in the flattened value tensor. */

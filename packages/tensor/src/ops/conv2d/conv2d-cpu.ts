@@ -8,7 +8,8 @@
  * - `conv2d_grad_input`: [gy [N, O, Ho, Wo], w [O, C/groups, kh, kw]] -> [gx [N, C, H, W]].
  * - `conv2d_grad_weight`: [gy [N, O, Ho, Wo], x [N, C, H, W]] -> [gw [O, C/groups, kh, kw]].
  */
-import type { Attrs, View } from '../../backend.ts';
+import type { ConvAttrs } from '../../kernels.ts';
+import type { View } from '../../backend.ts';
 import type { Window2d } from '../spatial/args.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { registerKernel } from '../../kernels.ts';
@@ -25,7 +26,7 @@ interface Geom extends Window2d {
   C: number;
 }
 
-function geomOf(x: { shape: readonly number[] }, w: { shape: readonly number[] }, y: { shape: readonly number[] }, attrs: Attrs): Geom {
+function geomOf(x: { shape: readonly number[] }, w: { shape: readonly number[] }, y: { shape: readonly number[] }, attrs: ConvAttrs): Geom {
   const [sh, sw] = attrs.stride as number[];
   const [ph, pw] = attrs.padding as number[];
   const [dh, dw] = attrs.dilation as number[];
@@ -112,12 +113,12 @@ function scratch(C: Ctor, n: number): F {
   return C === Float64Array ? new Float64Array(buf) : new Float32Array(buf);
 }
 
-function convForward([x, w, b]: View[], [y]: View[], attrs: Attrs): void {
+function convForward([x, w, b]: View[], [y]: View[], attrs: ConvAttrs): void {
   const X = arr(x) as F;
   const Wt = arr(w) as F;
   const Y = arr(y) as F;
   const B = b ? (arr(b) as F) : null;
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const g = geomOf(x, w, y, attrs);
   const [N, O] = [y.shape[0], y.shape[1]];
   const Og = O / groups;
@@ -162,11 +163,11 @@ function convForward([x, w, b]: View[], [y]: View[], attrs: Attrs): void {
   }
 }
 
-function convGradInput([gy, w]: View[], [gx]: View[], attrs: Attrs): void {
+function convGradInput([gy, w]: View[], [gx]: View[], attrs: ConvAttrs): void {
   const GY = arr(gy) as F;
   const Wt = arr(w) as F;
   const GX = arr(gx) as F;
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const g = geomOf(gx, w, gy, attrs);
   const [N, O] = [gy.shape[0], gy.shape[1]];
   const Og = O / groups;
@@ -213,11 +214,11 @@ function convGradInput([gy, w]: View[], [gx]: View[], attrs: Attrs): void {
   }
 }
 
-function convGradWeight([gy, x]: View[], [gw]: View[], attrs: Attrs): void {
+function convGradWeight([gy, x]: View[], [gw]: View[], attrs: ConvAttrs): void {
   const GY = arr(gy) as F;
   const X = arr(x) as F;
   const GW = arr(gw) as F;
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const g = geomOf(x, gw, gy, attrs);
   const [N, O] = [gy.shape[0], gy.shape[1]];
   const Og = O / groups;

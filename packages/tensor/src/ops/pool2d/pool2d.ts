@@ -10,8 +10,9 @@
  * - `max_pool2d_backward`: [gy [N, C, Ho, Wo], indices int32 [N, C, Ho, Wo]] -> [gx [N, C, H, W]].
  * - `avg_pool2d`: [x] -> [y]; `avg_pool2d_backward`: [gy] -> [gx].
  */
+import type { AvgPoolAttrs, MaxPoolAttrs } from '../../kernels.ts';
 import { registerKernel } from '../../kernels.ts';
-import type { Attrs, View } from '../../backend.ts';
+import type { View } from '../../backend.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
@@ -48,7 +49,7 @@ interface PoolGeom extends Window2d {
   planes: number;
 }
 
-function geom(x: View, y: View, attrs: Attrs): PoolGeom {
+function geom(x: View, y: View, attrs: MaxPoolAttrs | AvgPoolAttrs): PoolGeom {
   const [kh, kw] = attrs.kernel as number[];
   const [sh, sw] = attrs.stride as number[];
   const [ph, pw] = attrs.padding as number[];

@@ -3,7 +3,7 @@
  * torch's window bounds and divisor) and their backwards (one thread per input element over the windows that can
  * contain it, so no atomics).
  */
-import type { Attrs } from '../../../backend.ts';
+import type { AvgPoolAttrs, MaxPoolAttrs } from '../../../kernels.ts';
 import { registerKernel } from '../../../kernels.ts';
 import type { Uniforms } from '../codegen.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
@@ -12,7 +12,7 @@ import { launch } from './launch.ts';
 const F = ['float32', 'float16', 'bfloat16'] as const;
 const w = (i: number) => `u.m[${i >> 2}].${'xyzw'[i & 3]}`;
 
-function geom(u: Uniforms, x: readonly number[], y: readonly number[], a: Attrs): string {
+function geom(u: Uniforms, x: readonly number[], y: readonly number[], a: MaxPoolAttrs | AvgPoolAttrs): string {
   const [kh, kw] = a.kernel as number[];
   const [sh, sw] = a.stride as number[];
   const [ph, pw] = a.padding as number[];
