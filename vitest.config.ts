@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // prints every skip with its reason; fails `npm test` on a skip not on the allow-list (vitest-skips.ts)
+    reporters: ['default', './vitest-skips.ts'],
     server: { deps: { inline: [/@segllm\//] } },
   },
 });

@@ -5,7 +5,7 @@ import { zeros } from '@segllm/tensor';
 import { readMiniSafetensors } from './mini-safetensors.ts';
 import { readFileSync } from 'node:fs';
 import { ClipInputError, ClipVisionTransformer, loadClipVision, parseClipVisionConfig } from '../src/index.ts';
-import { GRAD_TOL, OUT_TOL, expectClose, fixture, goldens, unlessUnsupported } from './model-fixtures.ts';
+import { GRAD_TOL, OUT_TOL, expectClose, fixture, goldens } from './model-fixtures.ts';
 
 const weights = fixture('clip_vision_tiny.weights.safetensors');
 const about = JSON.parse(readMiniSafetensors(readFileSync(weights)).metadata.about) as { config: unknown };
@@ -26,7 +26,7 @@ describe.each(await availableBackends())('CLIP vision tower on %s (clip_vision_t
     g.dispose();
   });
 
-  it('computes the hidden states, the last hidden state and the pooler output', (ctx) => unlessUnsupported(backend, ctx, async () => {
+  it('computes the hidden states, the last hidden state and the pooler output', async () => {
     const out = model.forward(g.get('pixel_values'));
     expect(out.hidden_states).toHaveLength(config.num_hidden_layers + 1);
     await expectClose(out.last_hidden_state, g.get('last_hidden_state'), OUT_TOL, 'last_hidden_state');
@@ -34,9 +34,9 @@ describe.each(await availableBackends())('CLIP vision tower on %s (clip_vision_t
     const hs = g.get('hidden_states'); // [L+1, B, T, D]
     for (let i = 0; i < out.hidden_states.length; i++) await expectClose(out.hidden_states[i], hs.select(0, i), OUT_TOL, `hidden_states[${i}]`);
     for (const t of [...out.hidden_states, out.pooler_output]) t.dispose();
-  }));
+  });
 
-  it('selects LLaVA features: layer -2 without CLS, and CLS alone', (ctx) => unlessUnsupported(backend, ctx, async () => {
+  it('selects LLaVA features: layer -2 without CLS, and CLS alone', async () => {
     const hs = g.get('hidden_states'); // [L+1, B, T, D]
     const patch = model.features(g.get('pixel_values'), { selectLayer: -2, selectFeature: 'patch' });
     expect(patch.shape).toEqual([2, 16, 64]);
@@ -46,9 +46,9 @@ describe.each(await availableBackends())('CLIP vision tower on %s (clip_vision_t
     await expectClose(cls, hs.select(0, config.num_hidden_layers - 1).slice(1, 0, 1), OUT_TOL, 'cls feature');
     patch.dispose();
     cls.dispose();
-  }));
+  });
 
-  it('reproduces the loss and the gradients w.r.t. the input and six parameters', (ctx) => unlessUnsupported(backend, ctx, async () => {
+  it('reproduces the loss and the gradients w.r.t. the input and six parameters', async () => {
     const px = g.get('pixel_values').clone();
     px.requiresGrad = true;
     model.zeroGrad();
@@ -63,7 +63,7 @@ describe.each(await availableBackends())('CLIP vision tower on %s (clip_vision_t
     for (const name of names) await expectClose(params.get(name.slice(5))!.grad!, g.get(name), GRAD_TOL, name);
     model.zeroGrad();
     px.dispose();
-  }));
+  });
 
   it('rejects an image whose patch grid does not match the config', () => {
     const x = zeros([1, 3, 70, 70], { backend });

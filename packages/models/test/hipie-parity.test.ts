@@ -11,7 +11,6 @@ import { CheckpointKeyError, HipieModel, disposeHipieOutputs, loadHipie, readHip
 import type { HipieConfig, HipieOutputs } from '../src/index.ts';
 import { hipieConfigOf, hipieDecodeGolden, hipieImageSize } from '../scripts/golden-hipie.ts';
 import { DECODER_TOL, TINY_IO, TINY_WEIGHTS } from './hipie-fixtures.ts';
-import { unlessUnsupported } from './model-fixtures.ts';
 import { readFileSync } from 'node:fs';
 
 let config: HipieConfig;
@@ -102,13 +101,11 @@ describe.each(await availableBackends())('HIPIE decoder parity on %s (hipie_tiny
     ]);
   });
 
-  it('selects the same top-k queries as the reference', async (ctx) => {
-    await unlessUnsupported(backend, ctx, async () => {
-      // the reference's selected boxes are sigmoid(enc_outputs_coord_unact[topk(enc_outputs_class)]): recover its indices
-      const cls = Array.from(await g.get('out.enc_outputs_class').data());
-      const want = cls.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, config.num_queries).map(([, i]) => i);
-      expect(Array.from(await out.selected.data())).toEqual(want);
-    });
+  it('selects the same top-k queries as the reference', async () => {
+    // the reference's selected boxes are sigmoid(enc_outputs_coord_unact[topk(enc_outputs_class)]): recover its indices
+    const cls = Array.from(await g.get('out.enc_outputs_class').data());
+    const want = cls.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, config.num_queries).map(([, i]) => i);
+    expect(Array.from(await out.selected.data())).toEqual(want);
   });
 
   it.each([
@@ -135,21 +132,19 @@ describe.each(await availableBackends())('HIPIE decoder parity on %s (hipie_tiny
     chunked.dispose();
   });
 
-  it('runs in float16 within 0.1 of the float32 reference up to the two-stage selection', async (ctx) => {
+  it('runs in float16 within 0.1 of the float32 reference up to the two-stage selection', async () => {
     // After the top-k, float16 may pick another of two near-tied tokens, so only the stages before it are compared.
-    await unlessUnsupported(backend, ctx, async () => {
-      const half = new HipieModel(config, { backend, dtype: 'float16' });
-      await loadHipie(half, TINY_WEIGHTS);
-      const g16 = { get: (k: string) => g.get(k).to('float16'), has: (k: string) => g.has(k) } as unknown as Goldens;
-      const res = hipieDecodeGolden(half, g16, await hipieImageSize(TINY_IO, g));
-      for (const [name, t] of res.pairs) {
-        expect(t.dtype, name).toBe('float16');
-        if (!['out.memory', 'out.lang_fused', 'out.enc_outputs_class', 'out.enc_outputs_coord_unact'].includes(name)) continue;
-        const r = compareArrays(await t.to('float32').data(), await g.get(name).data(), { rtol: 0.05, atol: 0.1 });
-        expect(r.bad, `${name}: worst ${JSON.stringify(r.worst)}`).toBe(0);
-      }
-      disposeHipieOutputs(res.out);
-      half.dispose();
-    });
+    const half = new HipieModel(config, { backend, dtype: 'float16' });
+    await loadHipie(half, TINY_WEIGHTS);
+    const g16 = { get: (k: string) => g.get(k).to('float16'), has: (k: string) => g.has(k) } as unknown as Goldens;
+    const res = hipieDecodeGolden(half, g16, await hipieImageSize(TINY_IO, g));
+    for (const [name, t] of res.pairs) {
+      expect(t.dtype, name).toBe('float16');
+      if (!['out.memory', 'out.lang_fused', 'out.enc_outputs_class', 'out.enc_outputs_coord_unact'].includes(name)) continue;
+      const r = compareArrays(await t.to('float32').data(), await g.get(name).data(), { rtol: 0.05, atol: 0.1 });
+      expect(r.bad, `${name}: worst ${JSON.stringify(r.worst)}`).toBe(0);
+    }
+    disposeHipieOutputs(res.out);
+    half.dispose();
   });
 });

@@ -5,7 +5,7 @@ import type { Goldens } from '@segllm/tensor/testing';
 import { cat, noGrad } from '@segllm/tensor';
 import { LlamaForCausalLM, LlamaInputError, causalLmLoss, generate, loadCheckpoint, parseLlamaConfig } from '../src/index.ts';
 import { readMiniSafetensors } from './mini-safetensors.ts';
-import { GRAD_TOL, OUT_TOL, expectClose, fixture, goldens, unlessUnsupported } from './model-fixtures.ts';
+import { GRAD_TOL, OUT_TOL, expectClose, fixture, goldens } from './model-fixtures.ts';
 
 const weights = fixture('llama_tiny.weights.safetensors');
 const about = JSON.parse(readMiniSafetensors(readFileSync(weights)).metadata.about) as { config: unknown };
@@ -28,8 +28,7 @@ describe.each(await availableBackends())('LLaMA on %s (llama_tiny goldens)', (ba
     expect([config.num_attention_heads, config.num_key_value_heads, config.head_dim, config.rope_theta, config.rms_norm_eps]).toEqual([4, 2, 16, 10000, 1e-5]);
   });
 
-  it('computes the logits and the final hidden states', (ctx) =>
-    unlessUnsupported(backend, ctx, async () => {
+  it('computes the logits and the final hidden states', async () => {
       const out = model.forward({ inputIds: g.get('input_ids') });
       await expectClose(out.logits!, g.get('logits'), OUT_TOL, 'logits');
       await expectClose(out.last_hidden_state, g.get('last_hidden_state'), OUT_TOL, 'last_hidden_state');
@@ -37,10 +36,9 @@ describe.each(await availableBackends())('LLaMA on %s (llama_tiny goldens)', (ba
       expect(last.logits!.shape).toEqual([2, 1, 256]);
       await expectClose(last.logits!, g.get('logits').slice(1, 11), OUT_TOL, 'last-position logits');
       for (const t of [out.logits!, out.last_hidden_state, last.logits!, last.last_hidden_state]) t.dispose();
-    }));
+    });
 
-  it('reproduces the causal-LM loss and the gradients of seven parameters', (ctx) =>
-    unlessUnsupported(backend, ctx, async () => {
+  it('reproduces the causal-LM loss and the gradients of seven parameters', async () => {
       model.zeroGrad();
       const ids = g.get('input_ids');
       const out = model.forward({ inputIds: ids });
@@ -52,10 +50,9 @@ describe.each(await availableBackends())('LLaMA on %s (llama_tiny goldens)', (ba
       expect(names).toHaveLength(7);
       for (const name of names) await expectClose(params.get(name.slice(5))!.grad!, g.get(name), GRAD_TOL, name);
       model.zeroGrad();
-    }));
+    });
 
-  it('generates the same 10 greedy tokens as HF generate', (ctx) =>
-    unlessUnsupported(backend, ctx, async () => {
+  it('generates the same 10 greedy tokens as HF generate', async () => {
       const prompt = g.get('generate.prompt'); // [1, 7]
       const expected = Array.from(await g.get('generate.output').data()).slice(7);
       const { tokens, cache } = await generate(model, prompt, { maxNewTokens: 10 });
@@ -69,17 +66,16 @@ describe.each(await availableBackends())('LLaMA on %s (llama_tiny goldens)', (ba
       const stopped = await generate(model, promptIds, { maxNewTokens: 10, stopIds: [expected[3]] });
       expect(stopped.tokens).toEqual(expected.slice(0, expected.indexOf(expected[3]) + 1));
       stopped.cache.dispose();
-    }));
+    });
 
-  it('takes inputs_embeds with foreign embeddings spliced in (the LLaVA path)', (ctx) =>
-    unlessUnsupported(backend, ctx, async () => {
+  it('takes inputs_embeds with foreign embeddings spliced in (the LLaVA path)', async () => {
       const ids = g.get('input_ids').slice(0, 0, 1); // [1, 12]
       const emb = noGrad(() => model.embed(ids)); // [1, 12, 64]
       const spliced = cat([emb.slice(1, 0, 4), g.get('spliced.extra_embeds'), emb.slice(1, 4)], 1); // [1, 15, 64]
       const out = noGrad(() => model.forward({ inputsEmbeds: spliced }));
       await expectClose(out.logits!, g.get('spliced.logits'), OUT_TOL, 'spliced.logits');
       for (const t of [emb, spliced, out.logits!, out.last_hidden_state]) t.dispose();
-    }));
+    });
 
   it('rejects both or neither of inputIds and inputsEmbeds', () => {
     expect(() => model.forward({})).toThrow(LlamaInputError);

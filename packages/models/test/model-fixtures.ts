@@ -24,16 +24,3 @@ export async function expectClose(actual: Tensor, expected: Tensor, tol: Toleran
   for (const v of await expected.data()) scale = Math.max(scale, Math.abs(v));
   await assertClose(actual, expected, { ...tol, atol: Math.max(tol.atol ?? 0, 1e-6 * scale) }, label);
 }
-
-/**
- * Runs a test body; on a non-CPU backend that lacks a kernel the body needs (UnsupportedError, while the WebGPU
- * kernels are being written) the test is skipped with the reason instead of failing. The CPU never skips.
- */
-export async function unlessUnsupported(backend: string, ctx: { skip: (note?: string) => never }, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    if (backend !== 'cpu' && e instanceof Error && e.name === 'UnsupportedError') ctx.skip(e.message);
-    throw e;
-  }
-}

@@ -7,7 +7,7 @@ import {
   loadResNet, torchvisionToDetectron2Key,
 } from '../src/index.ts';
 import type { ResNetConfig } from '../src/index.ts';
-import { OUT_TOL, expectClose, fixture, goldens, unlessUnsupported } from './model-fixtures.ts';
+import { OUT_TOL, expectClose, fixture, goldens } from './model-fixtures.ts';
 
 const weights = fixture('resnet_tiny.weights.safetensors');
 let shapes: Map<string, number[]>;
@@ -80,26 +80,23 @@ describe.each(await availableBackends())('ResNet on %s (resnet_tiny goldens)', (
   });
 
   for (const layout of ['torchvision', 'detectron2'] as const) {
-    it(`computes the stem and every stage (${layout} layout)`, (ctx) =>
-      unlessUnsupported(backend, ctx, async () => {
+    it(`computes the stem and every stage (${layout} layout)`, async () => {
         const model = layout === 'torchvision' ? tv : d2;
         const out = model.forward(g.get('input'), ['stem', 'res2', 'res3', 'res4', 'res5']);
         for (const name of ['stem', 'res2', 'res3', 'res4', 'res5'] as const) {
           await expectClose(out[name]!, g.get(name), OUT_TOL, `${layout} ${name}`);
           out[name]!.dispose();
         }
-      }));
+      });
   }
 
-  it('computes the classifier logits (torchvision layout)', (ctx) =>
-    unlessUnsupported(backend, ctx, async () => {
+  it('computes the classifier logits (torchvision layout)', async () => {
       const logits = tv.classify(g.get('input'));
       await expectClose(logits, g.get('logits'), OUT_TOL, 'logits');
       logits.dispose();
-    }));
+    });
 
-  it('round-trips the state dict through the detectron2 names', (ctx) =>
-    unlessUnsupported(backend, ctx, async () => {
+  it('round-trips the state dict through the detectron2 names', async () => {
       const back = new TorchvisionResNet(inferred.config, { backend });
       const sd = new Map([...d2.stateDict()].map(([k, t]) => [detectron2ToTorchvisionKey(k), t]));
       for (const k of ['fc.weight', 'fc.bias']) sd.set(k, tv.stateDict().get(k)!);
@@ -108,7 +105,7 @@ describe.each(await availableBackends())('ResNet on %s (resnet_tiny goldens)', (
       await expectClose(out.res5!, g.get('res5'), OUT_TOL, 'res5 after the round trip');
       out.res5!.dispose();
       back.dispose();
-    }));
+    });
 });
 
 describe('ResNet-50 defaults', () => {

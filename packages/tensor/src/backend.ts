@@ -4,6 +4,7 @@
  */
 import type { DType, StorageArray } from './dtype.ts';
 import type { Shape } from './shape.ts';
+import type { KernelAttrs, KernelName } from './kernels.ts';
 
 /** A backend-owned block of memory holding `numel` elements of `dtype`, shared by the tensors that view it. */
 export interface Storage {
@@ -25,6 +26,7 @@ export interface View {
   readonly offset: number;
 }
 
+/** Attrs seen generically (helpers shared by several kernels); each kernel's own type is `KernelAttrs[name]`. */
 export type Attrs = Record<string, unknown>;
 
 export interface Backend {
@@ -37,8 +39,8 @@ export interface Backend {
   readSync?(storage: Storage): StorageArray;
   free(storage: Storage): void;
   /** Runs kernel `op`, reading `inputs` and writing `outputs` (fresh contiguous tensors, or views for in-place ops). */
-  run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void;
-  supports(op: string, dtype: DType): boolean;
+  run<K extends KernelName>(op: K, inputs: View[], outputs: View[], attrs: KernelAttrs[K]): void;
+  supports(op: KernelName, dtype: DType): boolean;
   /** Waits for queued work (no-op on synchronous backends). */
   sync?(): Promise<void>;
   memoryStats?(): MemoryStats;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodePng, parseConversation, type ConversationJson } from '@segllm/mrseg';
-import { CliUsageError, parseShard, runDataBuild } from './data-build.ts';
+import { runDataBuild } from './data-build.ts';
+import { CliUsageError, parseShard } from '../lib/args.ts';
 import { runDataShapes } from './data-shapes.ts';
 
 const FIX = fileURLToPath(new URL('../../../mrseg/test/fixtures/gen/', import.meta.url));
@@ -96,7 +97,7 @@ describe('segllm data build', () => {
     const out = join(tmp, 'never.json');
     await expect(runDataBuild(['--source', 'nope', '--annotations', 'x', '--out', out])).rejects.toThrow(CliUsageError);
     await expect(runDataBuild([...refcocog.slice(0, 4), '--out', out])).rejects.toThrow(/needs --instances/);
-    await expect(runDataBuild([...refcocog, '--out', out, '--bogus', '1'])).rejects.toThrow(/unknown option --bogus/);
+    await expect(runDataBuild([...refcocog, '--out', out, '--bogus', '1'])).rejects.toThrow(/Unknown option '--bogus'/);
     await expect(runDataBuild([...refcocog, '--out', out, '--seed', 'x'])).rejects.toThrow(/integer/);
     await expect(runDataBuild([...refcocog, '--out', out, '--max-rounds', '1'])).rejects.toThrow(/at least 2/);
     await expect(runDataBuild(['--source', 'lvis', '--annotations', join(tmp, 'missing.json'), '--out', out])).rejects.toThrow(/does not exist/);

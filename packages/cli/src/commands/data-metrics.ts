@@ -3,8 +3,9 @@
  * P@0.5 of predicted masks, printed as one JSON object {"rounds": {"1": {...}, ...}, "overall": {...}}.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { evaluateRecords, MetricsInputError, readMaskRecords, type MetricsFrame, type MetricsResult } from '@segllm/mrseg';
+import { CliUsageError, parseOptions, required } from '../lib/args.ts';
+import { guard } from '../lib/errors.ts';
 import type { Command } from './index.ts';
 
 const USAGE = `usage: segllm data metrics --gt <gt.json> --pred <pred.json> [--frame as-is|padded|original]
@@ -41,38 +42,18 @@ export async function computeMetricsFromFiles(gtPath: string, predPath: string, 
 export const dataMetricsCommand: Command = {
   path: ['data', 'metrics'],
   summary: 'per-round cIoU / mIoU / P@0.5 of predicted masks against ground truth',
-  async run(argv: string[]): Promise<number> {
-    let values: { gt?: string; pred?: string; frame?: string; help?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: { gt: { type: 'string' }, pred: { type: 'string' }, frame: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      process.stderr.write(`segllm data metrics: ${(e as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    const frame = values.frame ?? 'as-is';
-    if (!values.gt || !values.pred || !['as-is', 'padded', 'original'].includes(frame)) {
-      process.stderr.write(USAGE);
-      return 2;
-    }
-    try {
-      const result = await computeMetricsFromFiles(values.gt, values.pred, frame as MetricsFrame);
+  run: (argv) =>
+    guard('data metrics', USAGE, (s) => process.stderr.write(s), async () => {
+      const str = { type: 'string' } as const;
+      const v = parseOptions(argv, { gt: str, pred: str, frame: str, help: { type: 'boolean', short: 'h' } });
+      if (v.help) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      const frame = v.frame ?? 'as-is';
+      if (!['as-is', 'padded', 'original'].includes(frame)) throw new CliUsageError(`--frame must be as-is, padded or original, got "${frame}"`);
+      const result = await computeMetricsFromFiles(required(v.gt, 'gt'), required(v.pred, 'pred'), frame as MetricsFrame);
       process.stdout.write(`${JSON.stringify(result)}\n`);
       return 0;
-    } catch (e) {
-      if (e instanceof MetricsInputError) {
-        process.stderr.write(`segllm data metrics: ${e.message}\n`);
-        return 1;
-      }
-      throw e;
-    }
-  },
+    }),
 };

@@ -1,6 +1,7 @@
 /** `segllm data shapes`: writes an MRSeg-Shapes dataset (PNG images, COCO annotations, conversations). */
 import { ShapesOptionsError, VAL_SEED, writeShapesDataset } from '@segllm/mrseg';
-import { CliUsageError, intFlag, parseFlags } from './data-build.ts';
+import { CliUsageError, intOption, parseOptions } from '../lib/args.ts';
+import { guard } from '../lib/errors.ts';
 import type { Command } from './index.ts';
 
 const USAGE = `usage: segllm data shapes --n <count> --seed <s> --out <dir> [--val-n <count>] [--val-seed <s>]
@@ -11,19 +12,20 @@ const USAGE = `usage: segllm data shapes --n <count> --seed <s> --out <dir> [--v
 `;
 
 export async function runDataShapes(argv: string[], log: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
-  const flags = parseFlags(argv, ['n', 'seed', 'out', 'val-n', 'val-seed', 'min-size', 'max-size']);
-  const out = flags.get('out');
-  if (!out || !flags.has('n')) throw new CliUsageError(`--n and --out are required\n${USAGE}`);
+  const str = { type: 'string' } as const;
+  const v = parseOptions(argv, { n: str, seed: str, out: str, 'val-n': str, 'val-seed': str, 'min-size': str, 'max-size': str });
+  const out = v.out;
+  if (!out || v.n === undefined) throw new CliUsageError('--n and --out are required');
   const t0 = performance.now();
   let last = 0;
   const summary = await writeShapesDataset({
     out,
-    n: intFlag(flags, 'n', 0),
-    seed: intFlag(flags, 'seed', 0),
-    valCount: intFlag(flags, 'val-n', 200),
-    valSeed: intFlag(flags, 'val-seed', VAL_SEED),
-    minSize: intFlag(flags, 'min-size', 144),
-    maxSize: intFlag(flags, 'max-size', 224),
+    n: intOption(v.n, 'n', 0),
+    seed: intOption(v.seed, 'seed', 0),
+    valCount: intOption(v['val-n'], 'val-n', 200),
+    valSeed: intOption(v['val-seed'], 'val-seed', VAL_SEED),
+    minSize: intOption(v['min-size'], 'min-size', 144),
+    maxSize: intOption(v['max-size'], 'max-size', 224),
     onProgress: (split, done, total) => {
       const now = performance.now();
       if (done === total || now - last > 2000) {
@@ -46,13 +48,11 @@ export const dataShapesCommand: Command = {
   summary: 'generate the MRSeg-Shapes synthetic benchmark (images, annotations, conversations)',
   async run(argv) {
     try {
-      return await runDataShapes(argv);
+      return await guard('data shapes', USAGE, (s) => process.stderr.write(s), () => runDataShapes(argv));
     } catch (e) {
-      if (e instanceof CliUsageError || e instanceof ShapesOptionsError) {
-        process.stderr.write(`segllm data shapes: ${e.message}\n`);
-        return 2;
-      }
-      throw e;
+      if (!(e instanceof ShapesOptionsError)) throw e;
+      process.stderr.write(`segllm data shapes: ${e.message}\n`);
+      return 2;
     }
   },
 };

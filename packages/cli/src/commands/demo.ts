@@ -6,8 +6,9 @@ import { encodeBytes, generateShapesSample, rleFromCoco, rleIntersectionUnion, V
 import { newImage } from '@segllm/models';
 import { getBackend } from '@segllm/tensor';
 import { guard } from '../lib/errors.ts';
-import { processIo, parseOptions, type Io } from '../lib/io.ts';
-import { CliUsageError, buildTinySegLLM, prepareBackend } from '../lib/model.ts';
+import { processIo, type Io } from '../lib/io.ts';
+import { CliUsageError, parseOptions } from '../lib/args.ts';
+import { buildTinySegLLM, prepareBackend } from '../lib/model.ts';
 import { saveSegLLM } from '@segllm/core';
 import { maskArea } from '../lib/output.ts';
 import { roundText } from './eval.ts';

@@ -13,8 +13,9 @@ import {
   type CocoImage, type MaskId, type MaskRecord, type ParsedConversation, type RleMask,
 } from '@segllm/mrseg';
 import { guard } from '../lib/errors.ts';
-import { processIo, parseOptions, required, type Io } from '../lib/io.ts';
-import { CliUsageError, loadModel } from '../lib/model.ts';
+import { processIo, type Io } from '../lib/io.ts';
+import { CliUsageError, parseOptions, parseShard as parseShardOption, required } from '../lib/args.ts';
+import { loadModel } from '../lib/model.ts';
 import { writeFileAtomic } from '../lib/output.ts';
 import type { Command } from './index.ts';
 
@@ -28,10 +29,8 @@ export const EVAL_USAGE = `usage: segllm eval --model <checkpoint dir> --convers
 
 /** Parses "i/n" (0 <= i < n). */
 export function parseShard(s: string | undefined): { index: number; count: number } {
-  if (s === undefined) return { index: 0, count: 1 };
-  const m = /^(\d+)\/(\d+)$/.exec(s);
-  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new CliUsageError(`--shard must be i/n with 0 <= i < n, got "${s}"`);
-  return { index: Number(m[1]), count: Number(m[2]) };
+  const [index, count] = parseShardOption(s);
+  return { index, count };
 }
 
 /** Row-major 0/1 bytes of a (column-major) RLE mask. */

@@ -1,6 +1,7 @@
 /** `segllm segment`: one round on one image; prints the round and optionally writes the mask PNG. */
 import { guard } from '../lib/errors.ts';
-import { processIo, parseOptions, required, type Io } from '../lib/io.ts';
+import { processIo, type Io } from '../lib/io.ts';
+import { parseOptions, required } from '../lib/args.ts';
 import { loadModel } from '../lib/model.ts';
 import { maskPng, roundLine, writeFileAtomic } from '../lib/output.ts';
 import { openChat } from './chat.ts';

@@ -6,8 +6,8 @@
  */
 import type { LogRecord } from '@segllm/core/train';
 import { guard } from '../lib/errors.ts';
-import { CliUsageError } from '../lib/model.ts';
-import { processIo, parseOptions, required, type Io } from '../lib/io.ts';
+import { CliUsageError, parseOptions, required } from '../lib/args.ts';
+import { processIo, type Io } from '../lib/io.ts';
 import type { Command } from './index.ts';
 
 export const TRAIN_USAGE = `usage: segllm train --config <train.json> [--resume] [--until <step>]

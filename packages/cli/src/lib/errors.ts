@@ -6,7 +6,7 @@ import {
 } from '@segllm/models';
 import { AnnotationFormatError, ConversationFormatError, JsonStreamError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, PickleError, PngFormatError } from '@segllm/mrseg';
 import { CheckpointDTypeError, SafetensorsError, StateDictError, WebGPUUnavailableError } from '@segllm/tensor';
-import { CliUsageError } from './model.ts';
+import { CliUsageError } from './args.ts';
 
 const USER_ERRORS = [
   SegLLMError, SegLLMConfigError, ImageDecodeError, PreprocessError, ConfigError, CheckpointKeyError, CheckpointNotFoundError, TokenizerConfigError,

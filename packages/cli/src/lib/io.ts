@@ -1,7 +1,5 @@
-/** Command I/O (injectable for tests) and argument parsing that turns node:util parseArgs failures into usage errors. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/** Command I/O, injectable for tests. */
 import type { Readable } from 'node:stream';
-import { CliUsageError } from './model.ts';
 
 export interface Io {
   out: (this: void, s: string) => void;
@@ -14,20 +12,3 @@ export const processIo: Io = {
   err: (s) => void process.stderr.write(s),
   stdin: process.stdin,
 };
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Parses `--name value` options (no positionals); unknown options and missing values are CliUsageErrors. */
-export function parseOptions<O extends Options>(argv: string[], options: O): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'] {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new CliUsageError((e as Error).message);
-  }
-}
-
-/** A required string option. */
-export function required(v: string | undefined, name: string): string {
-  if (v === undefined || v === '') throw new CliUsageError(`--${name} is required`);
-  return v;
-}

@@ -8,9 +8,7 @@ import type { MaskDecoder, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
 import { initWebGPU, manualSeed } from '@segllm/tensor';
 import type { DType } from '@segllm/tensor';
 
-export class CliUsageError extends Error {
-  override readonly name = 'CliUsageError';
-}
+import { CliUsageError } from './args.ts';
 
 /**
  * The mask decoder every command builds: the release's HIPIE-R50 with the sizes of the config (`hipie_config` in

@@ -22,3 +22,5 @@ export {
 } from './adapters.ts';
 export type { SlimCocoDataset } from './load.ts';
 export { loadCocoForGeneration, streamVgSceneGraphs } from './load.ts';
+export type { DataBuildOptions, DataBuildSummary, DataSource } from './build.ts';
+export { DATA_SOURCES, DataBuildError, buildConversations } from './build.ts';

@@ -7,6 +7,7 @@
  */
 import { MaskFormatError } from './errors.ts';
 import type { RleMask } from './rle.ts';
+import { encodeBytes } from './convert.ts';
 
 export interface FrameGeometry {
   /** Original size. */
@@ -226,21 +227,7 @@ export function rleResizePilBilinear(m: RleMask, outH: number, outW: number): Rl
     img = out;
     ch = outH;
   }
-  // Encode non-zero as 1 (column-major).
-  const counts: number[] = [];
-  let v = 0;
-  let run = 0;
-  for (let i = 0; i < img.length; i++) {
-    const b = img[i] ? 1 : 0;
-    if (b !== v) {
-      counts.push(run);
-      run = 0;
-      v = b;
-    }
-    run++;
-  }
-  counts.push(run);
-  return { h: ch, w: cw, counts: Uint32Array.from(counts) };
+  return encodeBytes(img, ch, cw, 'col'); // non-zero -> 1
 }
 
 /** Places an h x w mask at the top-left of an outH x outW frame: zero padding bottom/right, or cropping. */

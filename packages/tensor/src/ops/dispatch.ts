@@ -1,5 +1,6 @@
 /** Allocating outputs and running a kernel on the inputs' backend: the one path every op goes through. */
-import type { Attrs, Backend } from '../backend.ts';
+import type { Backend } from '../backend.ts';
+import type { KernelAttrs, KernelName } from '../kernels.ts';
 import { UnsupportedError } from '../backend.ts';
 import type { DType } from '../dtype.ts';
 import type { Shape } from '../shape.ts';
@@ -25,7 +26,13 @@ export function empty(backend: Backend, shape: Shape, dtype: DType): Tensor {
 }
 
 /** Runs kernel `op` on `inputs` (all on one backend) and returns freshly allocated outputs of the given shapes/dtypes. */
-export function run(op: string, inputs: readonly Tensor[], outs: readonly { shape: Shape; dtype: DType }[], attrs: Attrs = {}, backend?: Backend): Tensor[] {
+export function run<K extends KernelName>(
+  op: K,
+  inputs: readonly Tensor[],
+  outs: readonly { shape: Shape; dtype: DType }[],
+  attrs: KernelAttrs[K],
+  backend?: Backend,
+): Tensor[] {
   const b = backend ?? backendOf(inputs);
   const probe = inputs[0]?.dtype ?? outs[0].dtype;
   if (!b.supports(op, probe)) throw new UnsupportedError(`the '${b.name}' backend has no '${op}' kernel for ${probe}`);
@@ -41,7 +48,7 @@ export function run(op: string, inputs: readonly Tensor[], outs: readonly { shap
 }
 
 /** Runs kernel `op` writing into existing (possibly strided) output views. */
-export function runInto(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Attrs = {}): void {
+export function runInto<K extends KernelName>(op: K, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: KernelAttrs[K]): void {
   const b = backendOf([...inputs, ...outputs]);
   const probe = inputs[0]?.dtype ?? outputs[0].dtype;
   if (!b.supports(op, probe)) throw new UnsupportedError(`the '${b.name}' backend has no '${op}' kernel for ${probe}`);

@@ -27,7 +27,7 @@ registerKernel(
     const ms = arr(m);
     const vs = arr(v);
     const vm = vmax ? arr(vmax) : null;
-    const { lr, beta1, beta2, eps, weightDecay, step } = a as Record<string, number>;
+    const { lr, beta1, beta2, eps, weightDecay, step } = a;
     const decay = 1 - lr * weightDecay;
     const stepSize = lr / (1 - beta1 ** step);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** step);

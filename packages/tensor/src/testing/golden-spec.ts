@@ -12,6 +12,7 @@ import { alias } from '../ops/copy/copy.ts';
 import type { Goldens } from './goldens.ts';
 import { compareArrays } from './compare.ts';
 import { fmtShape, shapesEqual } from '../shape.ts';
+import type { KernelName } from '../kernels.ts';
 
 export interface GoldenRow {
   /** The case name: the golden key prefix, e.g. 'act.gelu_erf'. */
@@ -52,8 +53,8 @@ export function goldenKeys(row: GoldenRow): string[] {
 }
 
 /** The kernels of `row` that `backend` lacks in float32 (the row is skipped there). */
-export function missingKernels(row: GoldenRow, backend: { supports(op: string, dtype: 'float32'): boolean }): string[] {
-  return row.kernels.filter((k) => !backend.supports(k, 'float32'));
+export function missingKernels(row: GoldenRow, backend: { supports(op: KernelName, dtype: 'float32'): boolean }): string[] {
+  return row.kernels.filter((k) => !backend.supports(k as KernelName, 'float32'));
 }
 
 export async function runGoldenCase(row: GoldenRow, gold: Goldens): Promise<GoldenCaseResult> {

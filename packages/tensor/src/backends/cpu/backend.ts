@@ -2,11 +2,11 @@
  * The CPU backend: readable TypeScript kernels over typed arrays, the numerical reference for every other backend.
  * float16/bfloat16 are storage formats here: kernels see them widened to float32 and results are rounded back.
  */
-import type { Attrs, Backend, MemoryStats, Storage, View } from '../../backend.ts';
+import type { Backend, MemoryStats, Storage, View } from '../../backend.ts';
 import { BackendError, UnsupportedError, registerBackend } from '../../backend.ts';
 import type { DType, StorageArray } from '../../dtype.ts';
 import { allocArray, fromNumbers, itemSize, toFloat32Array } from '../../dtype.ts';
-import { getKernel, kernelNames } from '../../kernels.ts';
+import { getKernel, kernelNames, type KernelAttrs, type KernelName } from '../../kernels.ts';
 import { cpuThreads } from '../../ops/matmul/pool.ts';
 
 interface CpuStorage extends Storage {
@@ -50,12 +50,12 @@ export class CpuBackend implements Backend {
     this.#live -= storage.numel * itemSize(storage.dtype);
   }
 
-  supports(op: string, dtype: DType): boolean {
+  supports(op: KernelName, dtype: DType): boolean {
     const k = getKernel('cpu', op);
     return !!k && (!k.dtypes || k.dtypes.includes(dtype) || (isHalf(dtype) && !k.half && k.dtypes.includes('float32')));
   }
 
-  run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
+  run<K extends KernelName>(op: K, inputs: View[], outputs: View[], attrs: KernelAttrs[K]): void {
     const k = getKernel('cpu', op);
     if (!k) throw new UnsupportedError(`the cpu backend has no kernel '${op}'`);
     const anyHalf = inputs.some((v) => isHalf(v.dtype)) || outputs.some((v) => isHalf(v.dtype));

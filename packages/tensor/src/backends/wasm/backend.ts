@@ -4,26 +4,18 @@
  * kernel, no copies) while the SIMD kernels address the same bytes by pointer. After the memory grows, handles are
  * re-created on the new buffer (a non-shared memory detaches the old one).
  */
-import type { Attrs, Backend, MemoryStats, Storage, View } from '../../backend.ts';
+import type { Backend, MemoryStats, Storage, View } from '../../backend.ts';
 import { BackendError, UnsupportedError } from '../../backend.ts';
 import type { DType, StorageArray } from '../../dtype.ts';
 import { itemSize } from '../../dtype.ts';
 import { cpu } from '../cpu/backend.ts';
-import { getKernel, type KernelFn } from '../../kernels.ts';
+import { getKernel, kernelNames, type KernelAttrs, type KernelFn, type KernelName, type WasmKernelFn } from '../../kernels.ts';
 import type { WasmRuntime } from './runtime.ts';
 import { setGemmHook, type GemmHook } from '../../ops/matmul/gemm.ts';
 
-/** A SIMD kernel: returns false to decline (the readable CPU kernel then runs on the same memory). */
-export type WasmKernel = (rt: WasmRuntime, inputs: View[], outputs: View[], attrs: Attrs) => boolean;
-
-const kernels = new Map<string, WasmKernel>();
-
-export function registerWasmKernel(op: string, fn: WasmKernel): void {
-  kernels.set(op, fn);
-}
-
-export function wasmKernelNames(): string[] {
-  return [...kernels.keys()];
+/** SIMD kernels register in the shared registry (kernels.ts) under the backend name 'cpu-wasm'. */
+export function wasmKernelNames(): KernelName[] {
+  return kernelNames('cpu-wasm');
 }
 
 type Ctor = new (buf: ArrayBufferLike, byteOffset: number, length: number) => StorageArray;
@@ -123,13 +115,13 @@ export class WasmBackend implements Backend {
     this.rt.heap.free(s.ptr, s.numel * itemSize(s.dtype));
   }
 
-  supports(op: string, dtype: DType): boolean {
+  supports(op: KernelName, dtype: DType): boolean {
     return cpu.supports(op, dtype);
   }
 
-  run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
+  run<K extends KernelName>(op: K, inputs: View[], outputs: View[], attrs: KernelAttrs[K]): void {
     for (const v of outputs) if (v.storage instanceof WasmStorage) v.storage.written();
-    const k = kernels.get(op);
+    const k = getKernel('cpu-wasm', op)?.fn;
     if (k && k(this.rt, inputs, outputs, attrs)) {
       this.counts.simd++;
       this.byOp.simd.set(op, (this.byOp.simd.get(op) ?? 0) + 1);
@@ -155,7 +147,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  #runWidened(op: string, k: WasmKernel | undefined, readable: KernelFn, inputs: View[], outputs: View[], attrs: Attrs): void {
+  #runWidened<K extends KernelName>(op: K, k: WasmKernelFn<K> | undefined, readable: KernelFn<K>, inputs: View[], outputs: View[], attrs: KernelAttrs[K]): void {
     const temps: { ptr: number; bytes: number; lo: number; len: number; view: View }[] = [];
     const widen = (v: View): View => {
       if (!isHalf(v.dtype)) return v;

@@ -11,7 +11,7 @@ import './ops/rows.ts';
 import './ops/conv.ts';
 import './ops/attention.ts';
 
-export { WasmBackend, WasmStorage, registerWasmKernel, wasmKernelNames } from './backend.ts';
+export { WasmBackend, WasmStorage, wasmKernelNames } from './backend.ts';
 export { WasmInitError, type CpuWasmOptions } from './runtime.ts';
 export { WasmMemoryError } from './heap.ts';
 export { WasmWorkerError } from './threads.ts';

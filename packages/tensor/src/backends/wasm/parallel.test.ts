@@ -69,8 +69,8 @@ describe('chunked parallel runs', () => {
     expect(rt.split(100, 8, 64, 2)).toEqual([0, 100]); // too small to split
   });
 
-  it('back-to-back tiny jobs: every chunk runs once, whether a worker claims the job or its offer is withdrawn', () => {
-    if (!rt.pool) return;
+  it.skipIf(!rt.pool)('back-to-back tiny jobs: every chunk runs once, whether a worker claims the job or its offer is withdrawn', () => {
+    const pool = rt.pool!;
     const n = 64;
     const [a, y] = [rt.heap.alloc(n * 4), rt.heap.alloc(n * 4)];
     const one = rt.heap.alloc(64);
@@ -78,7 +78,7 @@ describe('chunked parallel runs', () => {
     try {
       const f = rt.f32();
       f[one / 4] = 1;
-      const [jobs0, withdrawn0] = [rt.pool.jobs, rt.pool.withdrawn];
+      const [jobs0, withdrawn0] = [pool.jobs, pool.withdrawn];
       let bad = 0;
       for (let it = 0; it < 300; it++) {
         for (let i = 0; i < n; i++) f[a / 4 + i] = it * n + i;
@@ -87,8 +87,8 @@ describe('chunked parallel runs', () => {
         for (let i = 0; i < n; i++) if (f[y / 4 + i] !== it * n + i + 1) bad++;
       }
       expect(bad).toBe(0);
-      expect(rt.pool.jobs - jobs0).toBe(300);
-      expect(rt.pool.withdrawn - withdrawn0).toBeLessThanOrEqual(300);
+      expect(pool.jobs - jobs0).toBe(300);
+      expect(pool.withdrawn - withdrawn0).toBeLessThanOrEqual(300);
     } finally {
       setCpuWasmThreads(prev);
       rt.heap.free(a, n * 4);

@@ -4,11 +4,11 @@
  * `initWebGPU()` creates the one device of the process lazily and registers the backend; `shutdownWebGPU()` (and
  * process exit) destroys it.
  */
-import type { Attrs, Backend, MemoryStats, Storage, View } from '../../backend.ts';
+import type { Backend, MemoryStats, Storage, View } from '../../backend.ts';
 import { BackendError, UnsupportedError, registerBackend, unregisterBackend } from '../../backend.ts';
 import type { DType, StorageArray } from '../../dtype.ts';
 import { allocArray, itemSize } from '../../dtype.ts';
-import { getKernel, kernelNames } from '../../kernels.ts';
+import { getKernel, kernelNames, type KernelAttrs, type KernelFn, type KernelName } from '../../kernels.ts';
 import type { GpuBuf, GpuRuntime, PipelineStats } from './runtime.ts';
 import type { InitOptions } from './device.ts';
 import { noGrad } from '../../autograd/engine.ts';
@@ -51,7 +51,7 @@ function isContiguous(v: View): boolean {
 }
 
 /** Kernels that handle storages split across buffers themselves, and which of their inputs may be split. */
-const CHUNK_AWARE = new Map([
+const CHUNK_AWARE = new Map<KernelName, number>([
   ['matmul', 1], // B = W^T of a row-major weight (linear, lm_head)
   ['matmul_bias_act', 1], // the same, with the fused bias/activation epilogue (linear with a bias)
   ['index_select', 0], // the table (embedding)
@@ -190,17 +190,17 @@ export class WebGPUBackend implements Backend {
     else this.runtime.release((storage as WebGPUStorage).handle);
   }
 
-  supports(op: string, dtype: DType): boolean {
+  supports(op: KernelName, dtype: DType): boolean {
     const k = getKernel('webgpu', op);
     return !!k && this.#dtypeOk(dtype) && (!k.dtypes || k.dtypes.includes(dtype));
   }
 
-  run(op: string, inputs: View[], outputs: View[], attrs: Attrs): void {
+  run<K extends KernelName>(op: K, inputs: View[], outputs: View[], attrs: KernelAttrs[K]): void {
     const k = getKernel('webgpu', op);
     if (!k) throw new UnsupportedError(`the webgpu backend has no kernel '${op}'`);
     // (plain loops: this runs once per op, and small ops are dominated by such per-dispatch costs)
     if (op === 'copy' && ((inputs[0].storage as WebGPUStorage).chunks || (outputs[0].storage as WebGPUStorage).chunks)) {
-      this.#copySplit(k.fn, inputs[0], outputs[0]);
+      this.#copySplit(k.fn as KernelFn<'copy'>, inputs[0], outputs[0]);
       return;
     }
     const splitOk = CHUNK_AWARE.get(op);
@@ -237,7 +237,7 @@ export class WebGPUBackend implements Backend {
    * `copy` (casts, contiguous(), loading weights with copyInto) where either side is split across buffers: both
    * views contiguous; the copy kernel runs once per overlap of a source and a destination chunk, as flat ranges.
    */
-  #copySplit(fn: (i: View[], o: View[], a: Attrs) => void, src: View, dst: View): void {
+  #copySplit(fn: KernelFn<'copy'>, src: View, dst: View): void {
     if (src.storage === dst.storage || !isContiguous(src) || !isContiguous(dst)) {
       throw new UnsupportedError(
         `copying ${src.storage === dst.storage ? 'within' : 'a strided view of'} a tensor split across GPU buffers (larger than maxStorageBufferBindingSize) is not supported: only contiguous copies between two tensors (casts, loading weights)`,

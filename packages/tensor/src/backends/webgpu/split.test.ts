@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableBackends } from '../../testing/backends.ts';
-import { UnsupportedError } from '../../backend.ts';
+import { UnsupportedError, getBackend } from '../../backend.ts';
 import { tensor } from '../../tensor.ts';
 import * as ops from '../../ops/index.ts';
 import { copyInto } from '../../ops/copy/copy.ts';
@@ -14,6 +14,8 @@ import { zeros } from '../../tensor.ts';
 import { chunkElements, setChunkLimitForTesting } from './backend.ts';
 
 const hasGpu = (await availableBackends()).includes('webgpu');
+/** float16 storage needs the adapter's shader-f16 feature. */
+const f16 = hasGpu && getBackend('webgpu').supports('matmul', 'float16');
 
 describe('chunkElements', () => {
   it('keeps whole rows per buffer at the adapter limit', () => {
@@ -77,9 +79,7 @@ describe.skipIf(!hasGpu)('webgpu weights split across buffers, rows not dividing
     expect(maxDiff(await ops.linear(x.narrow(0, 0, 2), w, bias).data(), ref.linb)).toBeLessThan(1e-5);
   });
 
-  it('float16 weights split by rows', async () => {
-    const be = (await import('../../backend.ts')).getBackend('webgpu');
-    if (!be.supports('matmul', 'float16')) return;
+  it.skipIf(!f16)('float16 weights split by rows (needs shader-f16)', async () => {
     const xv = seq(5 * D, (i) => Math.cos(i * 0.7));
     const ref = await ops.linear(tensor(xv, { shape: [5, D] }).to('float16'), tensor(wv, { shape: [V, D] }).to('float16')).to('float32').data();
     setChunkLimitForTesting(1100); // 80-byte rows: 13 rows would fit 1100 bytes, the largest size class below (1024) holds 12
@@ -99,8 +99,7 @@ describe.skipIf(!hasGpu)('webgpu weights split across buffers, rows not dividing
     copyInto(dst, src);
     expect(Array.from(await dst.data())).toEqual(Array.from(new Float32Array(wv)));
     // float32 -> float16 -> float32: the float16 copy holds 25 rows per buffer (the float32 one 12), so chunks overlap unevenly
-    const be = (await import('../../backend.ts')).getBackend('webgpu');
-    if (be.supports('copy', 'float16')) {
+    if (f16) {
       const h = src.to('float16');
       expect((h.storage as { chunks?: { count: number }[] }).chunks?.map((c) => c.count / D)).toEqual([25, 25]);
       const back = await h.to('float32').data();

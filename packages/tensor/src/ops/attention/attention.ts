@@ -38,8 +38,8 @@ registerKernel(
   'cpu',
   'sdpa',
   ([q, k, v, mask], [out], attrs) => {
-    const scale = attrs.scale as number;
-    const causal = attrs.causal as boolean;
+    const scale = attrs.scale;
+    const causal = attrs.causal;
     const [B, Hq, Tq, D] = q.shape;
     const [, Hk, Tk] = k.shape;
     const Dv = v.shape[3];

@@ -8,7 +8,9 @@
  * - `conv2d_grad_input`: [gy [N, O, Ho, Wo], w [O, C/groups, kh, kw]] -> [gx [N, C, H, W]].
  * - `conv2d_grad_weight`: [gy [N, O, Ho, Wo], x [N, C, H, W]] -> [gw [O, C/groups, kh, kw]].
  */
-import type { Attrs, View } from '../../backend.ts';
+import type { ConvAttrs } from '../../kernels.ts';
+import type { View } from '../../backend.ts';
+import type { Window2d } from '../spatial/args.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { registerKernel } from '../../kernels.ts';
 import { gemm } from '../matmul/matmul.ts';
@@ -19,24 +21,12 @@ type F = Float32Array | Float64Array;
 const COLS_BUDGET = 1 << 18;
 
 /** The geometry of one group's convolution. */
-interface Geom {
+interface Geom extends Window2d {
   /** Input channels per group. */
   C: number;
-  H: number;
-  W: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
-  Ho: number;
-  Wo: number;
 }
 
-function geomOf(x: { shape: readonly number[] }, w: { shape: readonly number[] }, y: { shape: readonly number[] }, attrs: Attrs): Geom {
+function geomOf(x: { shape: readonly number[] }, w: { shape: readonly number[] }, y: { shape: readonly number[] }, attrs: ConvAttrs): Geom {
   const [sh, sw] = attrs.stride as number[];
   const [ph, pw] = attrs.padding as number[];
   const [dh, dw] = attrs.dilation as number[];
@@ -87,7 +77,10 @@ function im2col(x: F, xOff: number, g: Geom, oh0: number, oh1: number, cols: F):
   }
 }
 
-/** The adjoint of im2col: adds each column entry back onto the input pixel it was read from. */
+/**
+ * The adjoint of im2col: adds each column entry back onto the input pixel it was read from. (A deliberate adjoint
+ * pair: the loops mirror im2col's line for line, reads and writes swapped, so each is checked against the other.)
+ */
 function col2im(cols: F, g: Geom, oh0: number, oh1: number, gx: F, xOff: number): void {
   const { C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Wo } = g;
   const tn = (oh1 - oh0) * Wo;
@@ -120,12 +113,12 @@ function scratch(C: Ctor, n: number): F {
   return C === Float64Array ? new Float64Array(buf) : new Float32Array(buf);
 }
 
-function convForward([x, w, b]: View[], [y]: View[], attrs: Attrs): void {
+function convForward([x, w, b]: View[], [y]: View[], attrs: ConvAttrs): void {
   const X = arr(x) as F;
   const Wt = arr(w) as F;
   const Y = arr(y) as F;
   const B = b ? (arr(b) as F) : null;
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const g = geomOf(x, w, y, attrs);
   const [N, O] = [y.shape[0], y.shape[1]];
   const Og = O / groups;
@@ -170,11 +163,11 @@ function convForward([x, w, b]: View[], [y]: View[], attrs: Attrs): void {
   }
 }
 
-function convGradInput([gy, w]: View[], [gx]: View[], attrs: Attrs): void {
+function convGradInput([gy, w]: View[], [gx]: View[], attrs: ConvAttrs): void {
   const GY = arr(gy) as F;
   const Wt = arr(w) as F;
   const GX = arr(gx) as F;
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const g = geomOf(gx, w, gy, attrs);
   const [N, O] = [gy.shape[0], gy.shape[1]];
   const Og = O / groups;
@@ -221,11 +214,11 @@ function convGradInput([gy, w]: View[], [gx]: View[], attrs: Attrs): void {
   }
 }
 
-function convGradWeight([gy, x]: View[], [gw]: View[], attrs: Attrs): void {
+function convGradWeight([gy, x]: View[], [gw]: View[], attrs: ConvAttrs): void {
   const GY = arr(gy) as F;
   const X = arr(x) as F;
   const GW = arr(gw) as F;
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const g = geomOf(x, gw, gy, attrs);
   const [N, O] = [gy.shape[0], gy.shape[1]];
   const Og = O / groups;

@@ -33,7 +33,7 @@ registerKernel('cpu', 'copy', ([src], [dst]) => {
 
 /** A contiguous copy with the same values (always a new storage). */
 export function clone(x: Tensor): Tensor {
-  const [out] = run('copy', [x], [{ shape: x.shape, dtype: x.dtype }]);
+  const [out] = run('copy', [x], [{ shape: x.shape, dtype: x.dtype }], {});
   return record('clone', [x], out, (g) => [g], { saveInputs: false });
 }
 
@@ -52,7 +52,7 @@ export function contiguous(x: Tensor): Tensor {
 /** Casts to `dtype` (like torch `.to(dtype)`); gradients flow between float dtypes. */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return alias(x);
-  const [out] = run('copy', [x], [{ shape: x.shape, dtype }]);
+  const [out] = run('copy', [x], [{ shape: x.shape, dtype }], {});
   if (!isFloat(dtype) || !isFloat(x.dtype)) return out;
   const from = x.dtype;
   return record('cast', [x], out, (g) => [cast(g, from)], { saveInputs: false });
@@ -62,7 +62,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 export function copyInto(dst: Tensor, src: Tensor): void {
   noGrad(() => {
     const s = shapesEqual(src.shape, dst.shape) ? src : expand(src, dst.shape);
-    runInto('copy', [s], [dst]);
+    runInto('copy', [s], [dst], {});
     if (s !== src) s.dispose();
   });
 }

@@ -16,8 +16,8 @@ import { run } from '../dispatch.ts';
 import { reshape } from '../movement/views.ts';
 
 registerKernel('cpu', 'cumsum', ([x], [y], attrs) => {
-  const dim = attrs.dim as number;
-  const reverse = attrs.reverse as boolean;
+  const dim = attrs.dim;
+  const reverse = attrs.reverse;
   const pre = numel(x.shape.slice(0, dim));
   const S = x.shape[dim];
   const post = numel(x.shape.slice(dim + 1));

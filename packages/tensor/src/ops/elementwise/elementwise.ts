@@ -21,8 +21,8 @@ for (const [name, row] of Object.entries(UNARY) as [UnaryName, UnaryRow][]) {
   registerKernel('cpu', `unary:${name}`, ([x], [y], attrs) => {
     const xs = arr(x);
     const ys = arr(y);
-    const p = (attrs.p as number | undefined) ?? 0;
-    const q = (attrs.q as number | undefined) ?? 0;
+    const p = (attrs.p) ?? 0;
+    const q = (attrs.q) ?? 0;
     const f = row.cpu;
     forEachOffset(y.shape, [x, y], (_i, o) => {
       ys[o[1]] = f(xs[o[0]], p, q);
@@ -104,7 +104,7 @@ export function binary(name: BinaryName, a: Operand, b: Operand): Tensor {
     const cb = tb.dtype === inDtype ? tb : cast(tb, inDtype);
     const ea = expand(ca, shape);
     const eb = expand(cb, shape);
-    const [out] = run(`binary:${name}`, [ea, eb], [{ shape, dtype: row.boolOut ? 'bool' : dtype }]);
+    const [out] = run(`binary:${name}`, [ea, eb], [{ shape, dtype: row.boolOut ? 'bool' : dtype }], {});
     for (const t of [ea, eb, ca, cb]) if (t !== ta && t !== tb) t.dispose();
     return out;
   });
@@ -145,7 +145,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
     const ca = ta.dtype === dtype ? ta : cast(ta, dtype);
     const cb = tb.dtype === dtype ? tb : cast(tb, dtype);
     const views = [expand(cond, shape), expand(ca, shape), expand(cb, shape)];
-    const [out] = run('where', views, [{ shape, dtype }]);
+    const [out] = run('where', views, [{ shape, dtype }], {});
     for (const t of [...views, ca, cb]) if (t !== ta && t !== tb) t.dispose();
     return out;
   });

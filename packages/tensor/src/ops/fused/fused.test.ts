@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FusedChainError, Generator, ShapeError, fuse, fused, randn, tensor, traceChain } from '@segllm/tensor';
+import { FusedChainError, Generator, ShapeError, fuse, fused, getBackend, randn, tensor, traceChain } from '@segllm/tensor';
 import type { Tensor } from '@segllm/tensor';
 import { availableBackends, compareArrays, gradcheck } from '@segllm/tensor/testing';
 
@@ -49,8 +49,7 @@ describe.each(backends)('fused elementwise chains on %s', (backend) => {
     expect(y.slice(1)).toEqual([1, -1, Infinity, 1, 1]);
   });
 
-  it('float16 inputs are widened once and rounded once', async () => {
-    if (!(await import('@segllm/tensor')).getBackend(backend).supports('fused', 'float16')) return;
+  it.skipIf(!getBackend(backend).supports('fused', 'float16'))('float16 inputs are widened once and rounded once (needs shader-f16)', async () => {
     const g = rand([4, 8], 5, backend);
     const u = rand([4, 8], 6, backend);
     const h = swiglu(g.to('float16'), u.to('float16'));

@@ -6,8 +6,8 @@
  * - `grid_sample`: [x [N, C, H, W], grid [N, Ho, Wo, 2] (x, y in [-1, 1])] -> [y [N, C, Ho, Wo]].
  * - `grid_sample_backward`: [gy [N, C, Ho, Wo], x, grid] -> [gx [N, C, H, W], ggrid [N, Ho, Wo, 2]].
  */
+import type { GridSampleAttrs } from '../../kernels.ts';
 import { registerKernel } from '../../kernels.ts';
-import type { Attrs } from '../../backend.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
@@ -51,10 +51,10 @@ interface Dims {
   Wo: number;
 }
 
-function setup(x: { shape: readonly number[]; dtype: string }, grid: { shape: readonly number[] }, attrs: Attrs) {
+function setup(x: { shape: readonly number[]; dtype: string }, grid: { shape: readonly number[] }, attrs: GridSampleAttrs) {
   const d: Dims = { N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3], Ho: grid.shape[1], Wo: grid.shape[2] };
   const fr = x.dtype === 'float64' ? (v: number) => v : Math.fround;
-  return { d, fr, ac: attrs.alignCorners as boolean, border: attrs.paddingMode === 'border' };
+  return { d, fr, ac: attrs.alignCorners, border: attrs.paddingMode === 'border' };
 }
 
 registerKernel(
@@ -102,6 +102,7 @@ registerKernel(
   { dtypes: ['float32', 'float64'] },
 );
 
+// A deliberate adjoint pair with the forward kernel above: the same loops with reads and writes swapped.
 registerKernel(
   'cpu',
   'grid_sample_backward',

@@ -47,7 +47,7 @@ function walk(index: View, xShape: readonly number[], srcShape: readonly number[
 }
 
 registerKernel('cpu', 'gather', ([x, index], [out], attrs) => {
-  const dim = attrs.dim as number;
+  const dim = attrs.dim;
   const xa = arr(x);
   const ia = arr(index);
   const oa = arr(out);
@@ -61,7 +61,7 @@ registerKernel('cpu', 'gather', ([x, index], [out], attrs) => {
 });
 
 registerKernel('cpu', 'scatter_add', ([x, index, src], [out], attrs) => {
-  const dim = attrs.dim as number;
+  const dim = attrs.dim;
   const oa = arr(out);
   oa.set(arr(x).subarray(x.offset, x.offset + numel(x.shape)), out.offset);
   const ia = arr(index);

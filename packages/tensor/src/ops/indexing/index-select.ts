@@ -25,7 +25,7 @@ function split3(x: View, dim: number): [number, number, number] {
 }
 
 registerKernel('cpu', 'index_select', ([x, index], [out], attrs) => {
-  const dim = attrs.dim as number;
+  const dim = attrs.dim;
   const [pre, S, post] = split3(x, dim);
   const K = index.shape[0];
   const xa = arr(x);
@@ -45,7 +45,7 @@ registerKernel('cpu', 'index_select', ([x, index], [out], attrs) => {
 });
 
 registerKernel('cpu', 'index_add', ([x, index, src], [out], attrs) => {
-  const dim = attrs.dim as number;
+  const dim = attrs.dim;
   const [pre, S, post] = split3(x, dim);
   const K = index.shape[0];
   const oa = arr(out);

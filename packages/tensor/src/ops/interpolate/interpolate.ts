@@ -10,8 +10,9 @@
  * - `interpolate`: [x [N, C, H, W]] -> [y [N, C, Ho, Wo]].
  * - `interpolate_backward`: [gy [N, C, Ho, Wo]] -> [gx [N, C, H, W]].
  */
+import type { InterpolateAttrs } from '../../kernels.ts';
 import { registerKernel } from '../../kernels.ts';
-import type { Attrs, View } from '../../backend.ts';
+import type { View } from '../../backend.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
@@ -79,12 +80,12 @@ export function interpTaps(mode: string, inSize: number, outSize: number, alignC
   return t;
 }
 
-function tapsFor(small: View, big: View, attrs: Attrs): [Taps, Taps] {
+function tapsFor(small: View, big: View, attrs: InterpolateAttrs): [Taps, Taps] {
   // `small` is the input-side view, `big` the output-side one (names only; either may be larger).
   const fr = small.dtype === 'float64' ? (v: number) => v : Math.fround;
   const [sh, sw] = attrs.scales as (number | null)[];
   const mode = attrs.mode as string;
-  const ac = attrs.alignCorners as boolean;
+  const ac = attrs.alignCorners;
   return [interpTaps(mode, small.shape[2], big.shape[2], ac, sh, fr), interpTaps(mode, small.shape[3], big.shape[3], ac, sw, fr)];
 }
 
@@ -118,6 +119,7 @@ registerKernel(
   { dtypes: ['float32', 'float64'] },
 );
 
+// A deliberate adjoint pair with the forward kernel above: the same loops with reads and writes swapped.
 registerKernel(
   'cpu',
   'interpolate_backward',

@@ -42,7 +42,7 @@ registerKernel(
   'matmul_bias_act',
   ([a, b, bias], [y], attrs) => {
     getKernel('cpu', 'matmul')!.fn([a, b], [y], {});
-    const act = attrs.activation as Activation;
+    const act = attrs.activation;
     const f = act === 'none' ? null : (UNARY[act] as UnaryRow).cpu;
     const ys = arr(y) as F;
     const bs = bias ? (arr(bias) as F) : null;

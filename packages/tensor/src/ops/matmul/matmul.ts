@@ -68,7 +68,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
     const ea = expand(a2.dtype === dtype ? a2 : cast(a2, dtype), [...batch, M, K]);
     const eb = expand(b2.dtype === dtype ? b2 : cast(b2, dtype), [...batch, K, N]);
-    let out = run('matmul', [ea, eb], [{ shape: [...batch, M, N], dtype }])[0];
+    let out = run('matmul', [ea, eb], [{ shape: [...batch, M, N], dtype }], {})[0];
     if (a.rank === 1) out = squeeze(out, -2);
     if (b.rank === 1) out = squeeze(out, -1);
     return out;

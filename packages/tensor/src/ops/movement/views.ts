@@ -3,7 +3,7 @@
  */
 import { record } from '../../autograd/engine.ts';
 import type { Shape } from '../../shape.ts';
-import { ShapeError, broadcastShapes, fmtShape, inferShape, normDim, numel, shapesEqual } from '../../shape.ts';
+import { ShapeError, broadcastShapes, contiguousStrides, fmtShape, inferShape, normDim, numel, shapesEqual } from '../../shape.ts';
 import { Tensor, zeros } from '../../tensor.ts';
 import { alias, contiguous, copyInto } from '../copy/copy.ts';
 import { sumTo } from '../reduce/reduce.ts';
@@ -15,15 +15,7 @@ function viewOf(x: Tensor, shape: Shape, strides: Shape, offset: number): Tensor
 
 /** Strides for viewing `x` with `shape` without copying, or null when the memory layout does not allow it. */
 function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
-  if (x.isContiguous) {
-    const out = new Array<number>(shape.length);
-    let s = 1;
-    for (let i = shape.length - 1; i >= 0; i--) {
-      out[i] = s;
-      s *= shape[i];
-    }
-    return out;
-  }
+  if (x.isContiguous) return contiguousStrides(shape);
   // Split/merge dims only within runs of old dims that are contiguous with each other (size-1 dims dropped).
   const old = x.shape.map((d, i) => [d, x.strides[i]] as const).filter(([d]) => d !== 1);
   const out = new Array<number>(shape.length).fill(0);
@@ -70,21 +62,12 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     return record('reshape', [x], v, (g) => [reshape(g, inShape)], { saveInputs: false });
   }
   const c = contiguous(x);
-  const v = viewOf(c, target, undefinedStrides(target), c.offset);
+  const v = viewOf(c, target, contiguousStrides(target), c.offset);
   const out = record('reshape', [c], v, (g) => [reshape(g, inShape)], { saveInputs: false });
   c.dispose();
   return out;
 }
 
-function undefinedStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= shape[i];
-  }
-  return out;
-}
 
 /** Like torch.view: fails instead of copying. */
 export function view(x: Tensor, shape: readonly number[]): Tensor {

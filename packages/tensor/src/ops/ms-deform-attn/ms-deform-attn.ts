@@ -10,8 +10,9 @@
  *   -> [out [N, Lq, M*D]].
  * - `ms_deform_attn_backward`: [gout [N, Lq, M*D], value, loc, attw] -> [gvalue, gloc, gattw] (shapes as inputs).
  */
+import type { MsDeformAttrs } from '../../kernels.ts';
 import { registerKernel } from '../../kernels.ts';
-import type { Attrs, View } from '../../backend.ts';
+import type { View } from '../../backend.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
@@ -61,7 +62,7 @@ function corners(lx: number, ly: number, h: number, w: number, fr: (v: number) =
   return true;
 }
 
-function dimsOf(value: View, loc: View, attrs: Attrs) {
+function dimsOf(value: View, loc: View, attrs: MsDeformAttrs) {
   const [N, S, M, D] = value.shape;
   const [, Lq, , L, P] = loc.shape;
   const shapes = attrs.shapes as [number, number][];

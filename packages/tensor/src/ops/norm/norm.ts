@@ -27,8 +27,8 @@ registerKernel(
   'cpu',
   'norm_rows',
   ([x], [y, rstd], attrs) => {
-    const eps = attrs.eps as number;
-    const rms = attrs.rms as boolean;
+    const eps = attrs.eps;
+    const rms = attrs.rms;
     const xs = arr(x);
     const ys = arr(y);
     const rs = arr(rstd);
@@ -59,7 +59,7 @@ registerKernel(
   'cpu',
   'norm_rows_backward',
   ([g, y, rstd], [dx], attrs) => {
-    const rms = attrs.rms as boolean;
+    const rms = attrs.rms;
     const gs = arr(g);
     const ys = arr(y);
     const rs = arr(rstd);

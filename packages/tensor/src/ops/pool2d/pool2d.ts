@@ -10,8 +10,9 @@
  * - `max_pool2d_backward`: [gy [N, C, Ho, Wo], indices int32 [N, C, Ho, Wo]] -> [gx [N, C, H, W]].
  * - `avg_pool2d`: [x] -> [y]; `avg_pool2d_backward`: [gy] -> [gx].
  */
+import type { AvgPoolAttrs, MaxPoolAttrs } from '../../kernels.ts';
 import { registerKernel } from '../../kernels.ts';
-import type { Attrs, View } from '../../backend.ts';
+import type { View } from '../../backend.ts';
 import { arr } from '../../backends/cpu/backend.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
 import { tidy } from '../../memory.ts';
@@ -21,7 +22,7 @@ import { contiguous } from '../copy/copy.ts';
 import { run } from '../dispatch.ts';
 import { squeeze, unsqueeze } from '../movement/views.ts';
 import { SpatialOptionError, expectNchw, pair, poolOutSize } from '../spatial/args.ts';
-import type { Pair } from '../spatial/args.ts';
+import type { Pair, Window2d } from '../spatial/args.ts';
 
 type F = Float32Array | Float64Array;
 
@@ -44,23 +45,11 @@ export interface AvgPool2dOptions {
   countIncludePad?: boolean;
 }
 
-interface PoolGeom {
+interface PoolGeom extends Window2d {
   planes: number;
-  H: number;
-  W: number;
-  Ho: number;
-  Wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
 }
 
-function geom(x: View, y: View, attrs: Attrs): PoolGeom {
+function geom(x: View, y: View, attrs: MaxPoolAttrs | AvgPoolAttrs): PoolGeom {
   const [kh, kw] = attrs.kernel as number[];
   const [sh, sw] = attrs.stride as number[];
   const [ph, pw] = attrs.padding as number[];
@@ -155,7 +144,7 @@ registerKernel(
     let o = y.offset;
     for (let pl = 0; pl < g.planes; pl++) {
       const base = x.offset + pl * g.H * g.W;
-      avgWindows(g, attrs.countIncludePad as boolean, (h0, h1, w0, w1, div) => {
+      avgWindows(g, attrs.countIncludePad, (h0, h1, w0, w1, div) => {
         if (h0 >= h1 || w0 >= w1) {
           Y[o++] = 0;
           return;
@@ -169,6 +158,7 @@ registerKernel(
   { dtypes: ['float32', 'float64'] },
 );
 
+// A deliberate adjoint pair with the forward kernel above: the same loops with reads and writes swapped.
 registerKernel(
   'cpu',
   'avg_pool2d_backward',
@@ -180,7 +170,7 @@ registerKernel(
     let o = gy.offset;
     for (let pl = 0; pl < g.planes; pl++) {
       const base = gx.offset + pl * g.H * g.W;
-      avgWindows(g, attrs.countIncludePad as boolean, (h0, h1, w0, w1, div) => {
+      avgWindows(g, attrs.countIncludePad, (h0, h1, w0, w1, div) => {
         const v = GY[o++] / div;
         if (h0 >= h1 || w0 >= w1) return;
         for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) GX[base + ih * g.W + iw] += v;

@@ -18,7 +18,7 @@ import { tidy } from '../../memory.ts';
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
 
 registerKernel('cpu', 'reduce', ([x], [y], attrs) => {
-  const op = attrs.op as ReduceOp;
+  const op = attrs.op;
   const dims = attrs.dims as number[];
   const xs = arr(x);
   const ys = arr(y);

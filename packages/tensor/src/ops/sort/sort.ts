@@ -19,8 +19,8 @@ import { run } from '../dispatch.ts';
 import { reshape, transpose } from '../movement/views.ts';
 
 registerKernel('cpu', 'sort', ([x], [values, indices], attrs) => {
-  const desc = attrs.descending as boolean;
-  const k = attrs.k as number;
+  const desc = attrs.descending;
+  const k = attrs.k;
   const [R, N] = x.shape;
   const xa = arr(x);
   const va = arr(values);

@@ -14,6 +14,23 @@ export class SpatialOptionError extends Error {
 
 export type Pair = [number, number];
 
+/** The window geometry of a 2-D sliding-window kernel (conv2d, pooling): input and output sizes, kernel, stride,
+ * padding and dilation per axis. */
+export interface Window2d {
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+}
+
 /** A number or an (h, w) pair as a pair of integers, each >= `min`. */
 export function pair(op: string, name: string, v: number | readonly number[] | undefined, dflt: number | readonly number[], min: number): Pair {
   const raw = v ?? dflt;

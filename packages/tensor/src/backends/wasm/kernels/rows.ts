@@ -11,6 +11,7 @@
  */
 import { f32, f32x4, forRange, get, i32, i32x4, ifThen, seq, set, v128, type Code } from '../emit/code.ts';
 import { Locals, type FuncDef, type ValType } from '../emit/module.ts';
+import type { BinaryName, UnaryName } from '../../../ops/elementwise/table.ts';
 
 type V = (x: Code) => Code;
 
@@ -71,11 +72,11 @@ function exp4(x: Code, t: [number, number, number], K?: Consts): Code {
   );
 }
 
-const BIN: Record<string, (a: Code, b: Code) => Code> = {
+const BIN = {
   add: f32x4.add, sub: f32x4.sub, mul: f32x4.mul, div: f32x4.div, maximum: f32x4.max, minimum: f32x4.min,
-};
+} satisfies Partial<Record<BinaryName, (a: Code, b: Code) => Code>>;
 
-function binary(op: string): FuncDef {
+function binary(op: keyof typeof BIN): FuncDef {
   const params = Array<'i32'>(5).fill('i32');
   const [a, b, y, n, mode] = [0, 1, 2, 3, 4];
   const L = new Locals(params);
@@ -112,8 +113,9 @@ function unary(op: string, L: Locals): V {
   }
 }
 
-export const UNARY_OPS = ['relu', 'neg', 'abs', 'sqrt', 'square', 'exp', 'sigmoid', 'silu'];
-export const BINARY_OPS = Object.keys(BIN);
+/** The elementwise rows with a SIMD form (names of the elementwise table, so `unary:${op}` is a kernel name). */
+export const UNARY_OPS: readonly UnaryName[] = ['relu', 'neg', 'abs', 'sqrt', 'square', 'exp', 'sigmoid', 'silu'];
+export const BINARY_OPS = Object.keys(BIN) as (keyof typeof BIN)[];
 
 function unaryFn(op: string): FuncDef {
   const params = Array<'i32'>(3).fill('i32');

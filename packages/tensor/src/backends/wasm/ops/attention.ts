@@ -11,7 +11,8 @@
  */
 import type { View } from '../../../backend.ts';
 import { isContiguous } from '../../../shape.ts';
-import { addr, registerWasmKernel } from '../backend.ts';
+import { addr } from '../backend.ts';
+import { registerKernel } from '../../../kernels.ts';
 import { gemmInto } from './gemm.ts';
 import { SDPA_SCORES_OFFSET } from '../kernels/attention.ts';
 import { MAX_CHUNKS } from '../threads.ts';
@@ -125,11 +126,11 @@ function perBlock(rt: WasmRuntime, a: Sdpa): void {
   }
 }
 
-registerWasmKernel('sdpa', (rt, [q, k, v, mask], [out], attrs) => {
+registerKernel('cpu-wasm', 'sdpa', (rt, [q, k, v, mask], [out], attrs) => {
   if (![q, k, v, out].every(dense) || (mask && !dense(mask))) return false;
   const [B, Hq, Tq, D] = q.shape;
   const [, Hk, Tk] = k.shape;
-  const a: Sdpa = { q, k, v, mask, out, B, Hq, Hk, Tq, Tk, D, Dv: v.shape[3], scale: attrs.scale as number, causal: attrs.causal as boolean };
+  const a: Sdpa = { q, k, v, mask, out, B, Hq, Hk, Tq, Tk, D, Dv: v.shape[3], scale: attrs.scale, causal: attrs.causal };
   if (Tq >= BLOCKED_MIN_TQ && Tk > 0 && D > 0 && a.Dv > 0) blocked(rt, a);
   else perBlock(rt, a);
   return true;

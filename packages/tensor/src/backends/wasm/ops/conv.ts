@@ -9,7 +9,8 @@
  */
 import type { View } from '../../../backend.ts';
 import { isContiguous } from '../../../shape.ts';
-import { addr, registerWasmKernel } from '../backend.ts';
+import { addr } from '../backend.ts';
+import { registerKernel } from '../../../kernels.ts';
 import { gemmInto, type Operand } from './gemm.ts';
 import type { WasmRuntime } from '../runtime.ts';
 
@@ -53,7 +54,7 @@ function cols(rt: WasmRuntime, fn: 'im2col' | 'col2im', g: Geom, src: number, oh
 
 const f32op = (ptr: number, rs: number, cs: number): Operand => ({ ptr, rs, cs, t: 'f32' });
 
-registerWasmKernel('conv2d_grad_input', (rt, [gy, w], [gx], attrs) => {
+registerKernel('cpu-wasm', 'conv2d_grad_input', (rt, [gy, w], [gx], attrs) => {
   if (!dense(gy) || !dense(w) || !dense(gx)) return false;
   const g = geom(gx, w, gy, attrs);
   const [N, O] = [gy.shape[0], gy.shape[1]];
@@ -85,7 +86,7 @@ registerWasmKernel('conv2d_grad_input', (rt, [gy, w], [gx], attrs) => {
   return true;
 });
 
-registerWasmKernel('conv2d_grad_weight', (rt, [gy, x], [gw], attrs) => {
+registerKernel('cpu-wasm', 'conv2d_grad_weight', (rt, [gy, x], [gw], attrs) => {
   if (!dense(gy) || !dense(x) || !dense(gw)) return false;
   const g = geom(x, gw, gy, attrs);
   const [N, O] = [gy.shape[0], gy.shape[1]];
@@ -126,12 +127,12 @@ registerWasmKernel('conv2d_grad_weight', (rt, [gy, x], [gw], attrs) => {
   return true;
 });
 
-registerWasmKernel('conv2d', (rt, [x, w, b], [y], attrs) => {
+registerKernel('cpu-wasm', 'conv2d', (rt, [x, w, b], [y], attrs) => {
   if (!dense(x) || !dense(w) || !dense(y) || (b && !dense(b))) return false;
   const [sh, sw] = attrs.stride as number[];
   const [ph, pw] = attrs.padding as number[];
   const [dh, dw] = attrs.dilation as number[];
-  const groups = attrs.groups as number;
+  const groups = attrs.groups;
   const [N, Ct, H, W] = x.shape;
   const [O, C, kh, kw] = w.shape;
   const [Ho, Wo] = [y.shape[2], y.shape[3]];

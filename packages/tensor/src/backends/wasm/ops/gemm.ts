@@ -10,7 +10,8 @@ import type { View } from '../../../backend.ts';
 import { itemSize } from '../../../dtype.ts';
 import type { GemmHook } from '../../../ops/matmul/gemm.ts';
 import { numel } from '../../../shape.ts';
-import { addr, registerWasmKernel, WasmStorage } from '../backend.ts';
+import { addr, WasmStorage } from '../backend.ts';
+import { registerKernel } from '../../../kernels.ts';
 import { MR, NR } from '../kernels/gemm.ts';
 import type { ElemType } from '../kernels/elem.ts';
 import type { WasmRuntime } from '../runtime.ts';
@@ -131,7 +132,7 @@ export function roundOut(rt: WasmRuntime, src: number, dst: number, n: number, d
   rt.fns[dtype === 'float16' ? 'f32_to_f16' : 'f32_to_bf16'](src, dst, n);
 }
 
-registerWasmKernel('matmul', (rt, [a, b], [y]) => {
+registerKernel('cpu-wasm', 'matmul', (rt, [a, b], [y]) => {
   const r = a.shape.length;
   if (!elemType(a.dtype) || !elemType(b.dtype) || !elemType(y.dtype)) return false;
   const M = a.shape[r - 2];

@@ -6,7 +6,8 @@
  */
 import type { View } from '../../../backend.ts';
 import { isContiguous, numel } from '../../../shape.ts';
-import { addr, registerWasmKernel } from '../backend.ts';
+import { addr } from '../backend.ts';
+import { registerKernel } from '../../../kernels.ts';
 import { BINARY_OPS, UNARY_OPS } from '../kernels/rows.ts';
 
 const dense = (v: View): boolean => v.dtype === 'float32' && isContiguous(v.shape, v.strides);
@@ -18,7 +19,7 @@ const rowBroadcast = (v: View): boolean => {
 };
 
 for (const op of BINARY_OPS) {
-  registerWasmKernel(`binary:${op}`, (rt, [a, b], [y]) => {
+  registerKernel('cpu-wasm', `binary:${op}`, (rt, [a, b], [y]) => {
     if (!dense(y)) return false;
     const n = numel(y.shape);
     const f = rt.fns[`bin_${op}`];
@@ -35,21 +36,21 @@ for (const op of BINARY_OPS) {
 }
 
 for (const op of UNARY_OPS) {
-  registerWasmKernel(`unary:${op}`, (rt, [x], [y]) => {
+  registerKernel('cpu-wasm', `unary:${op}`, (rt, [x], [y]) => {
     if (!dense(x) || !dense(y)) return false;
     rt.fns[`un_${op}`](addr(x), addr(y), numel(y.shape));
     return true;
   });
 }
 
-registerWasmKernel('norm_rows', (rt, [x], [y, rstd], attrs) => {
+registerKernel('cpu-wasm', 'norm_rows', (rt, [x], [y, rstd], attrs) => {
   if (!dense(x) || !dense(y) || !dense(rstd)) return false;
   const [R, N] = x.shape;
-  rt.fns.norm_rows(addr(x), addr(y), addr(rstd), R, N, attrs.eps as number, attrs.rms ? 1 : 0);
+  rt.fns.norm_rows(addr(x), addr(y), addr(rstd), R, N, attrs.eps, attrs.rms ? 1 : 0);
   return true;
 });
 
-registerWasmKernel('norm_rows_backward', (rt, [g, y, rstd], [dx], attrs) => {
+registerKernel('cpu-wasm', 'norm_rows_backward', (rt, [g, y, rstd], [dx], attrs) => {
   if (![g, y, rstd, dx].every(dense)) return false;
   const [R, N] = g.shape;
   rt.fns.norm_rows_bwd(addr(g), addr(y), addr(rstd), addr(dx), R, N, attrs.rms ? 1 : 0);

@@ -15,7 +15,7 @@ registerKernel(
   ([grad], outs, a) => {
     const [param] = outs;
     const ams = outs.length > 3;
-    const { lr, beta1, beta2, eps, weightDecay, step } = a as Record<string, number>;
+    const { lr, beta1, beta2, eps, weightDecay, step } = a;
     const n = param.shape.reduce((x, y) => x * y, 1);
     if (n === 0) return;
     const u = new Uniforms().i(n, grad.offset, param.offset, outs[1].offset, outs[2].offset, ams ? outs[3].offset : 0);

@@ -5,7 +5,8 @@
  * addressing (zero outside the image, i.e. in the padding), the bias added at the store. The geometry is baked into
  * the shader as constants, so the k -> (c, ky, kx) divisions are by constants.
  */
-import type { Attrs, View } from '../../../backend.ts';
+import type { ConvAttrs } from '../../../kernels.ts';
+import type { View } from '../../../backend.ts';
 import { bufOf, rt } from '../backend.ts';
 import { Uniforms, enables, loadAs, storageType, storeFrom, uniformDecl, uw, withPrelude } from '../codegen.ts';
 import { bcastGemm, bcastTile } from './matmul-bcast.ts';
@@ -14,12 +15,12 @@ import { bcastGemm, bcastTile } from './matmul-bcast.ts';
 export const CONV_BCAST = { TM: 16 };
 
 /** Records the conv2d dispatch and returns true, or false when the tier does not apply (then use the generic kernel). */
-export function convBcast(x: View, wt: View, bias: View | undefined, y: View, a: Attrs): boolean {
+export function convBcast(x: View, wt: View, bias: View | undefined, y: View, a: ConvAttrs): boolean {
   const tile = bcastTile();
   const [NB, C, H, W] = x.shape;
   const [O, Cg, KH, KW] = wt.shape;
   const [, , Ho, Wo] = y.shape;
-  const G = a.groups as number;
+  const G = a.groups;
   if (!tile || NB * G > 65535) return false;
   const [SH, SW] = a.stride as number[];
   const [PH, PW] = a.padding as number[];

@@ -6,7 +6,8 @@
  * (one thread per input element over the taps that reach it) and `conv2d_grad_weight` (one workgroup per weight
  * element, reducing over batch and output pixels). f32 accumulation.
  */
-import type { Attrs, View } from '../../../backend.ts';
+import type { ConvAttrs } from '../../../kernels.ts';
+import type { View } from '../../../backend.ts';
 import { getKernel, registerKernel } from '../../../kernels.ts';
 import { rt } from '../backend.ts';
 import type { Uniforms } from '../codegen.ts';
@@ -18,11 +19,11 @@ const F = ['float32', 'float16', 'bfloat16'] as const;
 const w = (i: number) => `u.m[${i >> 2}].${'xyzw'[i & 3]}`;
 
 /** Appends the geometry and returns WGSL lets for it. */
-function geom(u: Uniforms, x: readonly number[], wt: readonly number[], y: readonly number[], a: Attrs): string {
+function geom(u: Uniforms, x: readonly number[], wt: readonly number[], y: readonly number[], a: ConvAttrs): string {
   const [sh, sw] = a.stride as number[];
   const [ph, pw] = a.padding as number[];
   const [dh, dw] = a.dilation as number[];
-  const G = a.groups as number;
+  const G = a.groups;
   const m = u.index;
   u.i(x[0], x[1], x[2], x[3], wt[0], wt[1], wt[2], wt[3], y[2], y[3], sh, sw, ph, pw, dh, dw, G);
   const names = ['NB', 'C', 'H', 'W', 'O', 'Cg', 'KH', 'KW', 'Ho', 'Wo', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW', 'G'];
@@ -46,10 +47,10 @@ function conv1x1(x: View, wt: View, y: View): void {
   mm.fn([a, b], [out], {});
 }
 
-const is1x1 = (wt: View, a: Attrs, bias: View | undefined) => {
+const is1x1 = (wt: View, a: ConvAttrs, bias: View | undefined) => {
   const [sh, sw] = a.stride as number[];
   const [ph, pw] = a.padding as number[];
-  return !bias && wt.shape[2] === 1 && wt.shape[3] === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && (a.groups as number) === 1;
+  return !bias && wt.shape[2] === 1 && wt.shape[3] === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && a.groups === 1;
 };
 
 /**
@@ -57,7 +58,7 @@ const is1x1 = (wt: View, a: Attrs, bias: View | undefined) => {
  * element over its KH x KW taps. The implicit GEMM would compute 4 output channels per thread of which a depthwise
  * group has only O / C.
  */
-function depthwise(x: View, wt: View, bias: View | undefined, y: View, a: Attrs): void {
+function depthwise(x: View, wt: View, bias: View | undefined, y: View, a: ConvAttrs): void {
   rt().variant('conv2d:depthwise');
   const ins: View[] = bias ? [x, wt, bias] : [x, wt];
   launch(ins, [y], y.shape.reduce((p, d) => p * d, 1), (u) => {
@@ -88,7 +89,7 @@ registerKernel(
       conv1x1(x, wt, y);
       return;
     }
-    const groups = a.groups as number;
+    const groups = a.groups;
     if (groups > 1 && groups === x.shape[1] && wt.shape[1] === 1) {
       depthwise(x, wt, bias, y, a);
       return;
@@ -97,7 +98,7 @@ registerKernel(
     if (convBcast(x, wt, bias, y, a)) return;
     const [N, , ,] = x.shape;
     const [O, , ,] = wt.shape;
-    const G = a.groups as number;
+    const G = a.groups;
     const P = y.shape[2] * y.shape[3];
     const Og = O / G;
     const gx = Math.ceil(P / 32);

@@ -136,8 +136,8 @@ registerKernel('webgpu', 'copy', ([x], [y]) => copyConvert(x, y));
 
 for (const [name, row] of Object.entries(UNARY) as [UnaryName, (typeof UNARY)[UnaryName]][]) {
   registerKernel('webgpu', `unary:${name}`, ([x], [y], attrs) => {
-    const p = (attrs.p as number | undefined) ?? 0;
-    const q = (attrs.q as number | undefined) ?? 0;
+    const p = (attrs.p) ?? 0;
+    const q = (attrs.q) ?? 0;
     const intForm = INT_UNARY[name];
     mapKernel([x], y, (u) => {
       if (intForm && isIntD(x.dtype) && isIntD(y.dtype)) {

@@ -26,7 +26,7 @@ function meta(u: Uniforms, shape: readonly number[], ...strides: number[][]): nu
 }
 
 registerKernel('webgpu', 'gather', ([x, index], [out], attrs) => {
-  const dim = attrs.dim as number;
+  const dim = attrs.dim;
   const R = index.shape.length;
   launch([x, index], [out], numelOf(index.shape), (u) => {
     const m = meta(u, index.shape, contiguousStrides(x.shape));
@@ -44,7 +44,7 @@ registerKernel('webgpu', 'gather', ([x, index], [out], attrs) => {
 });
 
 registerKernel('webgpu', 'scatter_add', ([x, index, src], [out], attrs) => {
-  const dim = attrs.dim as number;
+  const dim = attrs.dim;
   const R = x.shape.length;
   const ct = ctOf(x);
   launch([x, index, src], [out], numelOf(x.shape), (u) => {
@@ -72,7 +72,7 @@ function split3(x: View, dim: number): [number, number, number] {
 }
 
 registerKernel('webgpu', 'index_select', ([x, index], [out], attrs) => {
-  const [pre, S, post] = split3(x, attrs.dim as number);
+  const [pre, S, post] = split3(x, attrs.dim);
   const K = index.shape[0];
   const ct = ctOf(x);
   // A split x (an embedding table above the binding limit) is read chunk by chunk; each pass writes the outputs
@@ -97,7 +97,7 @@ registerKernel('webgpu', 'index_select', ([x, index], [out], attrs) => {
 });
 
 registerKernel('webgpu', 'index_add', ([x, index, src], [out], attrs) => {
-  const [pre, S, post] = split3(x, attrs.dim as number);
+  const [pre, S, post] = split3(x, attrs.dim);
   const K = index.shape[0];
   const ct = ctOf(x);
   launch([x, index, src], [out], pre * S * post, (u) => {

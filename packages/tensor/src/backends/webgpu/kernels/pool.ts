@@ -3,7 +3,7 @@
  * torch's window bounds and divisor) and their backwards (one thread per input element over the windows that can
  * contain it, so no atomics).
  */
-import type { Attrs } from '../../../backend.ts';
+import type { AvgPoolAttrs, MaxPoolAttrs } from '../../../kernels.ts';
 import { registerKernel } from '../../../kernels.ts';
 import type { Uniforms } from '../codegen.ts';
 import { loadAs, storeFrom } from '../codegen.ts';
@@ -12,7 +12,7 @@ import { launch } from './launch.ts';
 const F = ['float32', 'float16', 'bfloat16'] as const;
 const w = (i: number) => `u.m[${i >> 2}].${'xyzw'[i & 3]}`;
 
-function geom(u: Uniforms, x: readonly number[], y: readonly number[], a: Attrs): string {
+function geom(u: Uniforms, x: readonly number[], y: readonly number[], a: MaxPoolAttrs | AvgPoolAttrs): string {
   const [kh, kw] = a.kernel as number[];
   const [sh, sw] = a.stride as number[];
   const [ph, pw] = a.padding as number[];
@@ -78,7 +78,7 @@ registerKernel(
   ([x], [y], a) => {
     launch([x], [y], y.shape.reduce((p, d) => p * d, 1), (u) => `${geom(u, x.shape, y.shape, a)}
   let ow = i32(idx) % Wo; let oh = (i32(idx) / Wo) % Ho; let pl = i32(idx) / (Wo * Ho);
-  ${AVG_WINDOW(a.countIncludePad as boolean)}
+  ${AVG_WINDOW(a.countIncludePad)}
   var s = 0.0;
   let base = b0 + pl * H * W;
   for (var ih = h0; ih < h1; ih++) { for (var iw = w0; iw < w1; iw++) { s += ${loadAs('in0[base + ih * W + iw]', x.dtype, 'f32')}; } }
@@ -100,7 +100,7 @@ registerKernel(
   let owLo = max(0, (iw + PW - KW + SW) / SW - 1); let owHi = min(Wo - 1, (iw + PW) / SW);
   for (var oh = ohLo; oh <= ohHi; oh++) {
     for (var ow = owLo; ow <= owHi; ow++) {
-      ${AVG_WINDOW(a.countIncludePad as boolean)}
+      ${AVG_WINDOW(a.countIncludePad)}
       if (ih >= h0 && ih < h1 && iw >= w0 && iw < w1) { acc += ${loadAs('in0[b0 + (pl * Ho + oh) * Wo + ow]', gy.dtype, 'f32')} / div; }
     }
   }

@@ -7,7 +7,6 @@
  * extremum in row-major order (a NaN counts as the extremum), as an index into the reduced dims.
  */
 import { registerKernel } from '../../../kernels.ts';
-import type { ReduceOp } from '../../../ops/reduce/reduce.ts';
 import { bufOf, rt } from '../backend.ts';
 import { SG_BUILTINS } from './launch.ts';
 import { preludeFor, Uniforms, coalesce, enables, isFloatD, loadAs, storageType, storeFrom, uniformDecl, uw } from '../codegen.ts';
@@ -30,7 +29,7 @@ function offsetCode(shape: number[], strides: number[], u: Uniforms, idx: string
 }
 
 registerKernel('webgpu', 'reduce', ([x], [y], attrs) => {
-  const op = attrs.op as ReduceOp;
+  const op = attrs.op;
   const dims = attrs.dims as number[];
   const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
   const nOut = kept.reduce((a, d) => a * x.shape[d], 1);

@@ -23,7 +23,7 @@ registerKernel(
   'norm_rows',
   ([x], [y, rstd], attrs) => {
     const [R, N] = x.shape;
-    const rms = attrs.rms as boolean;
+    const rms = attrs.rms;
     const opts = rowOpts();
     const ld = (e: string) => loadAs(e, x.dtype, 'f32');
     launch(
@@ -32,7 +32,7 @@ registerKernel(
       R,
       (u) => {
         const ni = u.index;
-        u.i(N).f(attrs.eps as number);
+        u.i(N).f(attrs.eps);
         return `let N = ${`u.m[${ni >> 2}].${'xyzw'[ni & 3]}`}; let eps = bitcast<f32>(u.m[${(ni + 1) >> 2}].${'xyzw'[(ni + 1) & 3]});
   let row = i32(idx) * N;
   var mean = 0.0;
@@ -58,7 +58,7 @@ registerKernel(
   'norm_rows_backward',
   ([g, y, rstd], [dx], attrs) => {
     const [R, N] = g.shape;
-    const rms = attrs.rms as boolean;
+    const rms = attrs.rms;
     const opts = rowOpts();
     const lg = (e: string) => loadAs(e, g.dtype, 'f32');
     const ly = (e: string) => loadAs(e, y.dtype, 'f32');
@@ -88,8 +88,8 @@ registerKernel(
 );
 
 registerKernel('webgpu', 'cumsum', ([x], [y], attrs) => {
-  const dim = attrs.dim as number;
-  const reverse = attrs.reverse as boolean;
+  const dim = attrs.dim;
+  const reverse = attrs.reverse;
   const pre = x.shape.slice(0, dim).reduce((a, d) => a * d, 1);
   const S = x.shape[dim];
   const post = x.shape.slice(dim + 1).reduce((a, d) => a * d, 1);

@@ -5,7 +5,8 @@
  * order is not fixed).
  * interpolate's source taps come from the CPU's `interpTaps` (torch's float32 index arithmetic) in a small buffer.
  */
-import type { Attrs, View } from '../../../backend.ts';
+import type { GridSampleAttrs, InterpolateAttrs, MsDeformAttrs } from '../../../kernels.ts';
+import type { View } from '../../../backend.ts';
 import { widenToF32 } from './widen.ts';
 import { registerKernel } from '../../../kernels.ts';
 import { interpTaps } from '../../../ops/interpolate/interpolate.ts';
@@ -19,10 +20,10 @@ const numelOf = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 const f32bits = (v: number) => new Int32Array(new Float32Array([v]).buffer)[0];
 
 /** Taps of both dims packed as i32 words: per output index (i0, i1, bits(l0), bits(l1)); H taps then W taps. */
-function tapsData(small: View, big: View, a: Attrs): Int32Array {
+function tapsData(small: View, big: View, a: InterpolateAttrs): Int32Array {
   const [sh, sw] = a.scales as (number | null)[];
   const mode = a.mode as string;
-  const ac = a.alignCorners as boolean;
+  const ac = a.alignCorners;
   const th = interpTaps(mode, small.shape[2], big.shape[2], ac, sh, Math.fround);
   const tw = interpTaps(mode, small.shape[3], big.shape[3], ac, sw, Math.fround);
   const out = new Int32Array(4 * (big.shape[2] + big.shape[3]));
@@ -107,7 +108,7 @@ const SOURCE = `fn source(c: f32, size: i32, ac: bool, border: bool) -> vec2<f32
   return vec2<f32>(v, dv);
 }`;
 
-function gridHead(x: View, grid: View, a: Attrs, u: { i(...v: number[]): unknown; index: number }): string {
+function gridHead(x: View, grid: View, a: GridSampleAttrs, u: { i(...v: number[]): unknown; index: number }): string {
   const m = u.index;
   u.i(x.shape[1], x.shape[2], x.shape[3], grid.shape[1] * grid.shape[2]);
   const ac = a.alignCorners ? 'true' : 'false';
@@ -206,7 +207,7 @@ fn corners(lx: f32, ly: f32, h: i32, w: i32) -> Corners {
   return s;
 }`;
 
-function msMeta(value: View, loc: View, a: Attrs, u: { i(...v: number[]): unknown; index: number }): string {
+function msMeta(value: View, loc: View, a: MsDeformAttrs, u: { i(...v: number[]): unknown; index: number }): string {
   const [, S, M, D] = value.shape;
   const [, Lq, , L, P] = loc.shape;
   const shapes = a.shapes as [number, number][];

@@ -8,8 +8,8 @@ import { isFloatD, loadAs, storeFrom } from '../codegen.ts';
 import { launch } from './launch.ts';
 
 registerKernel('webgpu', 'sort', ([x], [values, indices], attrs) => {
-  const desc = attrs.descending as boolean;
-  const k = attrs.k as number;
+  const desc = attrs.descending;
+  const k = attrs.k;
   const [R, N] = x.shape;
   const ct = isFloatD(x.dtype) ? 'f32' : 'i32';
   const w = (i: number) => `u.m[${i >> 2}].${'xyzw'[i & 3]}`;

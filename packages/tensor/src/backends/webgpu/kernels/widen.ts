@@ -8,13 +8,13 @@
  * which is what the CPU does (it widens half dtypes to f32 around kernels).
  */
 import type { View } from '../../../backend.ts';
-import type { KernelFn } from '../../../kernels.ts';
+import type { KernelFn, KernelName } from '../../../kernels.ts';
 import { bufOf, rt } from '../backend.ts';
 import { copyConvert } from './elementwise.ts';
 
 const isHalf = (v: View) => v.dtype === 'float16' || v.dtype === 'bfloat16';
 
-export function widenToF32(fn: KernelFn, name: string): KernelFn {
+export function widenToF32<K extends KernelName>(fn: KernelFn<K>, name: string): KernelFn<K> {
   return (inputs, outputs, attrs) => {
     if (![...inputs, ...outputs].some(isHalf)) {
       fn(inputs, outputs, attrs);
