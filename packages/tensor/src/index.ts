@@ -18,5 +18,6 @@ export { cpu, CpuBackend } from './backends/cpu/backend.ts';
 export { initCpuWasm, shutdownCpuWasm, setCpuWasmThreads, WasmBackend, WasmInitError, WasmMemoryError, WasmWorkerError, type CpuWasmOptions } from './backends/wasm/index.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, precompile, pipelineCodes, WebGPUUnavailableError, type InitOptions, type PipelineStats } from './backends/webgpu/index.ts';
 export * from './io/index.ts';
+export { NodeOnlyError } from './platform/errors.ts';
 export * from './nn/index.ts';
 export * from './optim/index.ts';

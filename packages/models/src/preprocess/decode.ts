@@ -6,6 +6,8 @@
 import { ImageDecodeError } from './errors.ts';
 import { imageFromRgba } from './image.ts';
 import type { Image8 } from './image.ts';
+import { pngCodec } from '#platform';
+import { nodeFs } from '@segllm/tensor/platform';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -40,8 +42,10 @@ function pngChunks(bytes: Uint8Array): { type: string; start: number; end: numbe
  * zero those pixels), 16-bit RGB(A)/LA keep the high byte, 16-bit grey is clipped to 255 (Pillow's I;16 -> L).
  */
 async function decodePng(bytes: Uint8Array): Promise<Image8> {
-  const { PNG } = await import('pngjs');
-  const { Buffer } = await import('node:buffer');
+  const codec = await pngCodec();
+  // In a browser build there is no pngjs: the browser decodes the file.
+  if (codec === null) return decodeImageSource(new Blob([bytes.slice()], { type: 'image/png' }));
+  const { PNG, Buffer } = codec;
   const chunks = pngChunks(bytes);
   const ihdr = chunks[0];
   if (ihdr === undefined || ihdr.type !== 'IHDR') throw new ImageDecodeError('PNG without an IHDR chunk; the file is corrupt');
@@ -79,7 +83,7 @@ export async function decodeImage(bytes: Uint8Array): Promise<Image8> {
 
 /** Reads and decodes an image file (Node). */
 export async function readImageFile(path: string): Promise<Image8> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = await nodeFs(`reading the image file ${path}`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

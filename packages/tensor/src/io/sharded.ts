@@ -3,6 +3,7 @@
  * Shards are opened lazily, the first time one of their tensors is asked for, and stay open until close().
  */
 import { SafetensorsError } from './errors.ts';
+import { nodeFs, nodePath as pathModule } from '#platform';
 import { openSafetensors, type SafetensorsFile, type RawTensor, type SafetensorsInput, type StoredTensorInfo, type TensorStore } from './safetensors.ts';
 
 export interface ShardIndex {
@@ -115,8 +116,8 @@ export class ShardedSafetensors implements TensorStore {
 
 /** Open a sharded checkpoint from its `*.safetensors.index.json` path (Node); shards resolve beside it. */
 export async function openShardedSafetensors(indexPath: string): Promise<ShardedSafetensors> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await nodeFs(`opening ${indexPath}`);
+  const nodePath = await pathModule(`opening ${indexPath}`);
   const index = parseShardIndex(await fs.readFile(indexPath, 'utf8'), indexPath);
   const dir = nodePath.dirname(indexPath);
   const resolve: ShardResolver = async (shard) => {
