@@ -14,7 +14,7 @@ import { loadModel } from '../lib/model.ts';
 import { maskArea, maskPng, overlayPng, roundLine, writeFileAtomic } from '../lib/output.ts';
 import type { Command } from './index.ts';
 
-export const CHAT_USAGE = `usage: segllm chat --model <checkpoint dir> --image <file> [--vision-tower <dir>] [--backend cpu|webgpu]
+export const CHAT_USAGE = `usage: segllm chat --model <checkpoint dir> --image <file> [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu]
          [--dtype float32|float16] [--out <dir>] [--ask "<text>"]...
   Without --ask: an interactive session; each line is a round ("[REF:k]" refers to round k's mask),
   and the commands are: undo (drop the last round), reset (drop all rounds), history, exit.
@@ -26,6 +26,7 @@ const CHAT_OPTIONS = {
   model: { type: 'string' },
   'vision-tower': { type: 'string' },
   image: { type: 'string' },
+  device: { type: 'string' },
   backend: { type: 'string' },
   dtype: { type: 'string' },
   out: { type: 'string' },
@@ -44,7 +45,8 @@ class ChatRun {
 
   async ask(text: string): Promise<RoundResult> {
     const t0 = performance.now();
-    const r = await this.session.ask(text);
+    this.io.progress?.status(`round ${this.session.rounds + 1}: "${text.slice(0, 40)}"`);
+    const r = await this.session.ask(text).finally(() => this.io.progress?.clear());
     const ms = performance.now() - t0;
     this.io.out(`${roundLine(r, ms)}\n`);
     if (this.out) {
@@ -133,7 +135,8 @@ async function repl(run: ChatRun, io: Io): Promise<number> {
 export async function openChat(model: SegLLM, imagePath: string, io: Io): Promise<{ session: ChatSession; image: Image8 }> {
   const image = await readImageFile(imagePath);
   const t0 = performance.now();
-  const session = await model.chat(image);
+  io.progress?.status(`encoding ${imagePath} (CLIP + decoder features)`);
+  const session = await model.chat(image).finally(() => io.progress?.clear());
   io.err(`image ${imagePath}: ${image.width}x${image.height}, encoded (CLIP + decoder features) in ${(performance.now() - t0).toFixed(0)} ms\n`);
   return { session, image };
 }
@@ -148,7 +151,7 @@ export async function runChat(argv: string[], io: Io = processIo): Promise<numbe
     const modelDir = required(v.model, 'model');
     const imagePath = required(v.image, 'image');
     const asks = v.ask ?? [];
-    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
+    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms\n`);
     const { session, image } = await openChat(model, imagePath, io);
     const run = new ChatRun(session, image, v.out, io);

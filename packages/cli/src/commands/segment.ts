@@ -7,7 +7,7 @@ import { openChat } from './chat.ts';
 import type { Command } from './index.ts';
 
 export const SEGMENT_USAGE = `usage: segllm segment --model <checkpoint dir> --image <file> --prompt "<text>" [--out mask.png]
-         [--vision-tower <dir>] [--backend cpu|webgpu] [--dtype float32|float16]
+         [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu] [--dtype float32|float16]
   Runs one round and prints its box, score, mask area and time; --out writes the mask as a PNG (0/255).
 `;
 
@@ -19,6 +19,7 @@ export async function runSegment(argv: string[], io: Io = processIo): Promise<nu
       image: { type: 'string' },
       prompt: { type: 'string' },
       out: { type: 'string' },
+      device: { type: 'string' },
       backend: { type: 'string' },
       dtype: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -30,12 +31,13 @@ export async function runSegment(argv: string[], io: Io = processIo): Promise<nu
     const modelDir = required(v.model, 'model');
     const imagePath = required(v.image, 'image');
     const prompt = required(v.prompt, 'prompt');
-    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
+    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms\n`);
     const { session } = await openChat(model, imagePath, io);
     try {
       const t0 = performance.now();
-      const r = await session.ask(prompt);
+      io.progress?.status(`segmenting "${prompt.slice(0, 40)}"`);
+      const r = await session.ask(prompt).finally(() => io.progress?.clear());
       io.out(`${roundLine(r, performance.now() - t0)}\n`);
       if (v.out) {
         await writeFileAtomic(v.out, maskPng(r.mask, r.width, r.height));

@@ -2,17 +2,21 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Readable } from 'node:stream';
 import { CliUsageError } from './model.ts';
+import { progressOn, type Progress } from './progress.ts';
 
 export interface Io {
   out: (this: void, s: string) => void;
   err: (this: void, s: string) => void;
   stdin: Readable;
+  /** Progress bars (download, load, image encoding, rounds); absent or quiet when not a terminal. */
+  progress?: Progress;
 }
 
 export const processIo: Io = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   stdin: process.stdin,
+  progress: progressOn(process.stderr),
 };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
