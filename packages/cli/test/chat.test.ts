@@ -13,6 +13,8 @@ import { decoderFor } from '../src/lib/model.ts';
 import { captureIo, makeFixtures } from './helpers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+// The commands' default device is 'auto'; these tests compare with the library on the CPU (child processes inherit it).
+process.env.SEGLLM_DEVICE = 'cpu';
 let fx: Awaited<ReturnType<typeof makeFixtures>>;
 /** The same rounds through the library, as the reference for what the commands print and write. */
 let expected: RoundResult[];
@@ -94,7 +96,7 @@ describe('segllm segment', () => {
 
 describe('argument errors', () => {
   const cases: [string, string[], number, RegExp][] = [
-    ['missing --model', ['--image', 'x.png'], 2, /--model is required/],
+    ['missing --image', ['--model', 'm'], 2, /--image is required/],
     ['unknown option', ['--model', 'm', '--image', 'x.png', '--bogus'], 2, /Unknown option '--bogus'/],
     ['bad device', ['--model', 'm', '--image', 'x.png', '--device', 'tpu'], 2, /--device must be one of auto, webgpu, cpu-wasm, cpu, got "tpu"/],
     ['bad dtype', ['--model', 'm', '--image', 'x.png', '--dtype', 'int8'], 2, /--dtype must be one of float32, float16/],

@@ -6,7 +6,7 @@
  */
 import { Tokenizer, parseClipVisionConfig } from '@segllm/models';
 import type { DType, RawTensor, TensorStore } from '@segllm/tensor';
-import { loadSafetensorsInto, saveSafetensors, withoutInit, noGrad } from '@segllm/tensor';
+import { defaultBackendName, loadSafetensorsInto, saveSafetensors, withoutInit, noGrad } from '@segllm/tensor';
 import { nodeFs, nodePath } from '@segllm/tensor/platform';
 import { CheckpointError, DownloadAbortedError } from './errors.ts';
 import { checkDtype, initDevice, type Device, type ModelDType } from './device.ts';
@@ -46,7 +46,10 @@ export interface LoadProgress {
 }
 
 export interface SegLLMLoadOptions extends Omit<RemoteOptions, 'onFile'> {
-  /** Where to run: 'auto' (default: WebGPU when an adapter exists, else WebAssembly), 'webgpu', 'cpu-wasm', 'cpu'. */
+  /**
+   * Where to run: 'auto' (WebGPU when an adapter exists, else WebAssembly), 'webgpu', 'cpu-wasm' or 'cpu'. Default: the
+   * process's default backend ('cpu' unless setDefaultBackend changed it).
+   */
   device?: Device;
   /** A backend name already started (overrides device). */
   backend?: string;
@@ -150,7 +153,7 @@ export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions 
     throw new CheckpointError(`${dir} has no tokenizer.json: SegLLM needs the checkpoint's own tokenizer (vocab ${config.llava.llm.vocab_size}, with <video> and <seg>)`);
   }
   const tokenizer = Tokenizer.fromString(tokText);
-  const backend = o.backend ?? (await initDevice(o.device ?? 'auto'));
+  const backend = o.backend ?? (o.device === undefined ? defaultBackendName() : await initDevice(o.device));
   const init = { dtype, backend };
   // The weights are opened (downloaded) before the model is allocated.
   const raw = await files.store();

@@ -15,6 +15,7 @@ export { loadSegLLM, saveSegLLM, defaultDecoder, UNUSED_KEYS, type SegLLMLoadOpt
 export { checkpointFiles, type CheckpointFiles, type CheckpointSource, type RemoteOptions, type FileProgress } from './files.ts';
 export { DEVICES, MODEL_DTYPES, initDevice, checkDevice, checkDtype, type Device, type ModelDType } from './device.ts';
 export { env } from './env.ts';
+export { DEFAULT_MODEL, loadDefaultModel, type DefaultModelOptions } from './model/default.ts';
 export { folderCache, browserCache, defaultCacheDir, type ModelCache, type CachedFile } from './hub/cache.ts';
 export { DEFAULT_REMOTE_HOST, hubBaseUrl } from './hub/source.ts';
 export { WebGPUUnavailableError, NodeOnlyError } from '@segllm/tensor';

@@ -78,6 +78,11 @@ export class SegLLM {
     }
   }
 
+  /** The backend the weights live on ('webgpu', 'cpu-wasm' or 'cpu'). */
+  get device(): string {
+    return this.model.lm_head.weight.backend.name;
+  }
+
   /** Frees the weights (and every chat session still open); the model cannot be used afterwards. */
   dispose(): void {
     if (this.#disposed) return;

@@ -1,5 +1,6 @@
 /** @segllm/tensor: tensors, autograd, nn and optim on CPU and WebGPU, and safetensors I/O. */
 import './backends/cpu/backend.ts';
+export type {} from './globals.ts';
 export * from './ops/index.ts';
 export { Tensor, DisposedError, tensor, full, zeros, ones, zerosLike, onesLike, fullLike, arange, linspace, eye, fromStorageArray } from './tensor.ts';
 export type { CreateOptions, Nested } from './tensor.ts';

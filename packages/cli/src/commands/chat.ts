@@ -10,16 +10,19 @@ import type { Image8 } from '@segllm/models';
 import type { ChatSession, RoundResult, SegLLM } from '@segllm/core';
 import { guard, isUserError } from '../lib/errors.ts';
 import { processIo, parseOptions, required, type Io } from '../lib/io.ts';
+import { DEFAULT_MODEL } from '@segllm/core';
 import { loadModel } from '../lib/model.ts';
 import { maskArea, maskPng, overlayPng, roundLine, writeFileAtomic } from '../lib/output.ts';
 import type { Command } from './index.ts';
 
-export const CHAT_USAGE = `usage: segllm chat --model <checkpoint dir> --image <file> [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu]
+export const CHAT_USAGE = `usage: segllm chat [--model <checkpoint>] --image <file> [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu]
          [--dtype float32|float16] [--out <dir>] [--ask "<text>"]...
   Without --ask: an interactive session; each line is a round ("[REF:k]" refers to round k's mask),
   and the commands are: undo (drop the last round), reset (drop all rounds), history, exit.
   With --ask (repeatable): runs those rounds in order and exits (exit code 1 if one fails).
   --out <dir>: per round round-<k>.mask.png (0/255) and round-<k>.overlay.png, plus history.json.
+  --model: a checkpoint folder, a hub id (owner/repo/variant) or a URL; default: the default model (today a tiny
+  model with RANDOM weights: no trained default exists yet).
 `;
 
 const CHAT_OPTIONS = {
@@ -148,11 +151,12 @@ export async function runChat(argv: string[], io: Io = processIo): Promise<numbe
       io.out(CHAT_USAGE);
       return 0;
     }
-    const modelDir = required(v.model, 'model');
+    const modelDir = v.model ?? DEFAULT_MODEL.id;
     const imagePath = required(v.image, 'image');
     const asks = v.ask ?? [];
-    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
+    const { model, ms } = await loadModel({ model: v.model, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms\n`);
+    if (v.model === undefined && !DEFAULT_MODEL.trained) io.err(`NOTE: no --model given: ${DEFAULT_MODEL.id} has RANDOM weights, so its masks are meaningless\n`);
     const { session, image } = await openChat(model, imagePath, io);
     const run = new ChatRun(session, image, v.out, io);
     try {

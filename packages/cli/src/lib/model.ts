@@ -4,7 +4,7 @@
  */
 import { Tokenizer } from '@segllm/models';
 import {
-  BUNDLED_TOKENIZER_URL, DEVICES, MODEL_DTYPES, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, initDevice, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson,
+  BUNDLED_TOKENIZER_URL, DEVICES, MODEL_DTYPES, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, initDevice, loadDefaultModel, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson,
 } from '@segllm/core';
 import type { MaskDecoder, ModelDType, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
 import { manualSeed } from '@segllm/tensor';
@@ -24,11 +24,11 @@ export function decoderFor(config: SegLLMConfig, opts: { dtype?: DType; backend?
 }
 
 /**
- * Validates --device (alias --backend) and --dtype, and starts the device: 'auto' (default) is WebGPU when an adapter
- * exists, else WebAssembly SIMD (cpu-wasm); 'cpu' is the readable reference backend.
+ * Validates --device (alias --backend) and --dtype, and starts the device: 'auto' (default, or $SEGLLM_DEVICE) is
+ * WebGPU when an adapter exists, else WebAssembly SIMD (cpu-wasm); 'cpu' is the readable reference backend.
  */
 export async function prepareBackend(device: string | undefined, dtype: string | undefined): Promise<{ backend: string; dtype: ModelDType }> {
-  const d = device ?? 'auto';
+  const d = device ?? process.env.SEGLLM_DEVICE ?? 'auto';
   const t = dtype ?? 'float32';
   if (!(DEVICES as readonly string[]).includes(d)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}, got "${d}"`);
   if (!(MODEL_DTYPES as readonly string[]).includes(t)) throw new CliUsageError(`--dtype must be one of ${MODEL_DTYPES.join(', ')}, got "${t}"`);
@@ -36,8 +36,8 @@ export async function prepareBackend(device: string | undefined, dtype: string |
 }
 
 export interface LoadArgs {
-  /** A checkpoint folder, a hub id (owner/repo/variant) or a URL. */
-  model: string;
+  /** A checkpoint folder, a hub id (owner/repo/variant) or a URL; undefined: the default model (DEFAULT_MODEL). */
+  model?: string;
   visionTower?: string;
   device?: string;
   dtype?: string;
@@ -49,6 +49,10 @@ export interface LoadArgs {
 export async function loadModel(a: LoadArgs): Promise<{ model: SegLLM; report: SegLLMLoadReport; ms: number }> {
   const { backend, dtype } = await prepareBackend(a.device, a.dtype);
   const t0 = performance.now();
+  if (a.model === undefined) {
+    const model = await loadDefaultModel({ backend, dtype });
+    return { model, report: { loaded: 0, skipped: [], backend }, ms: performance.now() - t0 };
+  }
   const { model, report } = await loadSegLLM(a.model, {
     backend,
     dtype,
