@@ -15,4 +15,7 @@ if (!existsSync(chromium)) {
   process.exit(0);
 }
 const r = spawnSync('npm', ['run', 'test:browser', '-w', '@segllm/tensor'], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+if (r.status !== 0) process.exit(r.status ?? 1);
+// The web demo: two rounds with a click-to-reference and undo, screenshots saved (examples/browser/smoke.ts).
+const demo = spawnSync('npx', ['tsx', '--conditions=@segllm/source', 'examples/browser/smoke.ts'], { stdio: 'inherit' });
+process.exit(demo.status ?? 1);

@@ -1,9 +1,8 @@
 /**
- * Bundles main.ts for the browser with esbuild into dist/ (main.js, index.html, tokenizer.json.gz).
+ * Bundles the web demo (main.ts) for browsers with esbuild into dist/ (main.js, index.html, tokenizer.json.gz).
  *   npm run build -w @segllm/example-browser      then serve dist/ over http (npm run serve -w @segllm/example-browser)
- * `node:*`, `webgpu` (Dawn), `pngjs` and `jpeg-js` stay external: the library reaches them only through dynamic
- * imports on Node-only paths (file reading, Dawn, byte decoding), which the page never takes (it decodes with
- * createImageBitmap and uses navigator.gpu).
+ * No externals: @segllm/* keep their Node-only code behind the `node` export condition, which a browser build never
+ * takes. The tokenizer is copied next to the bundle (the page sets env.tokenizerUrl to it).
  */
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
@@ -22,7 +21,6 @@ export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { m
     platform: 'browser',
     target: 'es2022',
     conditions: ['@segllm/source'],
-    external: ['node:*', 'webgpu', 'pngjs', 'jpeg-js'],
     outfile: join(outdir, 'main.js'),
     minify: opts.minify ?? true,
     sourcemap: true,
@@ -41,5 +39,5 @@ export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { m
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { outdir, warnings } = await buildBrowserExample();
   for (const w of warnings) console.warn(`warning: ${w}`);
-  console.log(`built ${outdir}: serve it over http (e.g. python3 -m http.server -d ${outdir}) and open index.html in a WebGPU browser`);
+  console.log(`built ${outdir}: serve it over http (e.g. python3 -m http.server -d ${outdir}) and open index.html`);
 }
