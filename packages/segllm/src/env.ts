@@ -8,8 +8,8 @@ export const env: {
   /** Host that hub ids resolve on (`<host>/<owner>/<repo>/resolve/<revision>/<variant>/<file>`). */
   remoteHost: string;
   /**
-   * Where browsers fetch the bundled tokenizer (tokenizer.json.gz, in @segllm/core's assets/tokenizer). Vite and
-   * webpack copy it next to the bundle by themselves; with esbuild, copy it and set this URL.
+   * Where browsers fetch the bundled tokenizer (tokenizer.json.gz, in @segllm/core's assets/tokenizer). Vite emits it
+   * next to the bundle by itself; with esbuild, copy it and set this URL.
    */
   tokenizerUrl: URL | string;
 } = {
