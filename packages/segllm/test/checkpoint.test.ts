@@ -79,7 +79,7 @@ describe('SegLLM checkpoints in the release layout', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as { port: number }).port;
-      const fromUrl = await SegLLM.load(`http://127.0.0.1:${port}/ckpt/`);
+      const fromUrl = await SegLLM.load(`http://127.0.0.1:${port}/ckpt/`, { cache: false });
       const ref = (await SegLLM.load(dir)).model.stateDict();
       for (const m of [fromMap, fromUrl]) {
         for (const [k, t] of m.model.stateDict()) expect(Array.from(await t.data()), k).toEqual(Array.from(await ref.get(k)!.data()));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@segllm/models';
 import { manualSeed } from '@segllm/tensor';
 import {
-  ChecksumMismatchError, DownloadAbortedError, HttpStatusError, RemoteFileNotFoundError, SegLLM, SegLLMForSegmentation, UnsafeLocationError,
+  ChecksumMismatchError, DownloadAbortedError, HttpStatusError, InvalidOptionError, NetworkError, RemoteFileNotFoundError, SegLLM, SegLLMForSegmentation, UnsafeLocationError,
   bundledTokenizerJson, defaultDecoder, loadSegLLM, saveSegLLM, tinySegLLMConfig, tinySegLLMConfigJson, type LoadProgress,
 } from '@segllm/core';
 
@@ -142,6 +142,14 @@ describe('loading from a hub id over HTTP', () => {
     } finally {
       behave.delete('/org/tiny/resolve/main/v1/config.json');
     }
+  });
+
+  it('an unreachable host is NetworkError, an unknown device or dtype InvalidOptionError listing the valid ones', async () => {
+    const e = await loadSegLLM('org/tiny/v1', { remoteHost: 'http://127.0.0.1:1', cache: false, device: 'cpu' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NetworkError);
+    expect((e as NetworkError).url).toBe('http://127.0.0.1:1/org/tiny/resolve/main/v1/config.json');
+    await expect(load(false, { device: 'tpu' as 'cpu' })).rejects.toThrow(new InvalidOptionError('device', 'tpu', ['auto', 'webgpu', 'cpu-wasm', 'cpu']).message);
+    await expect(load(false, { dtype: 'int8' as 'float16' })).rejects.toThrow("dtype must be one of 'float32', 'float16'; got 'int8'");
   });
 
   it('refuses shard names outside the folder and redirects to another origin unless allowed', async () => {
