@@ -13,8 +13,6 @@ import { decoderFor } from '../src/lib/model.ts';
 import { captureIo, makeFixtures } from './helpers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-// The commands' default device is 'auto'; these tests compare with the library on the CPU (child processes inherit it).
-process.env.SEGLLM_DEVICE = 'cpu';
 let fx: Awaited<ReturnType<typeof makeFixtures>>;
 /** The same rounds through the library, as the reference for what the commands print and write. */
 let expected: RoundResult[];
