@@ -3,7 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'tmp/**'] },
+  // scripts/package-check/ holds a consumer's files: type-checked against the installed tarballs by scripts/package-check.mjs.
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'tmp/**', 'scripts/package-check/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

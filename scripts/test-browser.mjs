@@ -14,10 +14,13 @@ if (!existsSync(chromium)) {
   console.warn(`\n*** SKIPPED ${msg} ***\n`);
   process.exit(0);
 }
-// every workspace with browser tests runs, even after a failure; the exit status says whether any failed
+// every workspace with browser tests runs, then the web demo, even after a failure; the exit status says whether any failed
 let failed = 0;
 for (const ws of ['@segllm/tensor', '@segllm/models']) {
   const r = spawnSync('npm', ['run', 'test:browser', '-w', ws], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
+// The web demo: two rounds with a click-to-reference and undo, screenshots saved (examples/browser/smoke.ts).
+const demo = spawnSync('npx', ['tsx', '--conditions=@segllm/source', 'examples/browser/smoke.ts'], { stdio: 'inherit' });
+if (demo.status !== 0) failed++;
 process.exit(failed === 0 ? 0 : 1);

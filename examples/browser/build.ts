@@ -1,10 +1,9 @@
 /**
- * Bundles main.ts for the browser with esbuild into dist/ (main.js, index.html, tokenizer.json.gz, and the JPEG
+ * Bundles the web demo (main.ts) for browsers with esbuild into dist/ (main.js, index.html, tokenizer.json.gz, and the JPEG
  * decoder's mozjpeg_dec.wasm, which the bundled @jsquash/jpeg glue fetches next to main.js).
  *   npm run build -w @segllm/example-browser      then serve dist/ over http (npm run serve -w @segllm/example-browser)
- * `node:*`, `webgpu` (Dawn) and `pngjs` stay external: the library reaches them only through dynamic imports on
- * Node-only paths (file reading, Dawn, PNG bytes), which the page never takes (JPEG files are decoded by the
- * WebAssembly libjpeg-turbo, other images by createImageBitmap, and it uses navigator.gpu).
+ * No externals: @segllm/* keep their Node-only code behind the `node` export condition, which a browser build never
+ * takes. The tokenizer is copied next to the bundle (the page sets env.tokenizerUrl to it).
  */
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
@@ -25,7 +24,6 @@ export async function buildBrowserExample(outdir = join(here, 'dist'), opts: { m
     platform: 'browser',
     target: 'es2022',
     conditions: ['@segllm/source'],
-    external: ['node:*', 'webgpu', 'pngjs'],
     outfile: join(outdir, 'main.js'),
     minify: opts.minify ?? true,
     sourcemap: true,

@@ -20,7 +20,7 @@ async function openModel(dir: string | undefined, backend: string): Promise<SegL
     const { model, report } = await loadSegLLM(dir, {
       backend,
       dtype: backend === 'webgpu' ? 'float16' : 'float32',
-      onProgress: (p) => p.loaded === p.total && console.log(`loaded ${p.total} tensors`),
+      progress: (p) => p.phase === 'load' && p.loaded === p.total && console.log(`loaded ${p.total} bytes of weights`),
     });
     console.log(`skipped on purpose: ${report.skipped.length} keys (HIPIE's unused BERT etc.)`);
     return model;

@@ -94,9 +94,9 @@ describe('segllm segment', () => {
 
 describe('argument errors', () => {
   const cases: [string, string[], number, RegExp][] = [
-    ['missing --model', ['--image', 'x.png'], 2, /--model is required/],
+    ['missing --image', ['--model', 'm'], 2, /--image is required/],
     ['unknown option', ['--model', 'm', '--image', 'x.png', '--bogus'], 2, /Unknown option '--bogus'/],
-    ['bad backend', ['--model', 'm', '--image', 'x.png', '--backend', 'tpu'], 2, /--backend must be one of cpu, webgpu, got "tpu"/],
+    ['bad device', ['--model', 'm', '--image', 'x.png', '--device', 'tpu'], 2, /--device must be one of auto, webgpu, cpu-wasm, cpu, got "tpu"/],
     ['bad dtype', ['--model', 'm', '--image', 'x.png', '--dtype', 'int8'], 2, /--dtype must be one of float32, float16/],
   ];
   it.each(cases)('chat: %s -> exit %i', async (_, argv, code, msg) => {

@@ -16,7 +16,7 @@ describe('segllm demo', () => {
 
   it('prints each stage, three rounds with times, areas and IoUs, and says the weights are random', async () => {
     const io = captureIo();
-    expect(await runDemo([], io), io.stderr()).toBe(0);
+    expect(await runDemo(['--device', 'cpu'], io), io.stderr()).toBe(0);
     const out = io.stdout();
     expect(out).toContain('NOTE: this model has RANDOM weights');
     expect(out).toMatch(/^1\. model: tiny SegLLM .* parameters, built in \d+ ms$/m);

@@ -8,6 +8,9 @@ import { encodePng } from '@segllm/mrseg';
 import { buildTinySegLLM } from '../src/lib/model.ts';
 import type { Io } from '../src/lib/io.ts';
 
+// The commands' default device is 'auto'; the tests compare them with the library on the CPU (child processes inherit it).
+process.env.SEGLLM_DEVICE ??= 'cpu';
+
 /** Decoder frame of the test checkpoints (small, so rounds take milliseconds). */
 export const FRAME = 64;
 

@@ -88,7 +88,7 @@ try {
   await saveSegLLM(new SegLLM(net, await bundledTokenizer()), dir, save);
   net.dispose();
   const results = new Map<DType, Run>();
-  for (const dtype of ['float32', 'float16', 'bfloat16'] as DType[]) {
+  for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
     const { model } = await loadSegLLM(dir, { dtype, backend });
     results.set(dtype, await run(model, config.hipie));
     model.model.dispose();

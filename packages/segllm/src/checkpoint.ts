@@ -6,8 +6,10 @@
  */
 import { Tokenizer, parseClipVisionConfig } from '@segllm/models';
 import type { DType, RawTensor, TensorStore } from '@segllm/tensor';
-import { loadSafetensorsInto, saveSafetensors, withoutInit, noGrad } from '@segllm/tensor';
-import { CheckpointError } from './errors.ts';
+import { defaultBackendName, loadSafetensorsInto, saveSafetensors, withoutInit, noGrad } from '@segllm/tensor';
+import { nodeFs, nodePath } from '@segllm/tensor/platform';
+import { CheckpointError, DownloadAbortedError } from './errors.ts';
+import { checkDtype, initDevice, type Device, type ModelDType } from './device.ts';
 import { parseSegLLMConfig } from './model/config.ts';
 import type { SegLLMConfig } from './model/config.ts';
 import { SegLLMForSegmentation } from './model/modeling.ts';
@@ -16,7 +18,7 @@ import { SegLLM } from './segllm.ts';
 import { HipieDecoder, hipieRename } from './model/hipie.ts';
 import { checkpointFiles } from './files.ts';
 import { DirReplaceError, recoverReplacedDir, replaceDirAtomically } from './replace.ts';
-import type { CheckpointFiles, CheckpointSource } from './files.ts';
+import type { CheckpointFiles, CheckpointSource, FileProgress, RemoteOptions } from './files.ts';
 
 /** Keys of the release that SegLLM never uses (skipped on purpose). */
 export const UNUSED_KEYS: readonly RegExp[] = [
@@ -26,17 +28,37 @@ export const UNUSED_KEYS: readonly RegExp[] = [
   /\.num_batches_tracked$/,
 ];
 
+/**
+ * Progress in bytes: 'download' while remote files arrive (per file, and over the files started so far), then
+ * 'load' while tensors are read into the model (over all the checkpoint's tensor bytes).
+ */
 export interface LoadProgress {
-  /** Tensors read so far and in total. */
+  phase: 'download' | 'load';
+  /** The file being downloaded, or the tensor just read. */
+  name: string;
+  /** Bytes of this file so far and in all (download; total 0 while unknown); the tensor's bytes twice (load). */
+  fileLoaded: number;
+  fileTotal: number;
+  /** Bytes of the phase so far and in all (download: of the files started so far). */
   loaded: number;
   total: number;
-  key: string;
+  /** Download: the file came from the cache (no request). */
+  fromCache?: boolean;
 }
 
-export interface SegLLMLoadOptions {
+export interface SegLLMLoadOptions extends Omit<RemoteOptions, 'onFile'> {
+  /**
+   * Where to run: 'auto' (WebGPU when an adapter exists, else WebAssembly), 'webgpu', 'cpu-wasm' or 'cpu'. Default: the
+   * process's default backend ('cpu' unless setDefaultBackend changed it).
+   */
+  device?: Device;
+  /** A backend name already started (overrides device). */
   backend?: string;
-  /** Parameter dtype (checkpoint tensors are cast at load): float32 on the CPU, float16 on GPUs with shader-f16. */
-  dtype?: DType;
+  /** Parameter dtype (checkpoint tensors are cast at load): float32 (default), or float16 (GPUs with shader-f16). */
+  dtype?: ModelDType;
+  /** Progress in bytes (download, then load). */
+  progress?: (p: LoadProgress) => void;
+  /** Same as progress (older name). */
   onProgress?: (p: LoadProgress) => void;
   /** The CLIP tower (config.json + safetensors, HF `openai/clip-vit-large-patch14`) when the checkpoint lacks it. */
   visionTower?: CheckpointSource;
@@ -53,24 +75,53 @@ export interface SegLLMLoadReport {
   loaded: number;
   /** Keys skipped on purpose (UNUSED_KEYS, decoder aliases). */
   skipped: string[];
+  /** The backend the model runs on. */
+  backend: string;
 }
 
-/** A store that reports each tensor read. */
-function withProgress(store: TensorStore, onProgress?: (p: LoadProgress) => void): TensorStore {
-  if (!onProgress) return store;
-  let n = 0;
-  const total = store.keys().length;
+/** Download progress over every file started so far. */
+function downloadProgress(report?: (p: LoadProgress) => void): ((f: FileProgress) => void) | undefined {
+  if (!report) return undefined;
+  const files = new Map<string, { loaded: number; total: number }>();
+  return (f) => {
+    files.set(f.file, { loaded: f.loaded, total: Math.max(f.total, f.loaded) });
+    let loaded = 0;
+    let total = 0;
+    for (const v of files.values()) {
+      loaded += v.loaded;
+      total += v.total;
+    }
+    report({ phase: 'download', name: f.file, fileLoaded: f.loaded, fileTotal: f.total, loaded, total, fromCache: f.fromCache });
+  };
+}
+
+/** A store that reports the bytes of each tensor read and stops at an abort. Opening it sizes every tensor. */
+async function withProgress(store: TensorStore, report?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<TensorStore & { done(): void }> {
+  if (!report && !signal) return Object.assign(store, { done: () => undefined });
+  const sizes = new Map<string, number>();
+  let total = 0;
+  for (const k of store.keys()) {
+    const b = (await store.info(k)).byteLength;
+    sizes.set(k, b);
+    total += b;
+  }
+  let loaded = 0;
   return {
     metadata: store.metadata,
     keys: () => store.keys(),
     has: (k) => store.has(k),
     info: (k) => store.info(k),
     read: async (k) => {
+      if (signal?.aborted) throw new DownloadAbortedError('loading was aborted', k);
       const r = await store.read(k);
-      onProgress({ loaded: ++n, total, key: k });
+      const b = sizes.get(k) ?? 0;
+      loaded += b;
+      report?.({ phase: 'load', name: k, fileLoaded: b, fileTotal: b, loaded, total });
       return r;
     },
     close: () => store.close(),
+    // Keys skipped on purpose are never read: the last event says the whole checkpoint is done.
+    done: () => void (loaded < total && report?.({ phase: 'load', name: '', fileLoaded: 0, fileTotal: 0, loaded: total, total })),
   };
 }
 
@@ -102,9 +153,12 @@ async function configOf(f: CheckpointFiles): Promise<string> {
  */
 export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions = {}): Promise<{ model: SegLLM; report: SegLLMLoadReport }> {
   if (typeof source === 'string' && !/^https?:\/\//.test(source)) await recoverReplacedDir(source); // a save killed mid-swap
-  const files = checkpointFiles(source);
+  const dtype = checkDtype(o.dtype ?? 'float32');
+  const report = o.progress ?? o.onProgress;
+  const remote: RemoteOptions = { ...o, onFile: downloadProgress(report) };
+  const files = checkpointFiles(source, remote);
   const dir = files.label;
-  const towerFiles = o.visionTower !== undefined ? checkpointFiles(o.visionTower) : null;
+  const towerFiles = o.visionTower !== undefined ? checkpointFiles(o.visionTower, remote) : null;
   const vision = towerFiles ? parseClipVisionConfig(await configOf(towerFiles)) : undefined;
   const config = parseSegLLMConfig(await configOf(files), vision);
   const tokText = await files.text('tokenizer.json');
@@ -112,12 +166,17 @@ export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions 
     throw new CheckpointError(`${dir} has no tokenizer.json: SegLLM needs the checkpoint's own tokenizer (vocab ${config.llava.llm.vocab_size}, with <video> and <seg>)`);
   }
   const tokenizer = Tokenizer.fromString(tokText);
-  const init = { dtype: o.dtype, backend: o.backend };
-  // The weights are opened and checked against the config before the model is allocated.
-  const store = withProgress(await files.store(), o.onProgress);
+  const backend = o.backend ?? (o.device === undefined ? defaultBackendName() : await initDevice(o.device));
+  const init = { dtype, backend };
+  // The weights are opened (downloaded) and checked against the config before the model is allocated.
+  const raw = await files.store();
+  const store = await withProgress(raw, report, o.signal).catch(async (e: unknown) => {
+    await raw.close();
+    throw e;
+  });
   const skipped: string[] = [];
   let loaded = 0;
-  let net: SegLLMForSegmentation;
+  let net: SegLLMForSegmentation | undefined;
   try {
     await checkEmbedding(store, config, dir);
     const hasTower = store.keys().some((k) => k.startsWith('model.vision_tower.vision_tower.vision_model.'));
@@ -166,10 +225,14 @@ export async function loadSegLLM(source: CheckpointSource, o: SegLLMLoadOptions 
           (r.unexpected.length ? `\n  unexpected (${r.unexpected.length}): ${list(r.unexpected)}` : ''),
       );
     }
+    store.done();
+  } catch (e) {
+    net?.dispose();
+    throw e;
   } finally {
     await store.close();
   }
-  return { model: new SegLLM(net, tokenizer), report: { loaded, skipped } };
+  return { model: new SegLLM(net, tokenizer), report: { loaded, skipped, backend } };
 }
 
 export interface SaveOptions {

@@ -41,3 +41,64 @@ export class ContextLengthError extends SegLLMError {
 export class CheckpointError extends SegLLMError {
   override name = 'CheckpointError';
 }
+
+/** A device name or dtype the library does not know; the message lists the valid ones. */
+export class InvalidOptionError extends SegLLMError {
+  override name = 'InvalidOptionError';
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly valid: readonly string[],
+  ) {
+    super(`${option} must be one of ${valid.map((v) => `'${v}'`).join(', ')}; got ${typeof value === 'string' ? `'${value}'` : typeof value}`);
+  }
+}
+
+/** Downloading a checkpoint file failed; `url` names the file. Subclasses say why. */
+export class DownloadError extends SegLLMError {
+  override name = 'DownloadError';
+  constructor(
+    message: string,
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The server could not be reached or the connection failed (after the retries). */
+export class NetworkError extends DownloadError {
+  override name = 'NetworkError';
+}
+
+/** The server answered 404 for a file the checkpoint needs. */
+export class RemoteFileNotFoundError extends DownloadError {
+  override name = 'RemoteFileNotFoundError';
+}
+
+/** The server answered with an error status other than 404. */
+export class HttpStatusError extends DownloadError {
+  override name = 'HttpStatusError';
+  constructor(
+    message: string,
+    url: string,
+    readonly status: number,
+  ) {
+    super(message, url);
+  }
+}
+
+/** The downloaded bytes do not match the sha256 the index or the server gave. Nothing was cached. */
+export class ChecksumMismatchError extends DownloadError {
+  override name = 'ChecksumMismatchError';
+}
+
+/** The load was cancelled through its AbortSignal. */
+export class DownloadAbortedError extends DownloadError {
+  override name = 'DownloadAbortedError';
+}
+
+/** A file name or redirect that would leave the checkpoint's origin or folder. */
+export class UnsafeLocationError extends DownloadError {
+  override name = 'UnsafeLocationError';
+}

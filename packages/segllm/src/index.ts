@@ -8,10 +8,16 @@ export { tinySegLLMConfig, tinySegLLMConfigJson, type TinyOptions } from './mode
 export { bundledTokenizer, bundledTokenizerJson, BUNDLED_TOKENIZER_URL } from './model/bundled.ts';
 export { ChatSession, type AskOptions, type RoundResult, type HistoryEntry, type ChatContext } from './session/chat.ts';
 export { maskToOriginal, boxToOriginal } from './session/frame.ts';
-export { SegLLM, type ImageInput, type EvalRound } from './segllm.ts';
+export { SegLLM, type ImageInput, type BlobLike, type DrawableImage, type EvalRound } from './segllm.ts';
 export { HipieDecoder, hipieRename } from './model/hipie.ts';
 export { TINY_HIPIE } from './model/tiny.ts';
 export { DirReplaceError, recoverReplacedDir, replaceDirAtomically, type ReplaceDirOptions } from './replace.ts';
 export { loadSegLLM, saveSegLLM, isReleaseLayout, defaultDecoder, UNUSED_KEYS, type SegLLMLoadOptions, type SegLLMLoadReport, type LoadProgress, type SaveOptions } from './checkpoint.ts';
-export { checkpointFiles, type CheckpointFiles, type CheckpointSource } from './files.ts';
+export { checkpointFiles, type CheckpointFiles, type CheckpointSource, type RemoteOptions, type FileProgress } from './files.ts';
 export { EmptyMaskError, groundTruthBox, groundTruthMaskPixels, maskExtent } from './train/encodings.ts';
+export { DEVICES, MODEL_DTYPES, initDevice, checkDevice, checkDtype, type Device, type ModelDType } from './device.ts';
+export { env } from './env.ts';
+export { DEFAULT_MODEL, loadDefaultModel, type DefaultModelOptions } from './model/default.ts';
+export { folderCache, browserCache, defaultCacheDir, type ModelCache, type CachedFile } from './hub/cache.ts';
+export { DEFAULT_REMOTE_HOST, hubBaseUrl } from './hub/source.ts';
+export { WebGPUUnavailableError, NodeOnlyError } from '@segllm/tensor';

@@ -2,8 +2,8 @@
  * The user-facing model: `SegLLM.load(dir)` or `new SegLLM(model, tokenizer)`, then `model.chat(image)` for a
  * multi-round session, or `segmentConversation` for batch evaluation.
  */
-import type { Image8, Tokenizer } from '@segllm/models';
-import { clipPreprocess, decodeImage, readImageFile } from '@segllm/models';
+import type { Image8, RgbaPixels, Tokenizer } from '@segllm/models';
+import { clipPreprocess, decodeImage, decodeImageSource, imageFromRgba, readImageFile } from '@segllm/models';
 import { fromStorageArray } from '@segllm/tensor';
 import { SegLLMError } from './errors.ts';
 import type { SegLLMForSegmentation } from './model/modeling.ts';
@@ -12,7 +12,19 @@ import type { RoundResult } from './session/chat.ts';
 import type { CheckpointSource } from './files.ts';
 import type { SegLLMLoadOptions } from './checkpoint.ts';
 
-export type ImageInput = Image8 | Uint8Array | string;
+/** Anything with `arrayBuffer()`: a Blob or File. */
+export interface BlobLike {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** A browser image source (ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, VideoFrame...). */
+export type DrawableImage = { readonly width: number; readonly height: number } | { readonly displayWidth: number };
+
+/**
+ * An image: decoded RGB (Image8), RGBA pixels (ImageData), encoded PNG/JPEG bytes or a Blob/File, a browser image
+ * source, or a file path (Node).
+ */
+export type ImageInput = Image8 | RgbaPixels | Uint8Array | ArrayBuffer | BlobLike | DrawableImage | string;
 
 /**
  * One round for batch evaluation: the user text (with `[REF:k]` tags), masks given as references, and, for teacher
@@ -29,6 +41,8 @@ export interface EvalRound {
 export class SegLLM {
   readonly slotId: number;
   readonly segId: number;
+  #disposed = false;
+  readonly #sessions = new Set<WeakRef<ChatSession>>();
 
   constructor(
     readonly model: SegLLMForSegmentation,
@@ -50,18 +64,39 @@ export class SegLLM {
     return (await loadSegLLM(source, opts)).model;
   }
 
-  /** Opens a chat about an image (decoded Image8, encoded PNG/JPEG bytes, or a file path in Node). */
+  /** Opens a chat about an image (see ImageInput). Sessions still open are disposed with the model. */
   async chat(image: ImageInput): Promise<ChatSession> {
+    if (this.#disposed) throw new SegLLMError('this model was disposed: load it again');
     const img = await toImage(image);
     const v = this.model.config.vision;
     const px = clipPreprocess(img, { size: v.image_size });
     const backend = this.model.lm_head.weight.backend;
     const pixels = fromStorageArray(px.data, [1, ...px.shape], 'float32', { backend });
     try {
-      return new ChatSession({ model: this.model, tokenizer: this.tokenizer, slotId: this.slotId, segId: this.segId }, img, pixels);
+      const session = new ChatSession({ model: this.model, tokenizer: this.tokenizer, slotId: this.slotId, segId: this.segId }, img, pixels);
+      this.#sessions.add(new WeakRef(session));
+      return session;
     } finally {
       pixels.dispose();
     }
+  }
+
+  /** The backend the weights live on ('webgpu', 'cpu-wasm' or 'cpu'). */
+  get device(): string {
+    return this.model.lm_head.weight.backend.name;
+  }
+
+  /** Frees the weights (and every chat session still open); the model cannot be used afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const ref of this.#sessions) ref.deref()?.dispose();
+    this.#sessions.clear();
+    this.model.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /**
@@ -90,5 +125,9 @@ export class SegLLM {
 async function toImage(image: ImageInput): Promise<Image8> {
   if (typeof image === 'string') return readImageFile(image);
   if (image instanceof Uint8Array) return decodeImage(image);
-  return image;
+  if (image instanceof ArrayBuffer) return decodeImage(new Uint8Array(image));
+  if ('channels' in image && 'data' in image) return image;
+  if ('data' in image) return imageFromRgba(image); // ImageData
+  if ('arrayBuffer' in image && typeof image.arrayBuffer === 'function') return decodeImage(new Uint8Array(await image.arrayBuffer()));
+  return decodeImageSource(image as unknown as ImageBitmapSource);
 }

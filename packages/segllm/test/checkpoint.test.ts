@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@segllm/models';
 import { manualSeed, fromStorageArray } from '@segllm/tensor';
-import { CheckpointError, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, saveSegLLM, tinySegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
+import { CheckpointError, SegLLM, type LoadProgress, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, saveSegLLM, tinySegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
 
 const tokJson = await bundledTokenizerJson();
 const tok = Tokenizer.fromString(tokJson);
@@ -31,17 +31,20 @@ describe('SegLLM checkpoints in the release layout', () => {
     };
     await saveSegLLM(a, dir, { shards: 3, configJson, tokenizerJson: tokJson, extra });
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors', 'model.safetensors.index.json', 'tokenizer.json']);
-    const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string>; metadata: { total_size: number } };
     expect(Object.keys(index.weight_map)).toContain('model.vision_tower.vision_tower.vision_model.encoder.layers.1.mlp.fc2.weight');
     expect(Object.keys(index.weight_map)).toContain('model.mm_projector.2.bias');
     expect(Object.keys(index.weight_map)).toContain('model.segmentator_predictor.0.weight');
     // The DN label encoder is part of the decoder tree (loaded strictly), the transformer's x0 resizer is not.
     expect(Object.keys(index.weight_map)).toContain('model.segmentator.hipie.detr.resizer.layer_norm.bias');
 
-    const progress: number[] = [];
-    const { model: b, report } = await loadSegLLM(dir, { onProgress: (p) => progress.push(p.loaded) });
+    const progress: LoadProgress[] = [];
+    const { model: b, report } = await loadSegLLM(dir, { device: 'cpu', progress: (p) => progress.push(p) });
     expect(report.skipped.sort()).toEqual(Object.keys(extra).sort());
-    expect(progress.at(-1)).toBe(report.loaded);
+    // Progress in bytes: one event per tensor read, then a last one for the whole checkpoint (skipped keys included).
+    expect(progress).toHaveLength(report.loaded + 1);
+    expect(progress.every((p, i) => p.phase === 'load' && p.total === index.metadata.total_size && (i === 0 || p.loaded > progress[i - 1].loaded))).toBe(true);
+    expect(progress.at(-1)!.loaded).toBe(index.metadata.total_size);
     // Every parameter equals the bf16 rounding of the original.
     const sa = a.model.stateDict();
     const sb = b.model.stateDict();
@@ -78,7 +81,7 @@ describe('SegLLM checkpoints in the release layout', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as { port: number }).port;
-      const fromUrl = await SegLLM.load(`http://127.0.0.1:${port}/ckpt/`);
+      const fromUrl = await SegLLM.load(`http://127.0.0.1:${port}/ckpt/`, { cache: false });
       const ref = (await SegLLM.load(dir)).model.stateDict();
       for (const m of [fromMap, fromUrl]) {
         for (const [k, t] of m.model.stateDict()) expect(Array.from(await t.data()), k).toEqual(Array.from(await ref.get(k)!.data()));

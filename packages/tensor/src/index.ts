@@ -1,5 +1,6 @@
 /** @segllm/tensor: tensors, autograd, nn and optim on CPU and WebGPU, and safetensors I/O. */
 import './backends/cpu/backend.ts';
+export type {} from './globals.ts';
 export * from './ops/index.ts';
 export { Tensor, DisposedError, tensor, full, zeros, ones, zerosLike, onesLike, fullLike, arange, linspace, eye, fromStorageArray } from './tensor.ts';
 export type { CreateOptions, Nested } from './tensor.ts';
@@ -19,5 +20,6 @@ export { cpu, CpuBackend } from './backends/cpu/backend.ts';
 export { initCpuWasm, shutdownCpuWasm, setCpuWasmThreads, WasmBackend, WasmInitError, WasmMemoryError, WasmWorkerError, type CpuWasmOptions } from './backends/wasm/index.ts';
 export { WebGPUBackend, initWebGPU, shutdownWebGPU, backendInfo, memoryStats, precompile, pipelineCodes, WebGPUUnavailableError, type InitOptions, type PipelineStats } from './backends/webgpu/index.ts';
 export * from './io/index.ts';
+export { NodeOnlyError } from './platform/errors.ts';
 export * from './nn/index.ts';
 export * from './optim/index.ts';

@@ -11,22 +11,26 @@ import type { ChatSession, RoundResult, SegLLM } from '@segllm/core';
 import { guard, isUserError } from '../lib/errors.ts';
 import { processIo, type Io } from '../lib/io.ts';
 import { parseOptions, required } from '../lib/args.ts';
+import { DEFAULT_MODEL } from '@segllm/core';
 import { loadModel } from '../lib/model.ts';
 import { maskArea, maskPng, overlayPng, roundLine, writeFileAtomic } from '../lib/output.ts';
 import type { Command } from './index.ts';
 
-export const CHAT_USAGE = `usage: segllm chat --model <checkpoint dir> --image <file> [--vision-tower <dir>] [--backend cpu|webgpu]
+export const CHAT_USAGE = `usage: segllm chat [--model <checkpoint>] --image <file> [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu]
          [--dtype float32|float16] [--out <dir>] [--ask "<text>"]...
   Without --ask: an interactive session; each line is a round ("[REF:k]" refers to round k's mask),
   and the commands are: undo (drop the last round), reset (drop all rounds), history, exit.
   With --ask (repeatable): runs those rounds in order and exits (exit code 1 if one fails).
   --out <dir>: per round round-<k>.mask.png (0/255) and round-<k>.overlay.png, plus history.json.
+  --model: a checkpoint folder, a hub id (owner/repo/variant) or a URL; default: the default model (today a tiny
+  model with RANDOM weights: no trained default exists yet).
 `;
 
 const CHAT_OPTIONS = {
   model: { type: 'string' },
   'vision-tower': { type: 'string' },
   image: { type: 'string' },
+  device: { type: 'string' },
   backend: { type: 'string' },
   dtype: { type: 'string' },
   out: { type: 'string' },
@@ -45,7 +49,8 @@ class ChatRun {
 
   async ask(text: string): Promise<RoundResult> {
     const t0 = performance.now();
-    const r = await this.session.ask(text);
+    this.io.progress?.status(`round ${this.session.rounds + 1}: "${text.slice(0, 40)}"`);
+    const r = await this.session.ask(text).finally(() => this.io.progress?.clear());
     const ms = performance.now() - t0;
     this.io.out(`${roundLine(r, ms)}\n`);
     if (this.out) {
@@ -134,7 +139,8 @@ async function repl(run: ChatRun, io: Io): Promise<number> {
 export async function openChat(model: SegLLM, imagePath: string, io: Io): Promise<{ session: ChatSession; image: Image8 }> {
   const image = await readImageFile(imagePath);
   const t0 = performance.now();
-  const session = await model.chat(image);
+  io.progress?.status(`encoding ${imagePath} (CLIP + decoder features)`);
+  const session = await model.chat(image).finally(() => io.progress?.clear());
   io.err(`image ${imagePath}: ${image.width}x${image.height}, encoded (CLIP + decoder features) in ${(performance.now() - t0).toFixed(0)} ms\n`);
   return { session, image };
 }
@@ -146,11 +152,12 @@ export async function runChat(argv: string[], io: Io = processIo): Promise<numbe
       io.out(CHAT_USAGE);
       return 0;
     }
-    const modelDir = required(v.model, 'model');
+    const modelDir = v.model ?? DEFAULT_MODEL.id;
     const imagePath = required(v.image, 'image');
     const asks = v.ask ?? [];
-    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
+    const { model, ms } = await loadModel({ model: v.model, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms\n`);
+    if (v.model === undefined && !DEFAULT_MODEL.trained) io.err(`NOTE: no --model given: ${DEFAULT_MODEL.id} has RANDOM weights, so its masks are meaningless\n`);
     const { session, image } = await openChat(model, imagePath, io);
     const run = new ChatRun(session, image, v.out, io);
     try {

@@ -14,7 +14,7 @@ import { maskArea } from '../lib/output.ts';
 import { roundText } from './eval.ts';
 import type { Command } from './index.ts';
 
-const DEMO_USAGE = `usage: segllm demo [--backend cpu|webgpu] [--seed <n>] [--scene <n>] [--save <dir>]
+const DEMO_USAGE = `usage: segllm demo [--device auto|webgpu|cpu-wasm|cpu] [--seed <n>] [--scene <n>] [--save <dir>]
   Builds a tiny SegLLM with random weights, renders an MRSeg-Shapes validation scene (--scene, default 0) and runs a
   3-round conversation with a reference on it, printing each stage's time. No downloads.
   --save <dir> also writes the tiny model as a release-layout checkpoint (bf16 shards), for trying
@@ -31,14 +31,14 @@ export function pickConversation(convs: readonly ConversationJson[]): ParsedConv
 
 export async function runDemo(argv: string[], io: Io = processIo): Promise<number> {
   return guard('demo', DEMO_USAGE, io.err, async () => {
-    const v = parseOptions(argv, { backend: { type: 'string' }, seed: { type: 'string' }, scene: { type: 'string' }, save: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+    const v = parseOptions(argv, { device: { type: 'string' }, backend: { type: 'string' }, seed: { type: 'string' }, scene: { type: 'string' }, save: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
     if (v.help) {
       io.out(DEMO_USAGE);
       return 0;
     }
     const say = (s: string): void => io.out(`${s}\n`);
     const tAll = performance.now();
-    const { backend } = await prepareBackend(v.backend, 'float32');
+    const { backend } = await prepareBackend(v.device ?? v.backend, 'float32');
     const info = (getBackend(backend).info?.() ?? {}) as { threads?: number; adapter?: { description?: string }; features?: string[] };
     const where = info.adapter ? `${info.adapter.description ?? 'unknown adapter'}; ${(info.features ?? []).join(', ')}` : `${info.threads ?? 1} thread(s)`;
     say(`segllm demo on ${backend} (${where})`);
@@ -71,14 +71,16 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     say(`2. scene: MRSeg-Shapes val #${scene} (${w}x${h}, ${sample.scene.objects.length} objects, ${sample.annotations.annotations.length} annotations), conversation ${conv.convId ?? ''} in ${(performance.now() - t0).toFixed(0)} ms`);
 
     t0 = performance.now();
-    const session = await model.chat(image);
+    io.progress?.status('encoding the image');
+    const session = await model.chat(image).finally(() => io.progress?.clear());
     say(`3. image encodings (CLIP patches + decoder features, once per image): ${(performance.now() - t0).toFixed(0)} ms`);
     const anns = new Map(sample.annotations.annotations.map((a) => [a.id, a]));
     try {
       for (const [k, r] of conv.rounds.entries()) {
         const { text } = roundText(conv, k);
         t0 = performance.now();
-        const res = await session.ask(text);
+        io.progress?.status(`round ${k + 1}`);
+        const res = await session.ask(text).finally(() => io.progress?.clear());
         const ms = performance.now() - t0;
         const gtAnn = typeof r.target === 'number' ? anns.get(r.target) : undefined;
         let iou = 'n/a';
@@ -95,7 +97,7 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     }
     say(`done in ${((performance.now() - tAll) / 1000).toFixed(1)} s.`);
     say('The IoUs are poor because the weights are random. Real results need a trained checkpoint (release layout), e.g.:');
-    say('  segllm chat --model <checkpoint dir> [--vision-tower <clip-vit-large-patch14 dir>] --image photo.jpg --backend webgpu');
+    say('  segllm chat --model <checkpoint dir> [--vision-tower <clip-vit-large-patch14 dir>] --image photo.jpg --device webgpu');
     return 0;
   });
 }

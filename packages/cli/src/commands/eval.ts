@@ -21,7 +21,7 @@ import type { Command } from './index.ts';
 
 export const EVAL_USAGE = `usage: segllm eval --model <checkpoint dir> --conversations <MRSeg conversations.json> --annotations <COCO json>
          --images <dir> --out <pred.json> [--gt-out <gt.json>] [--references predicted|groundTruth] [--shard i/n]
-         [--vision-tower <dir>] [--backend cpu|webgpu] [--dtype float32|float16]
+         [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu] [--dtype float32|float16]
   Each conversation's image is <images>/<name in [IMAGE256:name]>; round targets and references are annotation ids.
   --references predicted (default): later rounds refer to the model's own masks; groundTruth: to the ground truth.
   Score the run with: segllm data metrics --gt <gt.json> --pred <pred.json>
@@ -160,6 +160,7 @@ export async function runEval(argv: string[], io: Io = processIo): Promise<numbe
       shard: { type: 'string' },
       out: { type: 'string' },
       'gt-out': { type: 'string' },
+      device: { type: 'string' },
       backend: { type: 'string' },
       dtype: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -181,7 +182,7 @@ export async function runEval(argv: string[], io: Io = processIo): Promise<numbe
     const conversations = convJson.filter((_, i) => i % shard.count === shard.index).map((c) => parseConversation(c));
     for (const [i, c] of conversations.entries()) imageInside(imagesDir, c.image, c.convId ?? `${i}`); // before loading anything
     const coco = new CocoIndex(readCocoInstances(await readJsonFile(annPath, 'annotations'), { source: annPath }));
-    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
+    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms; ${conversations.length} of ${convJson.length} conversations in shard ${shard.index}/${shard.count}\n`);
     const t0 = performance.now();
     const r = await evaluateConversations(model, { conversations, coco, imagesDir }, { references, log: io.err });

@@ -2,14 +2,17 @@
 import { guard } from '../lib/errors.ts';
 import { processIo, type Io } from '../lib/io.ts';
 import { parseOptions, required } from '../lib/args.ts';
+import { DEFAULT_MODEL } from '@segllm/core';
 import { loadModel } from '../lib/model.ts';
 import { maskPng, roundLine, writeFileAtomic } from '../lib/output.ts';
 import { openChat } from './chat.ts';
 import type { Command } from './index.ts';
 
-export const SEGMENT_USAGE = `usage: segllm segment --model <checkpoint dir> --image <file> --prompt "<text>" [--out mask.png]
-         [--vision-tower <dir>] [--backend cpu|webgpu] [--dtype float32|float16]
+export const SEGMENT_USAGE = `usage: segllm segment [--model <checkpoint>] --image <file> --prompt "<text>" [--out mask.png]
+         [--vision-tower <dir>] [--device auto|webgpu|cpu-wasm|cpu] [--dtype float32|float16]
   Runs one round and prints its box, score, mask area and time; --out writes the mask as a PNG (0/255).
+  --model: a checkpoint folder, a hub id (owner/repo/variant) or a URL; default: the default model (today a tiny
+  model with RANDOM weights: no trained default exists yet).
 `;
 
 export async function runSegment(argv: string[], io: Io = processIo): Promise<number> {
@@ -20,6 +23,7 @@ export async function runSegment(argv: string[], io: Io = processIo): Promise<nu
       image: { type: 'string' },
       prompt: { type: 'string' },
       out: { type: 'string' },
+      device: { type: 'string' },
       backend: { type: 'string' },
       dtype: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -28,15 +32,17 @@ export async function runSegment(argv: string[], io: Io = processIo): Promise<nu
       io.out(SEGMENT_USAGE);
       return 0;
     }
-    const modelDir = required(v.model, 'model');
+    const modelDir = v.model ?? DEFAULT_MODEL.id;
     const imagePath = required(v.image, 'image');
     const prompt = required(v.prompt, 'prompt');
-    const { model, ms } = await loadModel({ model: modelDir, visionTower: v['vision-tower'], backend: v.backend, dtype: v.dtype, log: (s) => io.err(`${s}\n`) });
+    const { model, ms } = await loadModel({ model: v.model, visionTower: v['vision-tower'], device: v.device ?? v.backend, dtype: v.dtype, progress: io.progress });
     io.err(`model ${modelDir} loaded in ${ms.toFixed(0)} ms\n`);
+    if (v.model === undefined && !DEFAULT_MODEL.trained) io.err(`NOTE: no --model given: ${DEFAULT_MODEL.id} has RANDOM weights, so its masks are meaningless\n`);
     const { session } = await openChat(model, imagePath, io);
     try {
       const t0 = performance.now();
-      const r = await session.ask(prompt);
+      io.progress?.status(`segmenting "${prompt.slice(0, 40)}"`);
+      const r = await session.ask(prompt).finally(() => io.progress?.clear());
       io.out(`${roundLine(r, performance.now() - t0)}\n`);
       if (v.out) {
         await writeFileAtomic(v.out, maskPng(r.mask, r.width, r.height));

@@ -3,9 +3,12 @@
  * loading with progress, and the tiny random SegLLM used by `segllm demo`, the tests and the examples.
  */
 import { Tokenizer } from '@segllm/models';
-import { BUNDLED_TOKENIZER_URL, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson } from '@segllm/core';
-import type { MaskDecoder, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
-import { initWebGPU, manualSeed } from '@segllm/tensor';
+import {
+  BUNDLED_TOKENIZER_URL, DEVICES, MODEL_DTYPES, SegLLM, SegLLMForSegmentation, bundledTokenizerJson, defaultDecoder, initDevice, loadDefaultModel, loadSegLLM, parseSegLLMConfig, tinySegLLMConfigJson,
+} from '@segllm/core';
+import type { MaskDecoder, ModelDType, SegLLMConfig, SegLLMLoadReport } from '@segllm/core';
+import { manualSeed } from '@segllm/tensor';
+import { loadBar, type Progress } from './progress.ts';
 import type { DType } from '@segllm/tensor';
 
 import { CliUsageError } from './args.ts';
@@ -18,46 +21,44 @@ export function decoderFor(config: SegLLMConfig, opts: { dtype?: DType; backend?
   return defaultDecoder(config, opts);
 }
 
-export const BACKENDS = ['cpu', 'webgpu'] as const;
-export const DTYPES = ['float32', 'float16'] as const;
-
-/** Validates --backend / --dtype and starts the WebGPU device when asked for. */
-export async function prepareBackend(backend: string | undefined, dtype: string | undefined): Promise<{ backend: string; dtype: DType }> {
-  const b = backend ?? 'cpu';
-  const d = dtype ?? 'float32';
-  if (!(BACKENDS as readonly string[]).includes(b)) throw new CliUsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${b}"`);
-  if (!(DTYPES as readonly string[]).includes(d)) throw new CliUsageError(`--dtype must be one of ${DTYPES.join(', ')}, got "${d}"`);
-  if (b === 'webgpu') await initWebGPU();
-  return { backend: b, dtype: d as DType };
+/**
+ * Validates --device (alias --backend) and --dtype, and starts the device: 'auto' (default, or $SEGLLM_DEVICE) is
+ * WebGPU when an adapter exists, else WebAssembly SIMD (cpu-wasm); 'cpu' is the readable reference backend.
+ */
+export async function prepareBackend(device: string | undefined, dtype: string | undefined): Promise<{ backend: string; dtype: ModelDType }> {
+  const d = device ?? process.env.SEGLLM_DEVICE ?? 'auto';
+  const t = dtype ?? 'float32';
+  if (!(DEVICES as readonly string[]).includes(d)) throw new CliUsageError(`--device must be one of ${DEVICES.join(', ')}, got "${d}"`);
+  if (!(MODEL_DTYPES as readonly string[]).includes(t)) throw new CliUsageError(`--dtype must be one of ${MODEL_DTYPES.join(', ')}, got "${t}"`);
+  return { backend: await initDevice(d), dtype: t as ModelDType };
 }
 
 export interface LoadArgs {
-  model: string;
+  /** A checkpoint folder, a hub id (owner/repo/variant) or a URL; undefined: the default model (DEFAULT_MODEL). */
+  model?: string;
   visionTower?: string;
-  backend?: string;
+  device?: string;
   dtype?: string;
-  /** Progress lines (to stderr in the commands). */
-  log?: (line: string) => void;
+  /** Where progress bars go (stderr in the commands; nothing unless it is a terminal). */
+  progress?: Progress;
 }
 
-/** Loads a release-layout checkpoint with the decoder of `decoderFor` (HIPIE), printing progress about every second. */
+/** Loads a release-layout checkpoint with the decoder of `decoderFor` (HIPIE), with progress bars for download and load. */
 export async function loadModel(a: LoadArgs): Promise<{ model: SegLLM; report: SegLLMLoadReport; ms: number }> {
-  const { backend, dtype } = await prepareBackend(a.backend, a.dtype);
+  const { backend, dtype } = await prepareBackend(a.device, a.dtype);
   const t0 = performance.now();
-  let last = t0;
+  if (a.model === undefined) {
+    const model = await loadDefaultModel({ backend, dtype });
+    return { model, report: { loaded: 0, skipped: [], backend }, ms: performance.now() - t0 };
+  }
   const { model, report } = await loadSegLLM(a.model, {
     backend,
     dtype,
     visionTower: a.visionTower,
     decoder: decoderFor,
-    onProgress: (p) => {
-      const now = performance.now();
-      if (a.log && (p.loaded === p.total || now - last > 1000)) {
-        last = now;
-        a.log(`loading ${a.model}: ${p.loaded}/${p.total} tensors`);
-      }
-    },
+    progress: a.progress && loadBar(a.progress),
   });
+  a.progress?.clear();
   return { model, report, ms: performance.now() - t0 };
 }
 

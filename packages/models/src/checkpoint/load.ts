@@ -7,6 +7,7 @@
  */
 import { openCheckpoint } from '@segllm/tensor';
 import type { TensorStore } from '@segllm/tensor';
+import { nodeFs, nodePath as pathModule } from '@segllm/tensor/platform';
 import { StateDictError, loadSafetensorsInto } from '../nn.ts';
 import type { LoadSafetensorsReport, Module } from '../nn.ts';
 import { ConfigError } from './config.ts';
@@ -40,8 +41,8 @@ function list(keys: readonly string[], n = 8): string {
  * `model.safetensors` (Node). Close the store when done.
  */
 export async function openModelCheckpoint(path: string): Promise<TensorStore> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await nodeFs(`opening the checkpoint ${path}`);
+  const nodePath = await pathModule(`opening the checkpoint ${path}`);
   const st = await fs.stat(path).catch(() => null);
   if (!st) throw new CheckpointNotFoundError(`checkpoint "${path}" does not exist`);
   if (!st.isDirectory()) return openCheckpoint(path);
@@ -58,8 +59,8 @@ export async function openModelCheckpoint(path: string): Promise<TensorStore> {
 
 /** Reads `config.json` from a folder (or a given .json path) as an object; parse it with parseLlamaConfig etc. */
 export async function readConfigJson(path: string): Promise<JsonObject> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await nodeFs(`reading ${path}`);
+  const nodePath = await pathModule(`reading ${path}`);
   const st = await fs.stat(path).catch(() => null);
   const file = st?.isDirectory() ? nodePath.join(path, 'config.json') : path;
   let text: string;

@@ -9,6 +9,8 @@ import { decodeJpeg } from './jpeg.ts';
 import type { Image8 } from './image.ts';
 import { checkJpegHeader, checkPngHeader } from './limits.ts';
 import type { ImageLimits } from './limits.ts';
+import { pngCodec } from '#platform';
+import { nodeFs } from '@segllm/tensor/platform';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -42,9 +44,7 @@ function pngChunks(bytes: Uint8Array): { type: string; start: number; end: numbe
  * Inflates the IDAT stream with its output bounded by the size the IHDR implies and checks that it is all there
  * (pngjs would otherwise read past a short stream into uninitialised memory, or inflate without bound).
  */
-async function checkPngData(idat: Uint8Array[], rawSize: number): Promise<void> {
-  const { inflateSync } = await import('node:zlib');
-  const { Buffer } = await import('node:buffer');
+function checkPngData(idat: Uint8Array[], rawSize: number, { inflateSync, Buffer }: NonNullable<Awaited<ReturnType<typeof pngCodec>>>): void {
   let n: number;
   try {
     n = inflateSync(Buffer.concat(idat), { maxOutputLength: rawSize }).length;
@@ -60,11 +60,13 @@ async function checkPngData(idat: Uint8Array[], rawSize: number): Promise<void> 
  * zero those pixels), 16-bit RGB(A)/LA keep the high byte, 16-bit grey is clipped to 255 (Pillow's I;16 -> L).
  */
 async function decodePng(bytes: Uint8Array, limits?: ImageLimits): Promise<Image8> {
-  const { PNG } = await import('pngjs');
-  const { Buffer } = await import('node:buffer');
   const { bitDepth: depth, colorType, rawSize } = checkPngHeader(bytes, limits);
+  const codec = await pngCodec();
+  // In a browser build there is no pngjs: the browser decodes the file.
+  if (codec === null) return decodeImageSource(new Blob([bytes.slice()], { type: 'image/png' }));
+  const { PNG, Buffer } = codec;
   const chunks = pngChunks(bytes);
-  await checkPngData(chunks.filter((c) => c.type === 'IDAT').map((c) => bytes.subarray(c.start + 8, c.end - 4)), rawSize);
+  checkPngData(chunks.filter((c) => c.type === 'IDAT').map((c) => bytes.subarray(c.start + 8, c.end - 4)), rawSize, codec);
   const parts = [bytes.subarray(0, 8), ...chunks.filter((c) => c.type !== 'tRNS').map((c) => bytes.subarray(c.start, c.end))];
   const png = PNG.sync.read(Buffer.concat(parts), { skipRescale: depth === 16 });
   const n = png.width * png.height;
@@ -97,7 +99,7 @@ export async function decodeImage(bytes: Uint8Array, limits?: ImageLimits): Prom
 
 /** Reads and decodes an image file (Node). */
 export async function readImageFile(path: string, limits?: ImageLimits): Promise<Image8> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = await nodeFs(`reading the image file ${path}`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

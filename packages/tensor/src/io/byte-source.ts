@@ -3,6 +3,7 @@
  * a Node file (FileHandle reads at offsets), an in-memory Uint8Array/ArrayBuffer, or a browser Blob/File.
  */
 import { SafetensorsError } from './errors.ts';
+import { nodeFs } from '#platform';
 
 export interface ByteSource {
   /** Total size in bytes. */
@@ -62,8 +63,8 @@ const MAX_CHUNK = 1 << 28;
 
 /** A Node file opened read-only; reads go through FileHandle.read at explicit positions. */
 export async function fileSource(path: string): Promise<ByteSource> {
-  // Imported lazily so that browser bundles of this package never load node:fs.
-  const fs = await import('node:fs/promises');
+  // #platform: browser bundles get a stub that throws NodeOnlyError, so they never contain node:fs.
+  const fs = await nodeFs(`reading the file ${path}`);
   const handle = await fs.open(path, 'r').catch((e: unknown) => {
     const code = (e as { code?: string }).code;
     if (code === 'EACCES' || code === 'EPERM') throw new SafetensorsError('READ_FAILED', `${path} cannot be read (${code}): check its permissions`, { file: path });

@@ -6,6 +6,7 @@
 import { allocArray, DTYPES, itemSize, type DType, type StorageArray } from '../dtype.ts';
 import { blobSource, bytesSource, fileSource, type ByteSource } from './byte-source.ts';
 import { SafetensorsError } from './errors.ts';
+import { nodeFs, nodePath as pathModule } from '#platform';
 import {
   buildHeader, compareCodePoints, parseHeader, readHeaderLength, stDtypeRank, toStDtype,
   type ParsedHeader, type StDtype, type TensorEntry,
@@ -317,8 +318,8 @@ const WRITE_CHUNK = 1 << 26;
  */
 export async function saveSafetensors(path: string, tensors: RawTensorMap, metadata?: Record<string, string>): Promise<void> {
   const { header, chunks } = prepare(tensors, metadata);
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await nodeFs(`saving ${path}`);
+  const nodePath = await pathModule(`saving ${path}`);
   const tmp = nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const handle = await fs.open(tmp, 'wx');
   try {

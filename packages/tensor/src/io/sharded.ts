@@ -3,6 +3,7 @@
  * Shards are opened lazily, the first time one of their tensors is asked for, and stay open until close().
  */
 import { SafetensorsError } from './errors.ts';
+import { nodeFs, nodePath as pathModule } from '#platform';
 import { openSafetensors, type SafetensorsFile, type RawTensor, type SafetensorsInput, type StoredTensorInfo, type TensorStore } from './safetensors.ts';
 
 export interface ShardIndex {
@@ -118,8 +119,8 @@ const MAX_INDEX_BYTES = 64 << 20;
 
 /** Open a sharded checkpoint from its `*.safetensors.index.json` path (Node); shards resolve beside it. */
 export async function openShardedSafetensors(indexPath: string): Promise<ShardedSafetensors> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await nodeFs(`opening ${indexPath}`);
+  const nodePath = await pathModule(`opening ${indexPath}`);
   const st = await fs.stat(indexPath);
   if (!st.isFile()) throw new SafetensorsError('NOT_A_FILE', `${indexPath} is a folder or device, not a shard index file: the checkpoint is damaged`, { file: indexPath });
   if (st.size > MAX_INDEX_BYTES) throw new SafetensorsError('INVALID_INDEX', `${indexPath} is ${st.size} bytes, over the ${MAX_INDEX_BYTES}-byte limit of a shard index: is this a *.safetensors.index.json?`, { file: indexPath });

@@ -43,7 +43,10 @@ export async function createRuntime(opts: InitOptions = {}): Promise<GpuRuntime>
       const name = 'webgpu';
       mod = (await import(/* @vite-ignore */ name)) as typeof mod;
     } catch (e) {
-      throw new WebGPUUnavailableError(`${HOWTO} (loading the 'webgpu' package failed: ${(e as Error).message})`);
+      throw new WebGPUUnavailableError(
+        `WebGPU in Node needs the optional peer dependency \`webgpu\` (Dawn), which could not be loaded: run \`npm install webgpu\` ` +
+          `(and install a Vulkan driver), or pick device 'cpu-wasm' or 'cpu' (${(e as Error).message})`,
+      );
     }
     Object.assign(globalThis, mod.globals);
     gpu = mod.create(['enable-dawn-features=allow_unsafe_apis', ...(opts.dawnFlags ?? [])]);
