@@ -58,12 +58,12 @@ export function mutateBytes(src: Uint8Array, rng: Rng): Uint8Array {
         b = b.subarray(0, at).slice();
         break;
       case 4: {
-        const len = rng.int(64);
-        const out = new Uint8Array(b.length + len);
+        const span = b.subarray(at, at + rng.int(64)); // duplicated in place
+        const out = new Uint8Array(b.length + span.length);
         out.set(b.subarray(0, at));
-        out.set(b.subarray(at, at + len), at);
-        out.set(b.subarray(at), at + Math.min(len, b.length - at));
-        b = out.subarray(0, b.length + Math.min(len, b.length - at)).slice();
+        out.set(span, at);
+        out.set(b.subarray(at), at + span.length);
+        b = out;
         break;
       }
       case 5:
