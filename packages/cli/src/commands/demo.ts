@@ -10,7 +10,7 @@ import { processIo, parseOptions, type Io } from '../lib/io.ts';
 import { CliUsageError, buildTinySegLLM, prepareBackend } from '../lib/model.ts';
 import { saveSegLLM } from '@segllm/core';
 import { maskArea } from '../lib/output.ts';
-import { roundText } from './eval.ts';
+import { roundText } from '@segllm/core/train';
 import type { Command } from './index.ts';
 
 const DEMO_USAGE = `usage: segllm demo [--backend cpu|webgpu] [--seed <n>] [--scene <n>] [--save <dir>]

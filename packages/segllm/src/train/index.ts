@@ -12,3 +12,5 @@ export { hipieSegLoss, type HipieSegLossOptions } from './hipie-loss.ts';
 export { DatasetSource } from './source.ts';
 export { parseTrainConfig, type TrainRunConfig } from './config.ts';
 export { readTrainConfig, prepareTrainRun, runTraining, type TrainRun } from './run.ts';
+export { EvalInputError, evaluateConversations, readEvalInputs, readEvalJson, rleToRowMajor, roundText, scoreEvalRecords, type EvalInputs, type EvalRecord } from './evaluate.ts';
+export { trainEvalHooks, inEvalMode } from './validate.ts';
