@@ -5,14 +5,15 @@
  * training state reads; the next run resumes from it and its saves clear the temporary folders the kills left.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Generator } from '@segllm/tensor';
 import { loadSegLLM } from '@segllm/core';
-import { latestCheckpoint, readTrainCheckpoint } from '@segllm/core/train';
+import { Trainer, latestCheckpoint, readTrainCheckpoint } from '@segllm/core/train';
+import { SyntheticSource, configJson, newModel, tokJson, trainOptions } from './train-helpers.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
@@ -92,4 +93,22 @@ describe('training checkpoints under SIGKILL', () => {
     expect(readdirSync(out).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
     console.log(`kill test: reached step ${step} over 8 kills; ${sawTmp} kills left a temporary folder behind`);
   }, 600_000); // about 9 process starts: ~30 s on a quiet 2-core machine, minutes under heavy load
+
+  it('saving the step latest.json already names (right after a resume) keeps that folder instead of replacing it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'segllm-resave-'));
+    const make = () => new Trainer(newModel(), new SyntheticSource(1), { configJson, tokenizerJson: tokJson }, { ...trainOptions(out, 4), saveEvery: 1 });
+    const a = make();
+    await a.run({}, 1);
+    const dir = (await latestCheckpoint(out))!;
+    const before = statSync(dir).ino;
+    const b = make();
+    expect(await b.resume()).toBe(1);
+    expect(await b.save()).toBe(dir);
+    expect(statSync(dir).ino).toBe(before); // not removed and rewritten: there was never an instant without it
+    expect(await checkLatest(out)).toBe(1);
+    for (const t of [a, b]) {
+      t.dispose();
+      t.model.model.dispose();
+    }
+  }, 120_000);
 });
