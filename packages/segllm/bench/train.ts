@@ -11,7 +11,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getBackend, initCpuWasm, setCpuWasmThreads } from '@segllm/tensor';
+import { getBackend, initCpuWasm, initWebGPU, setCpuWasmThreads } from '@segllm/tensor';
 import { tinySegLLMConfigJson } from '@segllm/core';
 import { parseTrainConfig, prepareTrainRun } from '@segllm/core/train';
 import { writeShapesDataset } from '@segllm/mrseg';
@@ -127,7 +127,6 @@ for (const model of models) {
   for (const backend of backends) {
     if (backend !== 'cpu-wasm' && backend !== 'webgpu') throw new Error(`--backend: unknown backend "${backend}" (cpu-wasm, webgpu)`);
     if (backend === 'webgpu') {
-      const { initWebGPU } = await import('@segllm/tensor');
       await initWebGPU();
       print(await benchTraining(model, backend, null));
       continue;
