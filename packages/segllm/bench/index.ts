@@ -1,5 +1,6 @@
 /**
  * npm run bench -w @segllm/core [-- --json] [--rounds 8] [--backend cpu|webgpu]
+ * npm run bench -w @segllm/core -- --train [--json] ...: training steps instead (bench/train.ts).
  * Per-round latency of a tiny SegLLM (real tokenizer, tiny LLaMA/CLIP/decoder, random weights) for rounds 1..N on
  * each backend. Later rounds run only their own tokens on the KV cache, so their cost should stay flat after round 1.
  */
@@ -10,6 +11,10 @@ import { SegLLM, SegLLMForSegmentation, bundledTokenizer, tinySegLLMConfig } fro
 import { benchDecoder } from './decoder.ts';
 
 const args = process.argv.slice(2);
+if (args.includes('--train')) {
+  await import('./train.ts'); // the training benchmark (its own flags: see bench/train.ts)
+  process.exit(0);
+}
 const json = args.includes('--json');
 const nRounds = Number(args[args.indexOf('--rounds') + 1]) || 8;
 const only = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : null;

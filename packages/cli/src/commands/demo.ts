@@ -11,7 +11,7 @@ import { CliUsageError, parseOptions } from '../lib/args.ts';
 import { buildTinySegLLM, prepareBackend } from '../lib/model.ts';
 import { saveSegLLM } from '@segllm/core';
 import { maskArea } from '../lib/output.ts';
-import { roundText } from './eval.ts';
+import { roundText } from '@segllm/core/train';
 import type { Command } from './index.ts';
 
 const DEMO_USAGE = `usage: segllm demo [--device auto|webgpu|cpu-wasm|cpu] [--seed <n>] [--scene <n>] [--save <dir>]

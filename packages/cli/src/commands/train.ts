@@ -2,7 +2,8 @@
  * `segllm train --config <file> [--resume]`: trains SegLLM with the official recipe (teacher forcing, text loss +
  * HIPIE losses) as the config file says. On a terminal a progress line (step, loss terms, samples/s, ETA); otherwise
  * one JSON line per log step. Checkpoints, `latest.json` and `loss.svg` go to the config's `out` folder; --resume
- * continues from `latest.json` bit for bit.
+ * continues from `latest.json` bit for bit. With an `eval` block, the validation metrics every `eval.every` steps go
+ * into trainer.json's history and are printed (a line on a terminal, `{"event": "eval", ...}` otherwise).
  */
 import type { LogRecord } from '@segllm/core/train';
 import { guard } from '../lib/errors.ts';
@@ -32,6 +33,16 @@ export function progressLine(r: LogRecord, total: number, secsPerStep: number): 
   return `[${bar}] ${r.step}/${total} loss ${r.loss.toFixed(3)} (text ${r.text.toFixed(3)}${seg}) ${r.samplesPerSec.toFixed(2)} samples/s ETA ${fmtDuration((total - r.step) * secsPerStep)}`;
 }
 
+/** Evaluation metrics on one line: `positional mIoU 0.412 cIoU 0.398 P@0.5 0.450; ...`. */
+export function evalLine(metrics: Record<string, number>): string {
+  const files = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(metrics)) {
+    const [file, name] = [k.slice(0, k.lastIndexOf('/')), k.slice(k.lastIndexOf('/') + 1)];
+    if (name !== 'n') files.set(file, [...(files.get(file) ?? []), `${name} ${v.toFixed(3)}`]);
+  }
+  return [...files].map(([f, parts]) => `${f} ${parts.join(' ')}`).join('; ');
+}
+
 export async function runTrain(argv: string[], io: Io = processIo, tty = process.stdout.isTTY === true): Promise<number> {
   return guard('train', TRAIN_USAGE, io.err, async () => {
     const v = parseOptions(argv, { config: { type: 'string' }, resume: { type: 'boolean' }, until: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
@@ -39,7 +50,7 @@ export async function runTrain(argv: string[], io: Io = processIo, tty = process
       io.out(TRAIN_USAGE);
       return 0;
     }
-    const { readTrainConfig, prepareTrainRun } = await import('@segllm/core/train');
+    const { readTrainConfig, prepareTrainRun, trainEvalHooks } = await import('@segllm/core/train');
     const config = await readTrainConfig(required(v.config, 'config'));
     const until = v.until === undefined ? config.steps : Number(v.until);
     if (!Number.isInteger(until) || until < 1) throw new CliUsageError(`--until must be a positive integer step, got "${v.until}"`);
@@ -48,7 +59,9 @@ export async function runTrain(argv: string[], io: Io = processIo, tty = process
     say(`training ${config.out} on ${config.backend}: ${run.trainer.names.size} trainable tensors, ${run.dataset.sizes.reduce((a, b) => a + b, 0)} conversations in ${run.dataset.sizes.length} files${run.resumedFrom ? `, resumed at step ${run.resumedFrom}` : ''}`);
     const t0 = performance.now();
     const s0 = run.trainer.step;
+    const evalHooks = await trainEvalHooks(run, (step, metrics) => (tty ? io.err(`\n  eval at step ${step}: ${evalLine(metrics)}\n`) : io.out(`${JSON.stringify({ event: 'eval', step, metrics })}\n`)));
     await run.trainer.run({
+      ...evalHooks,
       onLog: (r) => {
         const spent = (performance.now() - t0) / 1000 / Math.max(1, r.step - s0);
         if (tty) io.err(`\r${progressLine(r, config.steps, spent)}\x1b[K`);

@@ -1,6 +1,6 @@
 /** Which errors are the user's to fix (printed as one line, exit code 1) rather than bugs (stack trace). */
 import { DirReplaceError, SegLLMConfigError, SegLLMError } from '@segllm/core';
-import { TrainCheckpointError, TrainConfigError, TrainDataError, TrainStepError } from '@segllm/core/train';
+import { EvalInputError, TrainCheckpointError, TrainConfigError, TrainDataError, TrainStepError } from '@segllm/core/train';
 import {
   CheckpointKeyError, CheckpointNotFoundError, ConfigError, ImageDecodeError, PreprocessError, TokenizerConfigError,
 } from '@segllm/models';
@@ -11,7 +11,7 @@ import { CliUsageError } from './args.ts';
 const USER_ERRORS = [
   SegLLMError, SegLLMConfigError, ImageDecodeError, PreprocessError, ConfigError, CheckpointKeyError, CheckpointNotFoundError, TokenizerConfigError,
   ConversationFormatError, AnnotationFormatError, MaskFormatError, MaskSizeMismatchError, MetricsInputError, WebGPUUnavailableError,
-  TrainConfigError, TrainDataError, TrainCheckpointError, TrainStepError,
+  TrainConfigError, TrainDataError, TrainCheckpointError, TrainStepError, EvalInputError,
   SafetensorsError, DirReplaceError, JsonStreamError, PickleError, PngFormatError, CheckpointDTypeError, StateDictError,
 ];
 

@@ -47,6 +47,12 @@ export async function saveTrainCheckpoint(out: string, c: SaveTrainCheckpoint): 
   await fs.mkdir(out, { recursive: true });
   const name = checkpointName(c.state.step);
   const final = path.join(out, name);
+  // Replacing the folder latest.json names would leave a kill between the removal and the rename with no checkpoint:
+  // the state of that step is already there (a save right after a resume), so it stays as it is.
+  if ((await latestCheckpoint(out).catch(() => null)) === final && (await exists(path.join(final, TRAINER_STATE_FILE)))) {
+    await prune(out, name, c.keep ?? 2);
+    return final;
+  }
   const tmp = path.join(out, `.tmp-${name}-${process.pid}-${Date.now()}`);
   try {
     await saveSegLLM(c.model, tmp, { configJson: c.configJson, tokenizerJson: c.tokenizerJson, dtype: 'float32', shards: 1 });
@@ -59,7 +65,7 @@ export async function saveTrainCheckpoint(out: string, c: SaveTrainCheckpoint): 
     const { saveSafetensors } = await import('@segllm/tensor');
     await saveSafetensors(path.join(tmp, OPTIMIZER_FILE), new Map(entries), { numbers: JSON.stringify(c.optimizer.numbers) });
     await writeFileSynced(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(c.state));
-    if (await exists(final)) await removeOurCheckpoint(final); // a re-run of the same step (after a resume) replaces it
+    if (await exists(final)) await removeOurCheckpoint(final); // left by a kill before latest.json moved to it
     await fs.rename(tmp, final);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });

@@ -11,8 +11,8 @@ import { disposeTrainOutputs, hipieForwardTrain, hipieLoss, maskLogits, segllmTa
 import type { HipieModel, HipieTarget, HipieTrainLayer } from '@segllm/models';
 import type { SegLLMForSegmentation } from '../model/modeling.ts';
 import { HipieDecoder } from '../model/hipie.ts';
-import type { SegLoss, SegTarget } from './step.ts';
-import { TrainStepError } from './step.ts';
+import type { SegLoss, SegTarget, StepProfile } from './step.ts';
+import { TrainStepError, timed } from './step.ts';
 
 export interface HipieSegLossOptions {
   /** Mask-loss points per instance (upstream 12544 = 112^2; fewer for small decoder frames). */
@@ -21,6 +21,8 @@ export interface HipieSegLossOptions {
   noReferenceLoss?: boolean;
   /** Run the DN "gt" branch (upstream: yes). */
   dn?: boolean;
+  /** Receives the wall time of 'decoder' (HIPIE's training forward) and 'loss' (matching + criterion). */
+  profile?: StepProfile;
 }
 
 /** The HIPIE criterion on a SegLLM model's decoder, drawing DN noise and mask points from `rng`. */
@@ -31,7 +33,7 @@ export function hipieSegLoss(model: SegLLMForSegmentation, rng: Generator, o: Hi
   const S = model.config.hipie_image_size;
   return async (images: Tensor, phrases: Tensor, imageIndex: readonly number[], segs: readonly SegTarget[]) => {
     const targets: HipieTarget[] = segs.map((t) => segllmTarget(t.target, o.noReferenceLoss ? null : t.reference, S));
-    const out = tidy(() => {
+    const out = await timed(o.profile, 'decoder', images.backend, () => tidy(() => {
       const f = detr.encodeImage(images); // levels [U, C, h, w]
       const idx = tensor(Int32Array.from(imageIndex), { dtype: 'int32', backend: images.backend });
       const M = imageIndex.length;
@@ -40,16 +42,16 @@ export function hipieSegLoss(model: SegLLMForSegmentation, rng: Generator, o: Hi
       const features = { srcs, pos, imageSize: f.imageSize };
       const dn = o.dn === false ? null : { boxes: targets.map((t) => targetBoxes(t)), rng };
       return hipieForwardTrain(detr, features, phrases, dn); // phrases [M, 8, Cl]
-    });
+    }));
     try {
       const branch = (layers: HipieTrainLayer[], name: 'fg' | 'gt') => ({
         layers: layers.map((l) => ({ logits: l.logits, boxes: l.boxes, ...(l.iou ? { iou: l.iou } : {}) })),
         masks: layers.map((_, l) => (b: number, q: readonly number[]) => maskLogits(out, name, l, b, q)),
       });
-      const r = await hipieLoss({
+      const r = await timed(o.profile, 'loss', images.backend, () => hipieLoss({
         targets, fg: branch(out.fg, 'fg'), gt: out.gt && out.dn ? { ...branch(out.gt, 'gt'), maxT: out.dn.layout.maxT } : undefined,
         enc: out.enc, segTokens: phrases, rng: () => rng.random(), numPoints: o.numPoints,
-      });
+      }));
       disposeRaw(r.raw, new Set([r.total, ...r.terms.values()]));
       return { total: r.total, terms: r.terms };
     } finally {

@@ -1,4 +1,4 @@
-export { segllmTrainStep, TrainStepError, type StepSample, type StepOptions, type StepOutput, type SegLoss, type SegTarget } from './step.ts';
+export { segllmTrainStep, TrainStepError, timed, type StepProfile, type StepSample, type StepOptions, type StepOutput, type SegLoss, type SegTarget } from './step.ts';
 export { Trainer, TrainConfigError, TRAINER_DEFAULTS, applyFreeze, type BatchSource, type FreezeSpec, type TrainerOptions, type LogRecord, type TrainHooks } from './trainer.ts';
 export { saveTrainCheckpoint, latestCheckpoint, readTrainCheckpoint, checkpointName, TrainCheckpointError, type TrainerStateJson } from './checkpoint.ts';
 export { lossCurveSvg, writeLossCurve, type CurvePoint } from './curve.ts';
@@ -12,3 +12,5 @@ export { hipieSegLoss, type HipieSegLossOptions } from './hipie-loss.ts';
 export { DatasetSource } from './source.ts';
 export { parseTrainConfig, type TrainRunConfig } from './config.ts';
 export { readTrainConfig, prepareTrainRun, runTraining, type TrainRun } from './run.ts';
+export { EvalInputError, evaluateConversations, imageInside, readEvalInputs, readEvalJson, rleToRowMajor, roundText, scoreEvalRecords, type EvalInputs, type EvalRecord } from './evaluate.ts';
+export { trainEvalHooks, inEvalMode } from './validate.ts';

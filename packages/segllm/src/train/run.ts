@@ -15,6 +15,7 @@ import { TrainSampler } from './sampler.ts';
 import { DatasetSource } from './source.ts';
 import { hipieSegLoss } from './hipie-loss.ts';
 import { Trainer, TrainConfigError, type TrainHooks } from './trainer.ts';
+import type { StepProfile } from './step.ts';
 
 /** Reads and validates a config file (paths relative to its folder). */
 export async function readTrainConfig(file: string): Promise<TrainRunConfig> {
@@ -74,7 +75,7 @@ export interface TrainRun {
 }
 
 /** Everything a run needs, resumed from the run folder when `resume` and a checkpoint exists. */
-export async function prepareTrainRun(c: TrainRunConfig, o: { resume?: boolean } = {}): Promise<TrainRun> {
+export async function prepareTrainRun(c: TrainRunConfig, o: { resume?: boolean; profile?: StepProfile } = {}): Promise<TrainRun> {
   await startBackend(c);
   const { model, configJson, tokenizerJson } = await startModel(c);
   const net = model.model;
@@ -85,8 +86,8 @@ export async function prepareTrainRun(c: TrainRunConfig, o: { resume?: boolean }
   const source = new DatasetSource(dataset, new TrainSampler(dataset.sizes, c.batch, c.seed));
   const trainer = new Trainer(
     model, source, { configJson, tokenizerJson },
-    { steps: c.steps, lr: c.lr, warmupRatio: c.warmupRatio, weightDecay: c.weightDecay, betas: [0.9, 0.999], clip: c.clip, accumulate: c.accumulate, freeze: c.freeze, seed: c.seed, out: c.out, saveEvery: c.saveEvery, logEvery: c.logEvery, keep: c.keep, config: c },
-    (rng) => hipieSegLoss(net, rng, { numPoints: c.numPoints, noReferenceLoss: !c.ablation.referenceLoss }),
+    { steps: c.steps, lr: c.lr, warmupRatio: c.warmupRatio, weightDecay: c.weightDecay, betas: [0.9, 0.999], clip: c.clip, accumulate: c.accumulate, freeze: c.freeze, seed: c.seed, out: c.out, saveEvery: c.saveEvery, logEvery: c.logEvery, keep: c.keep, config: c, profile: o.profile },
+    (rng) => hipieSegLoss(net, rng, { numPoints: c.numPoints, noReferenceLoss: !c.ablation.referenceLoss, profile: o.profile }),
   );
   const resumedFrom = o.resume ? await trainer.resume() : 0;
   return { config: c, model, trainer, dataset, resumedFrom };

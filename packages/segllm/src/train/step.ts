@@ -47,6 +47,25 @@ export interface StepOptions {
   trainVision?: boolean;
   /** The mask decoder's loss; without it only the text loss is computed. */
   segLoss?: SegLoss;
+  /** Receives the wall time of 'vision' (CLIP + projector) and 'llm' (embeddings + LLaMA + text loss); see `timed`. */
+  profile?: StepProfile;
+}
+
+/** A benchmark's hook: the milliseconds one part of a step took. */
+export type StepProfile = (part: string, ms: number) => void;
+
+/**
+ * Runs `fn`; with a profile, waits for the backend's queued work before and after it so that the time reported for
+ * `part` is the part's own (on WebGPU too). Without one, just runs `fn`.
+ */
+export async function timed<R>(profile: StepProfile | undefined, part: string, backend: Tensor['backend'], fn: () => R | Promise<R>): Promise<R> {
+  if (!profile) return fn();
+  await backend.sync?.();
+  const t0 = performance.now();
+  const r = await fn();
+  await backend.sync?.();
+  profile(part, performance.now() - t0);
+  return r;
 }
 
 export interface StepOutput {
@@ -74,16 +93,17 @@ export async function segllmTrainStep(model: SegLLMForSegmentation, batch: reado
   const D = model.config.llava.llm.hidden_size;
   const chosen = chosenSegs(batch, T);
   const withSeg = !!o.segLoss && chosen.rows.length > 0;
-  const fwd = tidy(() => {
+  const injected = await timed(o.profile, 'vision', backend, () => tidy(() => injections(model, batch, T, o.trainVision ?? false))); // [B, T, D]
+  const fwd = await timed(o.profile, 'llm', backend, () => tidy(() => {
     const ids = new Int32Array(B * T); // right-padded with pad id 0: causal attention keeps pads out of earlier positions
     batch.forEach((s, b) => ids.set(s.ids, b * T));
     const embeds = model.model.embed_tokens.forward(tensor(ids, { dtype: 'int32', backend }).reshape([B, T])); // [B, T, D]
-    const injected = injections(model, batch, T, o.trainVision ?? false); // [B, T, D]
     const h = model.model.forward({ inputsEmbeds: embeds.add(injected) }).reshape([B * T, D]); // [B * T, D]
     const text = textLoss(model, h, batch, T);
     const phrases = withSeg ? model.predictPhrases(indexSelect(h, 0, tensor(chosen.rows, { dtype: 'int32', backend }))) : null; // [M, 8, Cl]
     return { ...text, phrases };
-  });
+  }));
+  injected.dispose();
   let seg: Tensor | null = null;
   let terms = new Map<string, Tensor>();
   if (withSeg && fwd.phrases) {

@@ -7,8 +7,8 @@ import type { Tensor } from '@segllm/tensor';
 import { AdamW, Generator, clipGradNorm, copyInto, cosineWithWarmup, defaultGenerator, noGrad, tidy } from '@segllm/tensor';
 import type { SegLLM } from '../segllm.ts';
 import type { SegLLMForSegmentation } from '../model/modeling.ts';
-import { segllmTrainStep } from './step.ts';
-import type { SegLoss, StepSample } from './step.ts';
+import { segllmTrainStep, timed } from './step.ts';
+import type { SegLoss, StepProfile, StepSample } from './step.ts';
 import { latestCheckpoint, readTrainCheckpoint, saveTrainCheckpoint } from './checkpoint.ts';
 import type { TrainerStateJson } from './checkpoint.ts';
 
@@ -44,6 +44,8 @@ export interface TrainerOptions {
   keep: number;
   /** Written into trainer.json (the config the run was started with). */
   config?: unknown;
+  /** A benchmark's hook: the step's parts ('vision', 'llm', then the segLoss's, 'backward', 'optimizer'), timed. */
+  profile?: StepProfile;
 }
 
 export const TRAINER_DEFAULTS: Omit<TrainerOptions, 'out' | 'steps'> = {
@@ -186,11 +188,11 @@ export class Trainer {
       const batch = await this.data.next();
       samples += batch.length;
       const tf = performance.now();
-      const out = await segllmTrainStep(this.net, batch, { segLoss, trainVision: this.trainsVision });
+      const out = await segllmTrainStep(this.net, batch, { segLoss, trainVision: this.trainsVision, profile: this.o.profile });
       const scaled = this.o.accumulate > 1 ? tidy(() => out.loss.div(this.o.accumulate)) : out.loss;
       const tb = performance.now();
       fwd += tb - tf;
-      scaled.backward();
+      await timed(this.o.profile, 'backward', scaled.backend, () => scaled.backward());
       bwd += performance.now() - tb;
       sums.loss += (await out.loss.data())[0] / this.o.accumulate;
       sums.text += (await out.text.data())[0] / this.o.accumulate;
@@ -204,13 +206,15 @@ export class Trainer {
     const to = performance.now();
     const params = [...this.names.keys()];
     let gradNorm: number | null = null;
-    if (this.o.clip !== null) {
-      const n = clipGradNorm(params, this.o.clip);
-      gradNorm = (await n.data())[0];
-      n.dispose();
-    }
-    this.optimizer.step();
-    this.optimizer.zeroGrad();
+    await timed(this.o.profile, 'optimizer', params[0].backend, async () => {
+      if (this.o.clip !== null) {
+        const n = clipGradNorm(params, this.o.clip);
+        gradNorm = (await n.data())[0];
+        n.dispose();
+      }
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+    });
     this.step++;
     const end = performance.now();
     return {
