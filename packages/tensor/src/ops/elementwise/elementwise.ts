@@ -14,7 +14,7 @@ import { run } from '../dispatch.ts';
 import { cast } from '../copy/copy.ts';
 import { expand } from '../movement/views.ts';
 import { sumTo } from '../reduce/reduce.ts';
-import type { BinaryName, BinaryRow, UnaryName, UnaryRow } from './table.ts';
+import type { BinaryName, BinaryRow, Need, UnaryName, UnaryRow } from './table.ts';
 import { BINARY, UNARY } from './table.ts';
 import { ARITH_ROWS, genericRow, truncRow } from './rows.ts';
 
@@ -114,6 +114,7 @@ export function binary(name: BinaryName, a: Operand, b: Operand): Tensor {
   const srcB = b instanceof Tensor ? b : null;
   const aShape = ta.shape;
   const bShape = tb.shape;
+  // Only pow's rule reads the output; operands that need no gradient get none built.
   return record(
     name,
     [srcA, srcB].filter((t): t is Tensor => t !== null),
@@ -122,15 +123,19 @@ export function binary(name: BinaryName, a: Operand, b: Operand): Tensor {
       let k = 0;
       const va = srcA ? ctx.inputs[k++] : full([], Number(a), { dtype, backend: g.backend });
       const vb = srcB ? ctx.inputs[k++] : full([], Number(b), { dtype, backend: g.backend });
-      const [ga, gb] = vjp(g, va, vb, ctx.output!);
+      const need: Need = [srcA?.requiresGrad === true, srcB?.requiresGrad === true];
+      const [ga, gb] = vjp(g, va, vb, ctx.output as Tensor, need);
       const out: (Tensor | null)[] = [];
-      if (srcA) out.push(ga ? cast(sumTo(ga, aShape), srcA.dtype) : null);
-      if (srcB) out.push(gb ? cast(sumTo(gb, bShape), srcB.dtype) : null);
+      if (srcA) out.push(ga && need[0] ? castTo(sumTo(ga, aShape), srcA.dtype) : null);
+      if (srcB) out.push(gb && need[1] ? castTo(sumTo(gb, bShape), srcB.dtype) : null);
       return out;
     },
-    { saveOutput: true },
+    { saveOutput: name === 'pow' },
   );
 }
+
+/** x in dtype (x itself when it has it already; the autograd engine aliases a gradient returned twice). */
+const castTo = (x: Tensor, dtype: DType): Tensor => (x.dtype === dtype ? x : cast(x, dtype));
 
 /** torch.where(cond, a, b) with broadcasting. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
