@@ -19,9 +19,9 @@ describe('binary backward', () => {
     it(`${name}: broadcast row/column operands, each alone or both requiring grad`, () => {
       for (const wrt of [[0], [1], [0, 1]]) {
         const r = gradcheck(f, [f64([3, 4], 1), f64([4], 2)], { wrt });
-        expect(r.ok, `${name} wrt ${wrt}: ${r.message}`).toBe(true);
+        expect(r.ok, `${name} wrt [${wrt.join(", ")}]: ${r.message}`).toBe(true);
         const c = gradcheck(f, [f64([3, 1], 3), f64([3, 4], 4)], { wrt });
-        expect(c.ok, `${name} wrt ${wrt}: ${c.message}`).toBe(true);
+        expect(c.ok, `${name} wrt [${wrt.join(", ")}]: ${c.message}`).toBe(true);
       }
     });
   }
