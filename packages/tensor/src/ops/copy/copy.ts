@@ -5,7 +5,7 @@
  */
 import { registerKernel } from '../../kernels.ts';
 import { arr } from '../../backends/cpu/backend.ts';
-import { forEachOffset } from '../../backends/cpu/iter.ts';
+import { forEachRow } from '../../backends/cpu/iter.ts';
 import type { DType } from '../../dtype.ts';
 import { isFloat } from '../../dtype.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
@@ -20,14 +20,21 @@ registerKernel('cpu', 'copy', ([src], [dst]) => {
   const toInt = dst.dtype === 'int32' || dst.dtype === 'uint8';
   const toBool = dst.dtype === 'bool';
   const toU8 = dst.dtype === 'uint8';
-  forEachOffset(dst.shape, [src, dst], (_i, o) => {
-    let v = s[o[0]];
-    if (toBool) v = v !== 0 ? 1 : 0;
-    else if (toInt) {
-      v = Math.trunc(v);
-      if (toU8) v = ((v % 256) + 256) % 256;
+  const plain = !toBool && !toInt;
+  forEachRow(dst.shape, [src, dst], ([os, od], n, [ss, sd]) => {
+    if (plain && ss === 1 && sd === 1 && s.constructor === d.constructor) d.set(s.subarray(os, os + n), od);
+    else if (plain) for (let i = 0; i < n; i++) d[od + i * sd] = s[os + i * ss];
+    else {
+      for (let i = 0; i < n; i++) {
+        let v = s[os + i * ss];
+        if (toBool) v = v !== 0 ? 1 : 0;
+        else {
+          v = Math.trunc(v);
+          if (toU8) v = ((v % 256) + 256) % 256;
+        }
+        d[od + i * sd] = v;
+      }
     }
-    d[o[1]] = v;
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { registerKernel } from '../../kernels.ts';
 import { arr } from '../../backends/cpu/backend.ts';
-import { forEachOffset } from '../../backends/cpu/iter.ts';
+import { forEachRow } from '../../backends/cpu/iter.ts';
 import type { DType } from '../../dtype.ts';
 import { isFloat } from '../../dtype.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
@@ -14,8 +14,9 @@ import { run } from '../dispatch.ts';
 import { cast } from '../copy/copy.ts';
 import { expand } from '../movement/views.ts';
 import { sumTo } from '../reduce/reduce.ts';
-import type { BinaryName, BinaryRow, UnaryName, UnaryRow } from './table.ts';
+import type { BinaryName, BinaryRow, Need, UnaryName, UnaryRow } from './table.ts';
 import { BINARY, UNARY } from './table.ts';
+import { ARITH_ROWS, genericRow, truncRow } from './rows.ts';
 
 for (const [name, row] of Object.entries(UNARY) as [UnaryName, UnaryRow][]) {
   registerKernel('cpu', `unary:${name}`, ([x], [y], attrs) => {
@@ -24,8 +25,8 @@ for (const [name, row] of Object.entries(UNARY) as [UnaryName, UnaryRow][]) {
     const p = (attrs.p) ?? 0;
     const q = (attrs.q) ?? 0;
     const f = row.cpu;
-    forEachOffset(y.shape, [x, y], (_i, o) => {
-      ys[o[1]] = f(xs[o[0]], p, q);
+    forEachRow(y.shape, [x, y], ([ox, oy], n, [sx, sy]) => {
+      for (let i = 0; i < n; i++) ys[oy + i * sy] = f(xs[ox + i * sx], p, q);
     });
   });
 }
@@ -35,12 +36,9 @@ for (const [name, row] of Object.entries(BINARY) as [BinaryName, BinaryRow][]) {
     const as = arr(a);
     const bs = arr(b);
     const ys = arr(y);
-    const f = row.cpu;
     const intOut = y.dtype === 'int32' || y.dtype === 'uint8';
-    forEachOffset(y.shape, [a, b, y], (_i, o) => {
-      const v = f(as[o[0]], bs[o[1]]);
-      ys[o[2]] = intOut ? Math.trunc(v) : v;
-    });
+    const loop = intOut ? truncRow(row.cpu) : (ARITH_ROWS[name] ?? genericRow(row.cpu));
+    forEachRow(y.shape, [a, b, y], (o, n, s) => loop(as, o[0], s[0], bs, o[1], s[1], ys, o[2], s[2], n));
   });
 }
 
@@ -49,8 +47,8 @@ registerKernel('cpu', 'where', ([c, a, b], [y]) => {
   const as = arr(a);
   const bs = arr(b);
   const ys = arr(y);
-  forEachOffset(y.shape, [c, a, b, y], (_i, o) => {
-    ys[o[3]] = cs[o[0]] ? as[o[1]] : bs[o[2]];
+  forEachRow(y.shape, [c, a, b, y], ([oc, oa, ob, oy], n, [sc, sa, sb, sy]) => {
+    for (let i = 0; i < n; i++) ys[oy + i * sy] = cs[oc + i * sc] ? as[oa + i * sa] : bs[ob + i * sb];
   });
 });
 
@@ -116,6 +114,7 @@ export function binary(name: BinaryName, a: Operand, b: Operand): Tensor {
   const srcB = b instanceof Tensor ? b : null;
   const aShape = ta.shape;
   const bShape = tb.shape;
+  // Only pow's rule reads the output; operands that need no gradient get none built.
   return record(
     name,
     [srcA, srcB].filter((t): t is Tensor => t !== null),
@@ -124,15 +123,19 @@ export function binary(name: BinaryName, a: Operand, b: Operand): Tensor {
       let k = 0;
       const va = srcA ? ctx.inputs[k++] : full([], Number(a), { dtype, backend: g.backend });
       const vb = srcB ? ctx.inputs[k++] : full([], Number(b), { dtype, backend: g.backend });
-      const [ga, gb] = vjp(g, va, vb, ctx.output!);
+      const need: Need = [srcA?.requiresGrad === true, srcB?.requiresGrad === true];
+      const [ga, gb] = vjp(g, va, vb, ctx.output as Tensor, need);
       const out: (Tensor | null)[] = [];
-      if (srcA) out.push(ga ? cast(sumTo(ga, aShape), srcA.dtype) : null);
-      if (srcB) out.push(gb ? cast(sumTo(gb, bShape), srcB.dtype) : null);
+      if (srcA) out.push(ga && need[0] ? castTo(sumTo(ga, aShape), srcA.dtype) : null);
+      if (srcB) out.push(gb && need[1] ? castTo(sumTo(gb, bShape), srcB.dtype) : null);
       return out;
     },
-    { saveOutput: true },
+    { saveOutput: name === 'pow' },
   );
 }
+
+/** x in dtype (x itself when it has it already; the autograd engine aliases a gradient returned twice). */
+const castTo = (x: Tensor, dtype: DType): Tensor => (x.dtype === dtype ? x : cast(x, dtype));
 
 /** torch.where(cond, a, b) with broadcasting. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {

@@ -91,17 +91,26 @@ export type UnaryName = keyof typeof UNARY;
 export interface BinaryRow {
   cpu: (a: number, b: number) => number;
   wgsl: string;
-  vjp?: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null];
+  /** [dL/da, dL/db] given g = dL/dy; `need` says which the caller uses (the others may come back null unbuilt). */
+  vjp?: (g: Tensor, a: Tensor, b: Tensor, y: Tensor, need: Need) => [Tensor | null, Tensor | null];
   boolOut?: boolean;
   /** Integer operands give a float result (true division). */
   floatOut?: boolean;
 }
 
+/** Which operand gradients a binary vjp's caller uses. */
+export type Need = readonly [boolean, boolean];
+
 export const BINARY = {
   add: { cpu: (a, b) => a + b, wgsl: 'a + b', vjp: (g) => [g, g] },
-  sub: { cpu: (a, b) => a - b, wgsl: 'a - b', vjp: (g) => [g, g.neg()] },
-  mul: { cpu: (a, b) => a * b, wgsl: 'a * b', vjp: (g, a, b) => [g.mul(b), g.mul(a)] },
-  div: { cpu: (a, b) => a / b, wgsl: 'a / b', vjp: (g, a, b) => [g.div(b), g.mul(a).div(b.square()).neg()], floatOut: true },
+  sub: { cpu: (a, b) => a - b, wgsl: 'a - b', vjp: (g, _a, _b, _y, need) => [g, need[1] ? g.neg() : null] },
+  mul: { cpu: (a, b) => a * b, wgsl: 'a * b', vjp: (g, a, b, _y, need) => [need[0] ? g.mul(b) : null, need[1] ? g.mul(a) : null] },
+  div: {
+    cpu: (a, b) => a / b,
+    wgsl: 'a / b',
+    vjp: (g, a, b, _y, need) => [need[0] ? g.div(b) : null, need[1] ? g.mul(a).div(b.square()).neg() : null],
+    floatOut: true,
+  },
   pow: {
     cpu: (a, b) => a ** b,
     wgsl: 'pow_any(a, b)',

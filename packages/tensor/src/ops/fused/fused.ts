@@ -166,7 +166,7 @@ function chainBackward(program: FusedStep[], xs: readonly Tensor[], g: Tensor, s
       } else {
         const vjp = (BINARY[s.binary] as BinaryRow).vjp;
         if (!vjp) continue;
-        const [ga, gb] = vjp(gi, asT(val(s.a)), asT(val(s.b)), vals[i]);
+        const [ga, gb] = vjp(gi, asT(val(s.a)), asT(val(s.b)), vals[i], [true, true]);
         acc(s.a, ga);
         acc(s.b, gb);
       }

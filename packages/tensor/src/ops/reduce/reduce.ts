@@ -4,7 +4,7 @@
  */
 import { registerKernel } from '../../kernels.ts';
 import { arr } from '../../backends/cpu/backend.ts';
-import { forEachOffset } from '../../backends/cpu/iter.ts';
+import { forEachRow } from '../../backends/cpu/iter.ts';
 import type { DType } from '../../dtype.ts';
 import { isFloat } from '../../dtype.ts';
 import { noGrad, record } from '../../autograd/engine.ts';
@@ -14,6 +14,7 @@ import { run } from '../dispatch.ts';
 import { cast } from '../copy/copy.ts';
 import { expand, reshape } from '../movement/views.ts';
 import { tidy } from '../../memory.ts';
+import { argRow, extremeRow, sumRow } from './rows.ts';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -37,35 +38,10 @@ registerKernel('cpu', 'reduce', ([x], [y], attrs) => {
     const ss = contiguousStrides(dims.map((d) => x.shape[d]));
     dims.forEach((d, j) => (idxView.strides[d] = ss[j]));
   }
-  forEachOffset(x.shape, isArg ? [x, outView, idxView] : [x, outView], (_i, o) => {
-    const v = xs[o[0]];
-    const k = o[1];
-    switch (op) {
-      case 'sum':
-        acc[k] += v;
-        break;
-      case 'prod':
-        acc[k] *= v;
-        break;
-      case 'max':
-        if (v > acc[k] || Number.isNaN(v)) acc[k] = v;
-        break;
-      case 'min':
-        if (v < acc[k] || Number.isNaN(v)) acc[k] = v;
-        break;
-      case 'argmax':
-        if (best[k] < 0 || v > acc[k] || (Number.isNaN(v) && !Number.isNaN(acc[k]))) {
-          acc[k] = v;
-          best[k] = o[2];
-        }
-        break;
-      case 'argmin':
-        if (best[k] < 0 || v < acc[k] || (Number.isNaN(v) && !Number.isNaN(acc[k]))) {
-          acc[k] = v;
-          best[k] = o[2];
-        }
-        break;
-    }
+  forEachRow(x.shape, isArg ? [x, outView, idxView] : [x, outView], (o, len, st) => {
+    if (op === 'sum') sumRow(xs, o[0], st[0], acc, o[1], st[1], len);
+    else if (isArg) argRow(op === 'argmax', xs, o[0], st[0], acc, best, o[1], st[1], o[2], st[2], len);
+    else extremeRow(op, xs, o[0], st[0], acc, o[1], st[1], len);
   });
   for (let k = 0; k < n; k++) ys[k] = isArg ? best[k] : acc[k];
 });
