@@ -269,8 +269,8 @@ export async function saveSegLLM(model: SegLLM, dir: string, o: SaveOptions): Pr
 }
 
 async function writeRelease(model: SegLLM, tmp: string, o: SaveOptions): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+  const fs = await nodeFs(`saving to ${tmp}`);
+  const path = await nodePath(`saving to ${tmp}`);
   const sd = model.model.stateDict();
   const entries: [string, RawTensor][] = [];
   for (const [k, t] of sd) {

@@ -11,10 +11,11 @@
  * the old one, back to `<name>`. Stale temporary folders of dead processes are removed; nothing else is deleted: a
  * target that is not empty and not recognised by `owns` is refused.
  */
+import { nodeFs, nodePath } from '@segllm/tensor/platform';
 
-/** node:fs/promises and node:path, imported on first use so that browser bundles need not resolve them. */
+/** node:fs/promises and node:path through @segllm/tensor/platform (browser bundles get a stub that throws NodeOnlyError). */
 async function node() {
-  return { fs: await import('node:fs/promises'), path: await import('node:path') };
+  return { fs: await nodeFs('replacing a folder'), path: await nodePath('replacing a folder') };
 }
 
 /** A target folder this library refuses to replace, or a replacement that failed. */

@@ -22,11 +22,11 @@ export class EvalInputError extends Error {
  * conversation file cannot make us read outside the image folder).
  */
 export async function imageInside(imagesDir: string, image: string, convId: string): Promise<string> {
-  const { isAbsolute, relative, resolve, sep } = await import('node:path');
-  const root = resolve(imagesDir);
-  const p = resolve(root, image);
-  const rel = relative(root, p);
-  if (isAbsolute(image) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+  const path = await import('node:path');
+  const root = path.resolve(imagesDir);
+  const p = path.resolve(root, image);
+  const rel = path.relative(root, p);
+  if (path.isAbsolute(image) || rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     throw new EvalInputError(`conversation ${convId}: image ${JSON.stringify(image.slice(0, 200))} is not a file name inside the image folder ${imagesDir}`);
   }
   return p;
