@@ -93,6 +93,11 @@ export class ChecksumMismatchError extends DownloadError {
   override name = 'ChecksumMismatchError';
 }
 
+/** A file is larger than the bound for its kind (e.g. a config.json over 64 MiB); nothing was kept. */
+export class RemoteFileTooLargeError extends DownloadError {
+  override name = 'RemoteFileTooLargeError';
+}
+
 /** The load was cancelled through its AbortSignal. */
 export class DownloadAbortedError extends DownloadError {
   override name = 'DownloadAbortedError';

@@ -147,7 +147,8 @@ function urlFiles(base: string, o: RemoteOptions, allowedOrigins: readonly strin
       o.onFile?.({ file: name, loaded: size, total: size, fromCache: true });
       return hit.kind === 'bytes' ? hit.bytes : hit.path;
     }
-    const bytes = await download(url, { signal: o.signal, allowedOrigins, sha256, fetch: o.fetch, onBytes: (loaded, total) => o.onFile?.({ file: name, loaded, total, fromCache: false }) });
+    const maxBytes = name.endsWith('.json') ? MAX_TEXT_BYTES : undefined; // config, tokenizer, index: JSON is bounded
+    const bytes = await download(url, { signal: o.signal, allowedOrigins, sha256, fetch: o.fetch, maxBytes, onBytes: (loaded, total) => o.onFile?.({ file: name, loaded, total, fromCache: false }) });
     if (bytes === null) await cache?.putMissing(url);
     else await cache?.put(url, bytes);
     return bytes;

@@ -184,4 +184,16 @@ describe('loading from a hub id over HTTP', () => {
     const e = await load(false, { signal: mid.signal, progress: (p) => p.phase === 'download' && p.name.endsWith('.safetensors') && mid.abort() }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(DownloadAbortedError);
   });
+
+  it('bounds a file by maxBytes (JSON files: 64 MiB) whether or not the server says its length (issue 17, point 10)', async () => {
+    const { download } = await import('../src/hub/fetch.ts');
+    const { RemoteFileTooLargeError } = await import('../src/errors.ts');
+    const body = new Uint8Array(1000).fill(32);
+    const withLength: typeof fetch = () => Promise.resolve(new Response(body, { headers: { 'content-length': '1000' } }));
+    const streamed: typeof fetch = () => Promise.resolve(new Response(new ReadableStream({ start(c) { for (let i = 0; i < 10; i++) c.enqueue(body.subarray(i * 100, i * 100 + 100)); c.close(); } })));
+    for (const f of [withLength, streamed]) {
+      await expect(download('http://127.0.0.1:1/config.json', { fetch: f, maxBytes: 300 })).rejects.toThrow(RemoteFileTooLargeError);
+      expect((await download('http://127.0.0.1:1/config.json', { fetch: f, maxBytes: 1000 }))!.byteLength).toBe(1000);
+    }
+  });
 });

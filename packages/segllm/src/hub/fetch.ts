@@ -4,7 +4,7 @@
  * Every failure is a typed DownloadError.
  */
 import {
-  ChecksumMismatchError, DownloadAbortedError, HttpStatusError, NetworkError, RemoteFileNotFoundError, UnsafeLocationError,
+  ChecksumMismatchError, RemoteFileTooLargeError, DownloadAbortedError, HttpStatusError, NetworkError, RemoteFileNotFoundError, UnsafeLocationError,
 } from '../errors.ts';
 import { originAllowed } from './source.ts';
 
@@ -16,12 +16,18 @@ export interface DownloadOptions {
   sha256?: string;
   /** Called as bytes arrive: bytes so far, and the file's size (0 while unknown). */
   onBytes?: (loaded: number, total: number) => void;
+  /** Largest size accepted: a Content-Length or a body beyond it is a RemoteFileTooLargeError before it is buffered. */
+  maxBytes?: number;
   /** Resumptions after a dropped connection (default 3). */
   retries?: number;
   fetch?: typeof fetch;
 }
 
 const MAX_REDIRECTS = 5;
+
+function tooLarge(url: string, size: number, max: number): RemoteFileTooLargeError {
+  return new RemoteFileTooLargeError(`${url} is at least ${size} bytes, over the ${max}-byte bound for this file: it is not a checkpoint's JSON file`, url);
+}
 
 function aborted(url: string, signal?: AbortSignal): DownloadAbortedError {
   return new DownloadAbortedError(`download of ${url} was aborted${signal?.reason instanceof Error ? `: ${signal.reason.message}` : ''}`, url);
@@ -108,6 +114,10 @@ export async function download(url: string, o: DownloadOptions = {}): Promise<Ui
     if (n > 0 && !resumed) n = 0; // the server ignored the range: start over
     const length = Number(res.headers.get('content-length') ?? 0);
     if (length > 0) total = n + length;
+    if (o.maxBytes !== undefined && total > o.maxBytes) {
+      await res.body?.cancel();
+      throw tooLarge(url, total, o.maxBytes);
+    }
     if (n === 0 && total > 0 && buf.byteLength < total) buf = new Uint8Array(total);
     if (!res.body) throw new NetworkError(`${url} answered without a body`, url);
     const reader = res.body.getReader();
@@ -115,6 +125,7 @@ export async function download(url: string, o: DownloadOptions = {}): Promise<Ui
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        if (o.maxBytes !== undefined && n + value.byteLength > o.maxBytes) throw tooLarge(url, n + value.byteLength, o.maxBytes);
         buf = append(buf, n, value);
         n += value.byteLength;
         o.onBytes?.(n, total);
@@ -123,7 +134,10 @@ export async function download(url: string, o: DownloadOptions = {}): Promise<Ui
       lastError = new Error(`the connection closed after ${n} of ${total} bytes`);
     } catch (e) {
       if (o.signal?.aborted) throw aborted(url, o.signal);
-      if (e instanceof ChecksumMismatchError) throw e;
+      if (e instanceof ChecksumMismatchError || e instanceof RemoteFileTooLargeError) {
+        await reader.cancel().catch(() => undefined);
+        throw e;
+      }
       lastError = e;
     }
   }
