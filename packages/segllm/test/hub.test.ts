@@ -149,7 +149,7 @@ describe('loading from a hub id over HTTP', () => {
     expect(e).toBeInstanceOf(NetworkError);
     expect((e as NetworkError).url).toBe('http://127.0.0.1:1/org/tiny/resolve/main/v1/config.json');
     await expect(load(false, { device: 'tpu' as 'cpu' })).rejects.toThrow(new InvalidOptionError('device', 'tpu', ['auto', 'webgpu', 'cpu-wasm', 'cpu']).message);
-    await expect(load(false, { dtype: 'int8' as 'float16' })).rejects.toThrow("dtype must be one of 'float32', 'float16'; got 'int8'");
+    await expect(load(false, { dtype: 'int8' as 'float16' })).rejects.toThrow("dtype must be one of 'float32', 'float16', 'bfloat16'; got 'int8'");
   });
 
   it('refuses shard names outside the folder and redirects to another origin unless allowed', async () => {

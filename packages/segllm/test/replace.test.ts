@@ -142,7 +142,7 @@ describe('replaceDirAtomically', () => {
     // Bundled to plain JS once, so that each of the 20 children starts in milliseconds (no TS loader).
     const child = join(root, 'save-loop.mjs');
     const { build } = await import('esbuild');
-    await build({ entryPoints: [fileURLToPath(new URL('./fixtures/save-loop.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', outfile: child, logLevel: 'error' });
+    await build({ entryPoints: [fileURLToPath(new URL('./fixtures/save-loop.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', conditions: ['@segllm/source'], outfile: child, logLevel: 'error' });
     let seed = 17;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const outcomes = { kills: 0, inPlace: 0, restoredNew: 0, restoredOld: 0, saves: 0 };

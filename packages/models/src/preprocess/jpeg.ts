@@ -8,6 +8,7 @@
 import { ImageDecodeError } from './errors.ts';
 import { imageFromRgba } from './image.ts';
 import type { Image8 } from './image.ts';
+import { jpegWasmModule } from '#platform';
 
 /** Pillow's DecompressionBombError threshold (2 * Image.MAX_IMAGE_PIXELS). */
 const MAX_PIXELS = 2 * 89_478_485;
@@ -47,8 +48,8 @@ async function wasmModule(): Promise<WebAssembly.Module | undefined> {
     return WebAssembly.compile(await r.arrayBuffer()); // whatever MIME type the server sends
   }
   if (!isNode()) return undefined;
-  const [{ readFile }, { createRequire }] = await Promise.all([import('node:fs/promises'), import('node:module')]);
-  return WebAssembly.compile(await readFile(createRequire(import.meta.url).resolve(WASM_SPECIFIER)));
+  return jpegWasmModule(WASM_SPECIFIER); // #platform: Node reads it from the installed package; browser bundles never see node:fs
+
 }
 
 async function loadCodec(): Promise<Codec> {
