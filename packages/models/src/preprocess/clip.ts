@@ -2,7 +2,7 @@
  * CLIP image processor (HF CLIPImageProcessor with Pillow): shortest edge to N with bicubic, centre crop NxN,
  * rescale by 1/255, normalise by the CLIP mean/std -> [3, N, N] float32. Also LLaVA's pad-to-square.
  *
- * Arithmetic follows ../shared/goldens/make_segllm_io_goldens.py exactly: the rescale is a float32 product,
+ * Arithmetic follows goldens/make_segllm_io_goldens.py (the repo copy of the shared generator) exactly: the rescale is a float32 product,
  * the normalisation is done in float64 and rounded to float32 (HF's processor itself normalises in float32,
  * a difference of at most one float32 ulp).
  */

@@ -1,6 +1,6 @@
 /**
  * HIPIE / segment-anything `ResizeLongestSide(1024)` preprocessing as SegLLM runs it, mask resizing, and the
- * inference-time mask-encode crop and box-encode vector (see ../shared/goldens/make_segllm_io_goldens.py).
+ * inference-time mask-encode crop and box-encode vector (see goldens/make_segllm_io_goldens.py (the repo copy of the shared generator)).
  */
 import { checkImage, crop, newImage, paste } from './image.ts';
 import type { Image8, PlainTensor } from './image.ts';
